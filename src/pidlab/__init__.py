@@ -1,0 +1,22 @@
+"""pidlab: Linux 6.18's PID subsystem as an executable Python model, held to the real kernel.
+
+    import pidlab
+    k = pidlab.Kernel()                 # the model
+    with pidlab.LiveKernel() as k:      # the running kernel, in a fresh pid namespace
+        ...
+"""
+
+from . import constants as _constants
+from .api import (BackendUnavailable, Child, FileHandle, InvariantError, PidfdInfo,
+                  PidlabError, StatResult, TaskExited, Unsupported, WaitidResult, WouldBlock)
+from .constants import *  # noqa: F401,F403  (Linux's names and values)
+from .model import Kernel, Task
+from .live import LiveKernel, LiveTask
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Kernel", "Task", "LiveKernel", "LiveTask", "Child", "WaitidResult", "PidfdInfo", "FileHandle", "StatResult",
+    "PidlabError", "WouldBlock", "TaskExited", "InvariantError", "BackendUnavailable",
+    "Unsupported",
+] + [n for n in dir(_constants) if n[:1].isupper()]

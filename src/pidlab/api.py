@@ -1,0 +1,200 @@
+"""The contract both backends satisfy: records, errors and the Task protocol.
+
+Nothing here knows about the model or the live kernel.  The records are
+the values system calls return (`Child`, `WaitidResult`, `PidfdInfo`,
+`FileHandle`, `StatResult`); the exceptions are the ways a call can fail
+other than with an errno.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import struct
+from typing import Any, Iterable, NamedTuple, Protocol, runtime_checkable
+
+from . import constants as C
+
+__all__ = [
+    "Child", "WaitidResult", "PidfdInfo", "FileHandle", "StatResult",
+    "PidlabError", "WouldBlock", "TaskExited", "InvariantError", "BackendUnavailable",
+    "Unsupported",
+    "TaskAPI", "KernelAPI", "oserror",
+]
+
+
+# ---------------------------------------------------------------- exceptions
+
+class PidlabError(Exception):
+    """A condition that is not a system call failure (those raise OSError)."""
+
+
+class WouldBlock(PidlabError):
+    """The call would block in Linux and nothing can ever wake it.
+
+    The model raises it where a real task would sleep (waitpid without WNOHANG
+    on children that have not changed state, any call made by a stopped
+    task); the live backend raises it after checking that the real call
+    would not return.  It is a usage error, deliberately not an OSError.
+    """
+
+
+class TaskExited(PidlabError):
+    """The task has exited (or is exiting) and can make no more system calls."""
+
+
+class InvariantError(PidlabError):
+    """`Kernel.check()` found an internal invariant of the model broken."""
+
+
+class Unsupported(PidlabError):
+    """The backend cannot carry out this call (the message says what and why)."""
+
+
+class BackendUnavailable(PidlabError):
+    """A backend cannot start on this machine; the message says why."""
+
+
+def oserror(err: int, detail: str | None = None) -> OSError:
+    """An OSError with Linux's errno; the standard library picks the subclass."""
+    msg = os.strerror(err)
+    if detail:
+        msg = f"{msg} ({detail})"
+    return OSError(err, msg)
+
+
+# ---------------------------------------------------------------- records
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Child:
+    """What fork/clone returned: the pid as the caller sees it, the new task, the pidfd."""
+
+    pid: int
+    task: Any
+    pidfd: int | None = None
+
+
+class WaitidResult(NamedTuple):
+    """The siginfo waitid(2) fills, in os.waitid_result's field order."""
+
+    si_pid: int
+    si_uid: int
+    si_signo: int
+    si_status: int
+    si_code: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FileHandle:
+    """A struct file_handle: its type and its opaque bytes."""
+
+    handle_type: int
+    handle: bytes
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StatResult:
+    """The fields of struct stat that pidlab models."""
+
+    st_mode: int
+    st_ino: int
+    st_dev: int
+    st_nlink: int
+    st_uid: int
+    st_gid: int
+    st_size: int
+    st_blksize: int = 4096
+
+
+_PIDFD_INFO = struct.Struct("<QQ11IiII")
+assert _PIDFD_INFO.size == C.PIDFD_INFO_SIZE_VER1
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PidfdInfo:
+    """struct pidfd_info as Linux 6.18 fills it (72 bytes, little-endian)."""
+
+    mask: int = 0
+    cgroupid: int = 0
+    pid: int = 0
+    tgid: int = 0
+    ppid: int = 0
+    ruid: int = 0
+    rgid: int = 0
+    euid: int = 0
+    egid: int = 0
+    suid: int = 0
+    sgid: int = 0
+    fsuid: int = 0
+    fsgid: int = 0
+    exit_code: int = 0
+    coredump_mask: int = 0
+    spare1: int = 0
+
+    SIZE = C.PIDFD_INFO_SIZE_VER1
+
+    def to_bytes(self) -> bytes:
+        return _PIDFD_INFO.pack(*dataclasses.astuple(self))
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "PidfdInfo":
+        """Decode a buffer the kernel filled: shorter ones are zero-extended,
+        longer ones are cut at 72 bytes (copy_struct_to_user's rules)."""
+        data = bytes(data[: cls.SIZE]).ljust(cls.SIZE, b"\0")
+        return cls(*_PIDFD_INFO.unpack(data))
+
+
+# ---------------------------------------------------------------- protocols
+
+@runtime_checkable
+class TaskAPI(Protocol):
+    """A task of either backend.  Every method is one system call made by it."""
+
+    def fork(self) -> Child: ...
+    def clone(self, flags: int = 0, *, exit_signal: int = C.SIGCHLD,
+              set_tid: Iterable[int] = (), pidfd: bool = False) -> Child: ...
+    def spawn_thread(self) -> Child: ...
+    def execve(self) -> None: ...
+    def exit(self, status: int) -> None: ...
+    def exit_group(self, status: int) -> None: ...
+    def getpid(self) -> int: ...
+    def gettid(self) -> int: ...
+    def getppid(self) -> int: ...
+    def getpgid(self, pid: int = 0) -> int: ...
+    def getsid(self, pid: int = 0) -> int: ...
+    def setpgid(self, pid: int, pgid: int) -> None: ...
+    def setsid(self) -> int: ...
+    def kill(self, pid: int, sig: int) -> None: ...
+    def tgkill(self, tgid: int, tid: int, sig: int) -> None: ...
+    def sigaction(self, sig: int, handler: int) -> int: ...
+    def waitpid(self, pid: int, options: int) -> tuple[int, int]: ...
+    def waitid(self, idtype: int, id: int, options: int) -> WaitidResult | None: ...
+    def unshare(self, flags: int) -> None: ...
+    def setns(self, fd: int, nstype: int) -> None: ...
+    def prctl(self, option: int, arg: int = 0) -> int: ...
+    def getuid(self) -> int: ...
+    def geteuid(self) -> int: ...
+    def getgid(self) -> int: ...
+    def getegid(self) -> int: ...
+    def setuid(self, uid: int) -> None: ...
+    def setgid(self, gid: int) -> None: ...
+    def capget(self) -> frozenset[int]: ...
+    def capset(self, caps: Iterable[int]) -> None: ...
+    def open(self, path: str, flags: int = C.O_RDONLY) -> int: ...
+    def close(self, fd: int) -> None: ...
+    def read_text(self, path: str) -> str: ...
+    def write_text(self, path: str, text: str) -> None: ...
+
+
+@runtime_checkable
+class KernelAPI(Protocol):
+    """A backend: the model (`pidlab.Kernel`) or the running kernel (`pidlab.LiveKernel`)."""
+
+    name: str
+
+    @property
+    def init(self) -> TaskAPI: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> "KernelAPI": ...
+    def __exit__(self, *exc: object) -> None: ...
+

@@ -1,0 +1,117 @@
+"""Argument conversion shared by both backends.
+
+A Python value becomes the C value the system call would receive, exactly
+once, here, so that the model and the live kernel see the same input and
+fail the same way:
+
+* a value of the wrong Python type raises TypeError;
+* an integer that fits the C type is converted the way C converts it
+  (a negative value passed as an unsigned type wraps around);
+* an integer that cannot be represented at all raises the errno the kernel
+  gives for a value of that kind that it does not know (ESRCH for a pid,
+  EBADF for a file descriptor, EINVAL for everything else).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from typing import Any, Iterable
+
+from .api import oserror
+from .constants import CAP_LAST_CAP, INT_MAX, INT_MIN
+
+
+def _int(value: Any, name: str) -> int:
+    if type(value) is int:
+        return value
+    if isinstance(value, int):          # bool, IntEnum, IntFlag
+        return int(value)
+    raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+
+
+def c_int(value: Any, name: str, err: int = errno.EINVAL) -> int:
+    """A C int (pid_t, signal numbers, flags declared int)."""
+    v = _int(value, name)
+    if not INT_MIN <= v <= INT_MAX:
+        raise oserror(err, f"{name}={v} does not fit a C int")
+    return v
+
+
+def c_uint(value: Any, name: str, err: int = errno.EINVAL) -> int:
+    """A C unsigned int (uid_t, gid_t, unsigned flags): negatives wrap."""
+    v = _int(value, name)
+    if not INT_MIN <= v <= 0xFFFFFFFF:
+        raise oserror(err, f"{name}={v} does not fit a C unsigned int")
+    return v & 0xFFFFFFFF
+
+
+def c_ulong(value: Any, name: str, err: int = errno.EINVAL) -> int:
+    """A C unsigned long / u64 (clone flags, prctl arguments): negatives wrap."""
+    v = _int(value, name)
+    if not -(2**63) <= v <= 2**64 - 1:
+        raise oserror(err, f"{name}={v} does not fit 64 bits")
+    return v & (2**64 - 1)
+
+
+def pid_arg(value: Any, name: str = "pid") -> int:
+    return c_int(value, name, errno.ESRCH)
+
+
+def fd_arg(value: Any, name: str = "fd") -> int:
+    return c_int(value, name, errno.EBADF)
+
+
+def sig_arg(value: Any, name: str = "sig") -> int:
+    return c_int(value, name, errno.EINVAL)
+
+
+def bool_arg(value: Any, name: str) -> bool:
+    if not isinstance(value, (bool, int)):
+        raise TypeError(f"{name} must be a bool, not {type(value).__name__}")
+    return bool(value)
+
+
+def path_arg(value: Any, name: str = "path") -> str:
+    if isinstance(value, bytes):
+        return os.fsdecode(value)
+    if isinstance(value, (str, os.PathLike)):
+        p = os.fspath(value)
+        return p if isinstance(p, str) else os.fsdecode(p)
+    raise TypeError(f"{name} must be a str, bytes or os.PathLike, not {type(value).__name__}")
+
+
+def text_arg(value: Any, name: str = "text") -> str:
+    if isinstance(value, bytes):
+        return value.decode()
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, not {type(value).__name__}")
+    return value
+
+
+def set_tid_arg(value: Any) -> tuple[int, ...]:
+    """clone3's set_tid array: innermost namespace first."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple, range)):
+        raise TypeError(f"set_tid must be a sequence of ints, not {type(value).__name__}")
+    return tuple(c_int(v, "set_tid[]") for v in value)
+
+
+def caps_arg(value: Any, name: str = "caps") -> int:
+    """A set of CAP_* numbers as a kernel_cap_t bitmask.
+
+    Like capset(2), bits above CAP_LAST_CAP are dropped silently; a number
+    that is not a bit of the 64-bit mask at all is EINVAL.
+    """
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise TypeError(f"{name} must be an iterable of CAP_* numbers, not {type(value).__name__}")
+    mask = 0
+    for cap in value:
+        c = _int(cap, f"{name}[]")
+        if not 0 <= c < 64:
+            raise oserror(errno.EINVAL, f"capability {c} does not exist")
+        mask |= 1 << c
+    return mask & ((1 << (CAP_LAST_CAP + 1)) - 1)
+
+
+def caps_from_mask(mask: int) -> frozenset[int]:
+    return frozenset(i for i in range(CAP_LAST_CAP + 1) if mask >> i & 1)

@@ -1,0 +1,508 @@
+"""The agent: runs inside one task of the live sandbox and makes its system calls.
+
+Each task of a LiveKernel is driven by an agent in that very task: a process
+agent (its main thread) or a thread agent (a real pthread).  An agent reads
+one request at a time from its private pipe, makes the system call, and
+writes the result or the errno back.  Agents create no helper threads or
+processes, so every pid number a scenario sees is its own.
+
+File descriptors the agent needs for itself live at the top of the fd
+space ("hidden" slots above RLIMIT_NOFILE's soft limit, which is 1024 as
+in the model): they never shift the numbers a scenario sees.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import sys
+import threading
+from typing import Any, Callable
+
+from .. import constants as C
+from ..api import Unsupported
+from . import channel
+from . import syscalls as S
+
+USER_NOFILE = 1024          # RLIMIT_NOFILE soft limit for scenarios, as in the model
+HIDDEN = 128                # slots reserved at the top of the fd space
+PF_EXITING = 0x4
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 2, 4, 8, 16384, 1 << 18
+
+
+class Block(Exception):
+    """The call would block forever (reported as pidlab.WouldBlock)."""
+
+
+class Env:
+    """What all agents of one process share (they share memory)."""
+
+    def __init__(self, top: int, hostproc: int, procbase: str, tid_off: int) -> None:
+        self.top = top                  # highest hidden slot
+        self.hostproc = top             # the host's /proc, to learn host pids
+        self.procbase = procbase        # where per-namespace procfs mounts live
+        self.procmnt = "/proc"          # procfs of this process's active namespace
+        self.tid_off = tid_off          # offset of glibc's cached TID in struct pthread
+        self.restorer = 0
+        self.catch = S.noop_handler_address()
+        self.next_slot = top - 3        # thread channels grow downwards from here
+        self.keep: dict[int, Any] = {}  # ctypes callbacks of live pthreads
+        self.lock = threading.Lock()
+        if hostproc != top:
+            hide(self, hostproc, top)
+
+    @property
+    def req(self) -> int:
+        return self.top - 1
+
+    @property
+    def rep(self) -> int:
+        return self.top - 2
+
+    @property
+    def scratch(self) -> int:
+        return self.top - HIDDEN + 1
+
+
+# ---------------------------------------------------------------- fd plumbing
+
+def _nofile(soft: int) -> None:
+    _, hard = S.getrlimit_nofile()
+    S.setrlimit_nofile(min(soft, hard), hard)
+
+
+def hide(env: Env, fd: int, slot: int, cloexec: bool = True) -> None:
+    """Move `fd` to the hidden `slot` (above the soft limit)."""
+    if fd == slot:
+        return
+    _nofile(env.top + 1)
+    try:
+        os.dup2(fd, slot, inheritable=not cloexec)
+    finally:
+        _nofile(user_nofile(env.top))
+    os.close(fd)
+
+
+def user_nofile(top: int) -> int:
+    return min(USER_NOFILE, top - HIDDEN + 1)
+
+
+def pipe_at(env: Env, r_slot: int, w_slot: int) -> None:
+    r, w = os.pipe()
+    hide(env, r, r_slot)
+    hide(env, w, w_slot)
+
+
+def host_ids(env: Env) -> tuple[int, int]:
+    link = os.readlink("thread-self", dir_fd=env.hostproc)
+    pid, _, tid = link.split("/")
+    return int(pid), int(tid)
+
+
+# ---------------------------------------------------------------- process setup
+
+def reset_signals(env: Env, ignored: int = 0) -> None:
+    """Linux's default dispositions (Python installs its own at start-up)."""
+    old = S.rt_sigaction(C.SIGINT, None)
+    if old.flags & S.SA_RESTORER:
+        env.restorer = old.restorer or 0
+    for sig in range(1, C.NSIG + 1):
+        if sig in (C.SIGKILL, C.SIGSTOP):
+            continue
+        S.rt_sigaction(sig, 1 if ignored >> sig & 1 else 0, S.SA_RESTORER, env.restorer)
+
+
+def ignored_mask() -> int:
+    mask = 0
+    for sig in range(1, C.NSIG + 1):
+        if sig in (C.SIGKILL, C.SIGSTOP):
+            continue
+        if S.rt_sigaction(sig, None).handler == 1:
+            mask |= 1 << sig
+    return mask
+
+
+def ensure_procfs(env: Env) -> None:
+    """Use a procfs mounted for this task's active pid namespace (mount it if needed)."""
+    inum = os.stat("/proc/self/ns/pid").st_ino
+    root_inum = os.stat("/proc/1/ns/pid").st_ino if os.path.exists("/proc/1") else None
+    if inum == root_inum:
+        env.procmnt = "/proc"
+        return
+    mnt = os.path.join(env.procbase, str(inum))
+    if not os.path.ismount(mnt):
+        try:
+            os.makedirs(mnt, exist_ok=True)
+            S.mount("proc", mnt, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        except OSError:
+            env.procmnt = "/proc"       # not allowed to mount: the sandbox's view
+            return
+    env.procmnt = mnt
+
+
+def translate(env: Env, path: str) -> str:
+    """/proc paths as the caller's own procfs would resolve them."""
+    norm = os.path.normpath(path)
+    if norm.startswith("/proc/") and not norm.startswith("/proc/sys/") and env.procmnt != "/proc":
+        return env.procmnt + norm[len("/proc"):]
+    return norm
+
+
+# ---------------------------------------------------------------- the request loop
+
+class Reborn(Exception):
+    """Raised in a freshly forked child to leave the parent's call stack."""
+
+    def __init__(self, req: int, rep: int) -> None:
+        self.req, self.rep = req, rep
+
+
+def serve(env: Env, req: int, rep: int, greet: bool = True) -> None:
+    """Answer requests until the task dies.  A forked child continues here
+    with its own channel (the Reborn exception unwinds the parent's call)."""
+    ops = Ops(env, req, rep)
+    if greet:
+        channel.send(rep, ("hello", *host_ids(env)))
+    while True:
+        try:
+            msg = channel.recv(req)
+        except EOFError:
+            S.syscall("exit_group", 0)      # the controller is gone
+        seq, op, args = msg
+        if op == "ack":
+            for fd in args:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            continue
+        try:
+            reply = (seq, "ok", getattr(ops, "op_" + op)(*args))
+        except Reborn as r:
+            req, rep = r.req, r.rep
+            ops = Ops(env, req, rep)
+            channel.send(rep, ("hello", *host_ids(env)))
+            continue
+        except Block as e:
+            reply = (seq, "block", str(e))
+        except OSError as e:
+            reply = (seq, "err", e.errno, str(e))
+        except Exception as e:          # Unsupported, TypeError...: reported, not fatal
+            reply = (seq, "exc", type(e).__name__, str(e))
+        channel.send(rep, reply)
+
+
+class Ops:
+    """One method per request; `self` is the agent of one task."""
+
+    def __init__(self, env: Env, req: int, rep: int) -> None:
+        self.env = env
+        self.req = req
+        self.rep = rep
+
+    # -- process life ----------------------------------------------------------------
+
+    def op_clone(self, flags: int, exit_signal: int, set_tid: tuple[int, ...], pidfd: bool) -> dict:
+        env = self.env
+        if flags & C.CLONE_VM or flags & C.CLONE_THREAD:
+            return self._clone_thread(flags, exit_signal, set_tid, pidfd)
+        if flags & C.CLONE_VFORK:
+            raise _unsupported("CLONE_VFORK: the parent would block inside clone3")
+        s = env.scratch
+        pipe_at(env, s, s + 1)          # the child's requests
+        pipe_at(env, s + 2, s + 3)      # the child's replies
+        simple = flags == 0 and exit_signal == C.SIGCHLD and not set_tid and not pidfd
+        fd = None
+        if simple:
+            pid = os.fork()
+        else:
+            if pidfd:
+                flags |= C.CLONE_PIDFD
+            tid_addr = self._tid_addr()
+            ctypes.pythonapi.PyOS_BeforeFork()
+            try:
+                pid, fd = S.clone3(flags, exit_signal, set_tid, tid_addr)
+            except OSError:
+                ctypes.pythonapi.PyOS_AfterFork_Parent()
+                for slot in range(s, s + 4):
+                    os.close(slot)
+                raise
+            if pid == 0:
+                ctypes.pythonapi.PyOS_AfterFork_Child()
+            else:
+                ctypes.pythonapi.PyOS_AfterFork_Parent()
+        if pid == 0:
+            self._become_child(s, s + 3)
+        return {"pid": pid, "pidfd": fd, "chan": (s + 1, s + 2), "close": (s, s + 1, s + 2, s + 3)}
+
+    def _tid_addr(self) -> int:
+        if self.env.tid_off < 0:
+            return 0
+        S._libc.pthread_self.restype = ctypes.c_void_p
+        return S._libc.pthread_self() + self.env.tid_off
+
+    def _become_child(self, req_slot: int, rep_slot: int) -> None:
+        env = self.env
+        _nofile(env.top + 1)
+        try:
+            os.dup2(req_slot, env.req, inheritable=False)
+            os.dup2(rep_slot, env.rep, inheritable=False)
+            os.closerange(env.top - HIDDEN + 1, env.rep)
+        finally:
+            _nofile(user_nofile(env.top))
+        env.next_slot = env.top - 3
+        env.keep.clear()
+        ensure_procfs(env)
+        self.req, self.rep = env.req, env.rep
+        raise Reborn(env.req, env.rep)
+
+    def _clone_thread(self, flags: int, exit_signal: int, set_tid: tuple[int, ...],
+                      want_pidfd: bool) -> dict:
+        """Threads are real pthreads; other CLONE_VM children cannot run Python."""
+        if _early_clone_error(flags, exit_signal, set_tid):
+            # The kernel rejects these before creating anything: ask it for the errno.
+            S.clone3(flags, exit_signal, set_tid)
+            raise _unsupported("clone3 unexpectedly accepted an invalid CLONE_VM request")
+        if not flags & C.CLONE_THREAD:
+            raise _unsupported("a CLONE_VM child that is not a thread cannot run the agent")
+        if set_tid:
+            raise _unsupported("set_tid with CLONE_THREAD: threads are made by pthread_create")
+        if flags & (C.CLONE_FS | C.CLONE_FILES) != C.CLONE_FS | C.CLONE_FILES:
+            raise _unsupported("threads without CLONE_FS|CLONE_FILES: pthread_create shares both")
+        env = self.env
+        with env.lock:
+            slot = env.next_slot
+            env.next_slot -= 4
+        pipe_at(env, slot, slot - 1)            # thread's requests: read slot, write slot-1
+        pipe_at(env, slot - 2, slot - 3)        # thread's replies: read slot-2, write slot-3
+        started = threading.Event()
+        box: dict[str, int] = {}
+
+        def body(_arg: int) -> int:
+            box["tid"] = S.syscall("gettid")
+            started.set()
+            serve(env, slot, slot - 3)
+            return 0
+
+        cb = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p)(body)
+        env.keep[slot] = cb
+        th = ctypes.c_ulong(0)
+        attr = None
+        rc = S._libc.pthread_create(ctypes.byref(th), attr, cb, None)
+        if rc:
+            env.keep.pop(slot, None)
+            for s in range(slot - 3, slot + 1):
+                os.close(s)
+            raise OSError(rc, os.strerror(rc))
+        S._libc.pthread_detach(th)
+        if not started.wait(10):
+            raise _unsupported("the new thread did not start")
+        tid = box["tid"]
+        fd = S.pidfd_open(tid, C.PIDFD_THREAD) if want_pidfd else None
+        return {"pid": tid, "pidfd": fd, "chan": (slot - 1, slot - 2), "close": (slot - 1, slot - 2)}
+
+    def op_execve(self, seq: int) -> None:
+        env = self.env
+        params = dict(top=env.top, procbase=env.procbase, tid_off=env.tid_off,
+                      req=self.req, rep=self.rep, seq=seq, ignored=ignored_mask())
+        for fd in (self.req, self.rep, env.hostproc):
+            os.set_inheritable(fd, True)
+        try:
+            os.execv(sys.executable, [sys.executable, "-I", "-m", "pidlab.live.agent", "exec",
+                                      json.dumps(params)])
+        finally:
+            for fd in (self.req, self.rep, env.hostproc):
+                os.set_inheritable(fd, False)
+
+    def op_exit(self, status: int) -> None:
+        S.syscall("exit", status)
+
+    def op_exit_group(self, status: int) -> None:
+        S.syscall("exit_group", status)
+
+    # -- identity, groups, signals ------------------------------------------------------------
+
+    def op_sys(self, name: str, *args: int) -> int:
+        return S.syscall(name, *args)
+
+    def op_getresid(self, name: str) -> tuple[int, int, int]:
+        vals = (ctypes.c_uint * 3)()
+        S.syscall(name, ctypes.byref(vals, 0), ctypes.byref(vals, 4), ctypes.byref(vals, 8))
+        return vals[0], vals[1], vals[2]
+
+    def op_sigaction(self, sig: int, handler: int | None) -> int:
+        env = self.env
+        if handler is None:
+            old = S.rt_sigaction(sig, None)
+        else:
+            addr = {0: 0, 1: 1, 2: env.catch}[handler]
+            flags = S.SA_RESTORER | (S.SA_RESTART if handler == 2 else 0)
+            old = S.rt_sigaction(sig, addr, flags, env.restorer)
+        h = old.handler or 0
+        return h if h in (0, 1) else 2
+
+    def op_wait4(self, pid: int, options: int) -> tuple[int, int]:
+        if options & C.WNOHANG:
+            return S.wait4(pid, options)
+        r = S.wait4(pid, options | C.WNOHANG)
+        if r[0] == 0:
+            raise Block("no child has changed state")
+        return r
+
+    def op_waitid(self, idtype: int, id_: int, options: int) -> tuple | None:
+        implied = False
+        if idtype == C.P_PIDFD and not options & C.WNOHANG:
+            try:
+                implied = bool(S.syscall("fcntl", id_, C.F_GETFL) & C.O_NONBLOCK)
+            except OSError:
+                implied = True          # not an open fd: the call fails without blocking
+        if options & C.WNOHANG or implied:
+            res = S.waitid(idtype, id_, options)
+        else:
+            res = S.waitid(idtype, id_, options | C.WNOHANG)
+            if res[0] == 0:
+                raise Block("no child has changed state")
+        return None if res[0] == 0 else res
+
+    def op_prctl(self, option: int, arg: int) -> int:
+        if option in (C.PR_GET_PDEATHSIG, C.PR_GET_CHILD_SUBREAPER):
+            return S.prctl_get_int(option)
+        return S.prctl(option, arg)
+
+    def op_capget(self) -> int:
+        return S.capget()[0]
+
+    def op_capset(self, eff: int, prm: int | None, inh: int | None) -> None:
+        _, cur_prm, cur_inh = S.capget()
+        S.capset(eff, eff if prm is None else prm, cur_inh if inh is None else inh)
+
+    # -- namespaces --------------------------------------------------------------------------------
+
+    def op_unshare(self, flags: int) -> None:
+        S.unshare(flags)
+
+    def op_setns(self, fd: int, nstype: int) -> None:
+        S.setns(fd, nstype)
+
+    # -- files and procfs --------------------------------------------------------------------------
+
+    def op_open(self, path: str, flags: int) -> int:
+        return S.openat(translate(self.env, path), flags)
+
+    def op_read_text(self, path: str) -> str:
+        p = translate(self.env, path)
+        parts = p.split("/")
+        if len(parts) >= 2 and parts[-2] == "ns" and parts[-1] in ("pid", "pid_for_children"):
+            return os.readlink(p)
+        fd = os.open(p, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            chunks = []
+            while True:
+                b = os.read(fd, 65536)
+                if not b:
+                    break
+                chunks.append(b)
+        finally:
+            os.close(fd)
+        return b"".join(chunks).decode()
+
+    def op_write_text(self, path: str, text: str) -> None:
+        fd = os.open(translate(self.env, path), os.O_WRONLY | os.O_CLOEXEC)
+        try:
+            if text:
+                os.write(fd, text.encode())
+        finally:
+            os.close(fd)
+
+    def op_readlink(self, path: str) -> str:
+        p = os.path.normpath(path)
+        if p in ("/proc/self", "/proc/thread-self") and self.env.procmnt != "/proc":
+            return os.readlink(self.env.procmnt + p[len("/proc"):])
+        return os.readlink(translate(self.env, path))
+
+    # -- pidfds and pidfs --------------------------------------------------------------------------
+
+    def op_pidfd_get_info(self, fd: int, mask: int, size: int) -> bytes:
+        buf = bytearray(max(size, 8))
+        buf[0:8] = mask.to_bytes(8, "little")
+        S.ioctl_buf(fd, C.PIDFD_GET_INFO(size), buf)
+        return bytes(buf[:size])
+
+    def op_fstat(self, fd: int) -> tuple:
+        st = os.fstat(fd)
+        return (st.st_mode, st.st_ino, st.st_dev, st.st_nlink, st.st_uid, st.st_gid,
+                st.st_size, st.st_blksize)
+
+    def op_call(self, name: str, *args: Any) -> Any:
+        fn: Callable[..., Any] = getattr(S, name)
+        return fn(*args)
+
+
+def _unsupported(msg: str) -> Exception:
+    return Unsupported(msg)
+
+
+def _early_clone_error(flags: int, exit_signal: int, set_tid: tuple[int, ...]) -> bool:
+    """Would clone3 fail its argument and flag checks (before creating anything)?
+
+    The kernel's own checks, in its order (copy_clone_args_from_user,
+    clone3_args_valid, copy_process): used only to decide whether a CLONE_VM
+    request may be handed to the real clone3 to obtain the real errno.
+    """
+    if len(set_tid) > C.MAX_PID_NS_LEVEL or exit_signal & ~C.CSIGNAL or exit_signal > C.NSIG:
+        return True
+    if flags & ~(C.CLONE_LEGACY_FLAGS | C.CLONE_CLEAR_SIGHAND | C.CLONE_INTO_CGROUP):
+        return True
+    if flags & (C.CLONE_DETACHED | (C.CSIGNAL & ~C.CLONE_NEWTIME)):
+        return True
+    if flags & (C.CLONE_SIGHAND | C.CLONE_CLEAR_SIGHAND) == C.CLONE_SIGHAND | C.CLONE_CLEAR_SIGHAND:
+        return True
+    if flags & (C.CLONE_THREAD | C.CLONE_PARENT) and exit_signal:
+        return True
+    if flags & C.CLONE_INTO_CGROUP:
+        return True
+    if flags & (C.CLONE_NEWNS | C.CLONE_FS) == C.CLONE_NEWNS | C.CLONE_FS:
+        return True
+    if flags & (C.CLONE_NEWUSER | C.CLONE_FS) == C.CLONE_NEWUSER | C.CLONE_FS:
+        return True
+    if flags & C.CLONE_THREAD and not flags & C.CLONE_SIGHAND:
+        return True
+    if flags & C.CLONE_SIGHAND and not flags & C.CLONE_VM:
+        return True
+    if flags & C.CLONE_THREAD and flags & (C.CLONE_NEWUSER | C.CLONE_NEWPID):
+        return True
+    return False
+
+
+# ---------------------------------------------------------------- entry points
+
+def exec_main(params: dict) -> None:
+    """The agent again, after execve: same channel, then the execve reply."""
+    top = params["top"]
+    env = Env(top, top, params["procbase"], params["tid_off"])
+    _nofile(user_nofile(top))
+    reset_signals(env, params["ignored"])
+    S.set_name(b"init")
+    req, rep = params["req"], params["rep"]
+    for fd in (req, rep, env.hostproc):
+        os.set_inheritable(fd, False)
+    if (req, rep) != (env.req, env.rep):
+        _nofile(top + 1)
+        try:
+            os.dup2(req, env.req, inheritable=False)
+            os.dup2(rep, env.rep, inheritable=False)
+            os.close(req)
+            os.close(rep)
+        finally:
+            _nofile(user_nofile(top))
+        req, rep = env.req, env.rep
+    ensure_procfs(env)
+    channel.send(rep, ("hello", *host_ids(env)))
+    channel.send(rep, (params["seq"], "ok", None))
+    serve(env, req, rep, greet=False)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["exec"]:
+        exec_main(json.loads(sys.argv[2]))

@@ -1,0 +1,526 @@
+"""LiveKernel: the pidlab API carried out by real tasks in a fresh pid namespace.
+
+The controller (this module, in the caller's process) sends each system call
+to the agent living in the task that makes it, waits for the result, and
+then waits until the sandbox has settled -- every task asleep in its agent
+loop with no signal pending, stopped, a zombie, gone, or asleep in
+zap_pid_ns_processes -- so that a call returns once its effects are
+visible, as in the model.  Every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import weakref
+from typing import Any, Iterable
+
+from .. import args as A
+from ..api import (BackendUnavailable, Child, FileHandle, PidfdInfo, PidlabError,
+                   StatResult, TaskExited, Unsupported, WaitidResult, WouldBlock, oserror)
+from ..constants import (CLONE_FILES, CLONE_FS, CLONE_PIDFD, CLONE_SIGHAND, CLONE_THREAD,
+                         CLONE_VM, O_RDONLY, SIGCHLD, Handler, PID_MAX_DEFAULT,
+                         PIDS_PER_CPU_DEFAULT, PID_MAX_LIMIT)
+from . import channel
+from . import syscalls as S
+from .agent import HIDDEN
+
+IDLE_WCHAN = {"anon_pipe_read", "pipe_read", "pipe_wait", "pipe_read_wait"}
+ZAP_WCHAN = {"zap_pid_ns_processes"}
+PF_EXITING = 0x4
+
+
+class LiveTimeout(PidlabError):
+    """The sandbox did not answer or settle in time (a bug, never a result)."""
+
+
+class Agent:
+    """The controller's end of one agent."""
+
+    __slots__ = ("req", "rep", "host_pid", "host_tid", "dead", "handle", "__weakref__")
+
+    def __init__(self, req: int, rep: int) -> None:
+        self.req = req                  # we write requests here
+        self.rep = rep                  # and read replies here
+        self.host_pid = 0
+        self.host_tid = 0
+        self.dead = False
+        self.handle: LiveTask | None = None
+
+    def stat(self) -> tuple[str, int] | None:
+        """(state, flags) of the agent's thread, None once it is gone."""
+        try:
+            with open(f"/proc/{self.host_pid}/task/{self.host_tid}/stat") as f:
+                data = f.read()
+        except (FileNotFoundError, ProcessLookupError):
+            return None
+        fields = data.rsplit(")", 1)[1].split()
+        return fields[0], int(fields[6])
+
+    def _read(self, name: str) -> str:
+        try:
+            with open(f"/proc/{self.host_pid}/task/{self.host_tid}/{name}") as f:
+                return f.read()
+        except (FileNotFoundError, ProcessLookupError):
+            return ""
+
+    def settled(self) -> bool:
+        st = self.stat()
+        if st is None:
+            return True
+        state, flags = st
+        if state in "ZXTt":
+            return True
+        wchan = self._read("wchan")
+        if flags & PF_EXITING:
+            return wchan in ZAP_WCHAN
+        if state != "S" or wchan not in IDLE_WCHAN:
+            return False
+        pend = 0
+        for line in self._read("status").splitlines():
+            if line.startswith(("SigPnd:", "ShdPnd:")):
+                pend |= int(line.split()[1], 16)
+        return pend == 0
+
+
+class LiveKernel:
+    """The running Linux kernel, inside a fresh pid namespace sandbox."""
+
+    name = "live"
+
+    def __init__(self, timeout: float = 10.0, log: str | None = None) -> None:
+        if sys.platform != "linux":
+            raise BackendUnavailable("the live backend needs Linux")
+        self.timeout = timeout
+        self.ncpus = os.cpu_count() or 1
+        self.pid_max_default = min(PID_MAX_LIMIT, max(PID_MAX_DEFAULT, PIDS_PER_CPU_DEFAULT * self.ncpus))
+        self._seq = itertools.count(1)
+        self._agents: list[Agent] = []
+        self._closed = False
+        self._holder: subprocess.Popen | None = None
+        self._procbase = tempfile.mkdtemp(prefix="pidlab-proc-")
+        userns = os.geteuid() != 0
+        _, hard = S.getrlimit_nofile()
+        top = min(hard, 65536) - 1
+        if top < 1024 + HIDDEN:
+            top = max(top, HIDDEN + 64)
+        req_r, req_w = os.pipe()
+        rep_r, rep_w = os.pipe()
+        ctl_r, ctl_w = os.pipe()
+        tid_addr = S.glibc_tid_address()
+        S._libc.pthread_self.restype = __import__("ctypes").c_void_p
+        tid_off = tid_addr - S._libc.pthread_self() if tid_addr else -1
+        params = dict(controller=os.getpid(), ctl=ctl_r, req=req_r, rep=rep_w, userns=userns,
+                      procbase=self._procbase, pid_max=self.pid_max_default, top=top,
+                      tid_off=tid_off, log=log or os.environ.get("PIDLAB_AGENT_LOG"))
+        import json
+        err = tempfile.TemporaryFile()
+        try:
+            self._holder = subprocess.Popen(
+                [sys.executable, "-I", "-m", "pidlab.live.sandbox", json.dumps(params)],
+                pass_fds=(ctl_r, req_r, rep_w), stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=err, start_new_session=True,
+                env=_child_env())
+        finally:
+            os.close(ctl_r)
+            os.close(req_r)
+            os.close(rep_w)
+        self._ctl = ctl_w
+        init = Agent(req_w, rep_r)
+        self._agents.append(init)
+        self._finalizer = weakref.finalize(self, _teardown, self._holder, ctl_w, self._agents,
+                                           self._procbase)
+        try:
+            self._hello(init, deadline=time.monotonic() + max(timeout, 20.0))
+        except (LiveTimeout, EOFError, OSError) as e:
+            self.close()
+            err.seek(0)
+            why = err.read().decode(errors="replace").strip() or str(e)
+            if userns:
+                why += " (not root: an unprivileged user namespace is needed; " \
+                       "check /proc/sys/user/max_user_namespaces and " \
+                       "kernel.apparmor_restrict_unprivileged_userns)"
+            raise BackendUnavailable(f"cannot start the sandbox: {why}") from None
+        finally:
+            err.close()
+        self._init = LiveTask(self, init)
+        init.handle = self._init
+
+    # ------------------------------------------------------------------ public
+
+    @property
+    def init(self) -> "LiveTask":
+        return self._init
+
+    def close(self) -> None:
+        """Kill the sandbox's init (and so every task in it) and wait for it."""
+        if self._closed:
+            return
+        self._closed = True
+        self._finalizer()
+
+    def __enter__(self) -> "LiveKernel":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<pidlab.LiveKernel {'closed' if self._closed else 'running'}>"
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _hello(self, agent: Agent, deadline: float) -> None:
+        while True:
+            msg = self._recv(agent, deadline)
+            if msg[0] == "hello":
+                agent.host_pid, agent.host_tid = msg[1], msg[2]
+                return
+
+    def _recv(self, agent: Agent, deadline: float) -> Any:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise LiveTimeout("no answer from the agent")
+            r, _, _ = select.select([agent.rep], [], [], min(left, 0.05))
+            if r:
+                return channel.recv(agent.rep)
+
+    def _check(self, agent: Agent) -> None:
+        if self._closed:
+            raise PidlabError("the LiveKernel is closed")
+        st = None if agent.dead else agent.stat()
+        if st is None or st[0] in "ZX" or st[1] & PF_EXITING:
+            agent.dead = True
+            raise TaskExited("the task has exited and can make no system call")
+        if st[0] in "Tt":
+            raise WouldBlock("the task is stopped: it cannot run until it gets SIGCONT")
+
+    def _call(self, agent: Agent, op: str, *args: Any, settle: bool = True) -> Any:
+        self._check(agent)
+        seq = next(self._seq)
+        try:
+            channel.send(agent.req, (seq, op, args))
+        except BrokenPipeError:
+            agent.dead = True
+            raise TaskExited("the task has exited and can make no system call") from None
+        deadline = time.monotonic() + self.timeout
+        result: Any = None
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise LiveTimeout(f"{op}{args}: no answer")
+            r, _, _ = select.select([agent.rep], [], [], min(left, 0.002))
+            if r:
+                try:
+                    msg = channel.recv(agent.rep)
+                except EOFError:
+                    agent.dead = True
+                    break                   # it died while making the call
+                if msg[0] == "hello" or msg[0] != seq:
+                    continue                # a stale answer of a task that was stopped
+                kind = msg[1]
+                if kind == "ok":
+                    result = msg[2]
+                    break
+                if settle:
+                    self._settle()
+                if kind == "err":
+                    raise oserror(msg[2], msg[3])
+                if kind == "block":
+                    raise WouldBlock(msg[2])
+                if msg[2] == "Unsupported":
+                    raise Unsupported(msg[3])
+                if msg[2] == "TypeError":
+                    raise TypeError(msg[3])
+                raise PidlabError(f"agent error {msg[2]}: {msg[3]}")
+            st = agent.stat()
+            if st is None or st[0] in "ZXTt" or (st[1] & PF_EXITING and not r):
+                # Killed or stopped by its own call (kill(getpid(), ...), exit):
+                # the call returned, its answer will never come or comes late.
+                if st is None or st[0] in "ZX" or st[1] & PF_EXITING:
+                    agent.dead = True
+                break
+        if settle:
+            self._settle()
+        return result
+
+    def _settle(self) -> None:
+        deadline = time.monotonic() + self.timeout
+        delay = 0.0005
+        while True:
+            pending = [a for a in self._agents if not a.dead and not a.settled()]
+            if not pending:
+                break
+            if time.monotonic() > deadline:
+                raise LiveTimeout(f"the sandbox did not settle: {len(pending)} tasks still running")
+            time.sleep(delay)
+            delay = min(delay * 2, 0.01)
+        for a in self._agents:
+            if not a.dead and a.stat() is None:
+                a.dead = True
+
+    def _new_agent(self, parent: Agent, info: dict) -> Agent:
+        """Open the child's channel through the parent's /proc/<pid>/fd and meet it."""
+        req_slot, rep_slot = info["chan"]
+        base = f"/proc/{parent.host_pid}/fd"
+        req = os.open(f"{base}/{req_slot}", os.O_WRONLY | os.O_CLOEXEC)
+        rep = os.open(f"{base}/{rep_slot}", os.O_RDONLY | os.O_CLOEXEC)
+        child = Agent(req, rep)
+        self._agents.append(child)
+        self._hello(child, time.monotonic() + self.timeout)
+        channel.send(parent.req, (0, "ack", tuple(info["close"])))
+        return child
+
+
+def _child_env() -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    return env
+
+
+def _teardown(holder: subprocess.Popen | None, ctl: int, agents: list[Agent], procbase: str) -> None:
+    try:
+        os.close(ctl)                   # the holder kills the init, which ends the namespace
+    except OSError:
+        pass
+    if holder is not None:
+        try:
+            holder.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            holder.kill()
+            holder.wait(timeout=10)
+    for a in agents:
+        for fd in (a.req, a.rep):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        a.dead = True
+    shutil.rmtree(procbase, ignore_errors=True)
+
+
+class LiveTask:
+    """A task of the live sandbox.  Each method is one system call made by it."""
+
+    __slots__ = ("_k", "_a")
+
+    def __init__(self, kernel: LiveKernel, agent: Agent) -> None:
+        self._k = kernel
+        self._a = agent
+
+    def __repr__(self) -> str:
+        return f"<LiveTask host {self._a.host_pid}/{self._a.host_tid}{' dead' if self._a.dead else ''}>"
+
+    @property
+    def kernel(self) -> LiveKernel:
+        return self._k
+
+    def _call(self, op: str, *args: Any, settle: bool = True) -> Any:
+        return self._k._call(self._a, op, *args, settle=settle)
+
+    def _sys(self, name: str, *args: int) -> int:
+        return self._k._call(self._a, "sys", name, *args, settle=False)
+
+    # -- processes and threads ----------------------------------------------------------
+
+    def fork(self) -> Child:
+        return self.clone(0, exit_signal=SIGCHLD)
+
+    def clone(self, flags: int = 0, *, exit_signal: int = SIGCHLD,
+              set_tid: Iterable[int] = (), pidfd: bool = False) -> Child:
+        flags = A.c_ulong(flags, "flags")
+        exit_signal = A.c_ulong(exit_signal, "exit_signal")
+        tids = A.set_tid_arg(set_tid)
+        want = A.bool_arg(pidfd, "pidfd") or bool(flags & CLONE_PIDFD)
+        flags &= ~CLONE_PIDFD
+        k = self._k
+        info = k._call(self._a, "clone", flags, exit_signal, tids, want, settle=False)
+        child = k._new_agent(self._a, info)
+        task = LiveTask(k, child)
+        child.handle = task
+        k._settle()
+        return Child(info["pid"], task, info["pidfd"])
+
+    def spawn_thread(self) -> Child:
+        return self.clone(CLONE_THREAD | CLONE_VM | CLONE_SIGHAND | CLONE_FS | CLONE_FILES,
+                          exit_signal=0)
+
+    def execve(self) -> None:
+        k = self._k
+        a = self._a
+        k._check(a)
+        seq = next(k._seq)
+        # de_thread kills every other thread of the process.
+        for other in k._agents:
+            if other is not a and other.host_pid == a.host_pid:
+                other.dead = True
+        channel.send(a.req, (seq, "execve", (seq,)))
+        deadline = time.monotonic() + max(k.timeout, 30.0)
+        while True:
+            msg = k._recv(a, deadline)
+            if msg[0] == "hello":
+                a.host_pid, a.host_tid = msg[1], msg[2]
+                continue
+            if msg[0] != seq:
+                continue
+            if msg[1] == "err":
+                raise oserror(msg[2], msg[3])
+            break
+        k._settle()
+
+    def exit(self, status: int) -> None:
+        status = A.c_int(status, "status")
+        self._call("exit", status)
+
+    def exit_group(self, status: int) -> None:
+        status = A.c_int(status, "status")
+        self._call("exit_group", status)
+
+    # -- identities ------------------------------------------------------------------------
+
+    def getpid(self) -> int:
+        return self._sys("getpid")
+
+    def gettid(self) -> int:
+        return self._sys("gettid")
+
+    def getppid(self) -> int:
+        return self._sys("getppid")
+
+    def getpgid(self, pid: int = 0) -> int:
+        return self._sys("getpgid", A.pid_arg(pid))
+
+    def getpgrp(self) -> int:
+        return self._sys("getpgid", 0)
+
+    def getsid(self, pid: int = 0) -> int:
+        return self._sys("getsid", A.pid_arg(pid))
+
+    def setpgid(self, pid: int, pgid: int) -> None:
+        pid, pgid = A.pid_arg(pid), A.pid_arg(pgid, "pgid")
+        self._call("sys", "setpgid", pid, pgid)
+
+    def setsid(self) -> int:
+        return self._call("sys", "setsid")
+
+    # -- signals -------------------------------------------------------------------------------
+
+    def kill(self, pid: int, sig: int) -> None:
+        pid, sig = A.pid_arg(pid), A.sig_arg(sig)
+        self._call("sys", "kill", pid, sig)
+
+    def tgkill(self, tgid: int, tid: int, sig: int) -> None:
+        tgid, tid, sig = A.pid_arg(tgid, "tgid"), A.pid_arg(tid, "tid"), A.sig_arg(sig)
+        self._call("sys", "tgkill", tgid, tid, sig)
+
+    def sigaction(self, sig: int, handler: int | None = None) -> Handler:
+        sig = A.sig_arg(sig)
+        if handler is not None:
+            h = A._int(handler, "handler")
+            if h not in (0, 1, 2):
+                raise ValueError("handler must be SIG_DFL, SIG_IGN or SIG_CATCH")
+            handler = h
+        return Handler(self._call("sigaction", sig, handler))
+
+    # -- wait -----------------------------------------------------------------------------------
+
+    def waitpid(self, pid: int, options: int = 0) -> tuple[int, int]:
+        pid = A.pid_arg(pid)
+        options = A.c_uint(options, "options")
+        r = self._call("wait4", pid, options)
+        return (0, 0) if r is None else tuple(r)
+
+    def waitid(self, idtype: int, id: int, options: int) -> WaitidResult | None:
+        idtype = A.c_int(idtype, "idtype")
+        id = A.c_int(id, "id")
+        options = A.c_uint(options, "options")
+        r = self._call("waitid", idtype, id, options)
+        return None if r is None else WaitidResult(*r)
+
+    # -- namespaces, prctl, credentials ------------------------------------------------------
+
+    def unshare(self, flags: int) -> None:
+        self._call("unshare", A.c_ulong(flags, "flags"))
+
+    def setns(self, fd: int, nstype: int = 0) -> None:
+        self._call("setns", A.fd_arg(fd), A.c_int(nstype, "nstype"))
+
+    def prctl(self, option: int, arg: int = 0) -> int:
+        return self._call("prctl", A.c_int(option, "option"), A.c_ulong(arg, "arg"))
+
+    def getuid(self) -> int:
+        return self._sys("getuid")
+
+    def geteuid(self) -> int:
+        return self._sys("geteuid")
+
+    def getgid(self) -> int:
+        return self._sys("getgid")
+
+    def getegid(self) -> int:
+        return self._sys("getegid")
+
+    def getresuid(self) -> tuple[int, int, int]:
+        return tuple(self._call("getresid", "getresuid", settle=False))
+
+    def getresgid(self) -> tuple[int, int, int]:
+        return tuple(self._call("getresid", "getresgid", settle=False))
+
+    def _ids(self, name: str, *ids: Any) -> None:
+        self._call("sys", name, *(A.c_uint(v, "id") for v in ids))
+
+    def setuid(self, uid: int) -> None:
+        self._ids("setuid", uid)
+
+    def setgid(self, gid: int) -> None:
+        self._ids("setgid", gid)
+
+    def setreuid(self, ruid: int, euid: int) -> None:
+        self._ids("setreuid", ruid, euid)
+
+    def setresuid(self, ruid: int, euid: int, suid: int) -> None:
+        self._ids("setresuid", ruid, euid, suid)
+
+    def setresgid(self, rgid: int, egid: int, sgid: int) -> None:
+        self._ids("setresgid", rgid, egid, sgid)
+
+    def capget(self) -> frozenset[int]:
+        return A.caps_from_mask(self._call("capget", settle=False))
+
+    def capset(self, caps: Iterable[int], *, permitted: Iterable[int] | None = None,
+               inheritable: Iterable[int] | None = None) -> None:
+        eff = A.caps_arg(caps)
+        prm = None if permitted is None else A.caps_arg(permitted, "permitted")
+        inh = None if inheritable is None else A.caps_arg(inheritable, "inheritable")
+        self._call("capset", eff, prm, inh)
+
+    # -- files ---------------------------------------------------------------------------------
+
+    def open(self, path: str, flags: int = O_RDONLY) -> int:
+        return self._call("open", A.path_arg(path), A.c_int(flags, "flags"), settle=False)
+
+    def close(self, fd: int) -> None:
+        self._call("sys", "close", A.fd_arg(fd))
+
+    def dup(self, fd: int) -> int:
+        return self._call("sys", "dup", A.fd_arg(fd), settle=False)
+
+    def fcntl(self, fd: int, cmd: int, arg: int = 0) -> int:
+        return self._call("sys", "fcntl", A.fd_arg(fd), A.c_int(cmd, "cmd"),
+                          A.c_int(arg, "arg"), settle=False)
+
+    def read_text(self, path: str) -> str:
+        return self._call("read_text", A.path_arg(path), settle=False)
+
+    def write_text(self, path: str, text: str) -> None:
+        self._call("write_text", A.path_arg(path), A.text_arg(text), settle=False)
+
+    def readlink(self, path: str) -> str:
+        return self._call("readlink", A.path_arg(path), settle=False)
+

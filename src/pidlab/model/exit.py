@@ -1,0 +1,545 @@
+"""Exit, reparenting, release and wait.  Linux: kernel/exit.c.
+
+The order of operations follows do_exit -> exit_notify ->
+forget_original_parent -> release_task closely, because the order decides
+what a parent can observe.  Two model-specific pieces:
+
+* the sibling list of a thread is a dict {child's SignalStruct: position},
+  so that de_thread keeps a process's place and a child is found in O(1);
+* a per-thread heap of (position, child) for children that may have
+  something to report lets waitpid(-1) find the first reportable child in
+  sibling order without walking every child.
+
+A namespace init that exits waits in zap_pid_ns_processes until the last
+other pid of its namespace is freed; the model suspends it there
+(`zap_resume`) and free_pid wakes it, as in Linux.
+"""
+
+from __future__ import annotations
+
+import errno
+import heapq
+from typing import TYPE_CHECKING
+
+from ..api import WouldBlock, oserror
+from ..constants import (CLD_CONTINUED, CLD_STOPPED, PIDNS_ADDING, PIDTYPE_MAX,
+                         PIDTYPE_PGID, PIDTYPE_PID, PIDTYPE_SID, PIDTYPE_TGID, SIGCHLD,
+                         SIGCONT, SIGHUP, SIGKILL, SIG_IGN, WALL, WCLONE, WCONTINUED,
+                         WEXITED, WNOHANG, WNOTHREAD, WNOWAIT, WUNTRACED)
+from . import signal as sigmod
+from .pid import Pid, free_pid, pid_nr_ns
+from .task import (EXIT_DEAD, EXIT_ZOMBIE, JOBCTL_STOP_PENDING, PF_EXITING,
+                   SIGNAL_GROUP_EXIT, SIGNAL_STOP_CONTINUED, SIGNAL_STOP_STOPPED,
+                   SignalStruct, TaskStruct)
+
+if TYPE_CHECKING:
+    from .kernel import Kernel
+    from .pid_namespace import PidNamespace
+
+
+# ---------------------------------------------------------------- sibling lists
+
+def wait_class(leader: TaskStruct) -> int:
+    """0 for a child that reports with SIGCHLD, 1 for a "clone" child."""
+    return 0 if leader.exit_signal == SIGCHLD else 1
+
+
+def link_child(k: "Kernel", parent: TaskStruct, sig: SignalStruct) -> int:
+    """list_add_tail(&p->sibling, &parent->children)."""
+    seq = k.sibling_seq = k.sibling_seq + 1
+    if parent.children is None:
+        parent.children = {}
+        parent.child_count = [0, 0]
+    parent.children[sig] = seq
+    parent.child_count[wait_class(sig.group_leader)] += 1
+    return seq
+
+
+def unlink_child(parent: TaskStruct, sig: SignalStruct) -> None:
+    """list_del_init(&p->sibling)."""
+    del parent.children[sig]
+    parent.child_count[wait_class(sig.group_leader)] -= 1
+
+
+def set_exit_signal(t: TaskStruct, sig: int) -> None:
+    """Change a leader's exit_signal, keeping its parent's wait classes right."""
+    parent = t.real_parent
+    if parent is not None and parent.children is not None and t.signal in parent.children \
+            and t.signal.group_leader is t:
+        parent.child_count[wait_class(t)] -= 1
+        t.exit_signal = sig
+        parent.child_count[wait_class(t)] += 1
+    else:
+        t.exit_signal = sig
+
+
+def reportable(sig: SignalStruct) -> bool:
+    leader = sig.group_leader
+    return ((leader.exit_state == EXIT_ZOMBIE and len(sig.threads) == 1)
+            or bool(sig.flags & SIGNAL_STOP_STOPPED and sig.group_exit_code)
+            or bool(sig.flags & SIGNAL_STOP_CONTINUED))
+
+
+def queue_wait_event(parent: TaskStruct, sig: SignalStruct) -> None:
+    """Remember that child `sig` of `parent` may have something to report."""
+    seq = parent.children.get(sig) if parent.children is not None else None
+    if seq is None or sig.wait_seq == seq:
+        return
+    sig.wait_seq = seq
+    if parent.wait_heap is None:
+        parent.wait_heap = []
+    heapq.heappush(parent.wait_heap, (seq, id(sig), sig))
+
+
+# ---------------------------------------------------------------- process groups
+
+def will_become_orphaned_pgrp(k: "Kernel", pgrp: Pid | None, ignored: TaskStruct | None) -> bool:
+    """Linux: will_become_orphaned_pgrp (POSIX 2.2.2.52)."""
+    if pgrp is None or not pgrp.pgrp:
+        return True
+    for member in pgrp.pgrp:
+        p = member.group_leader
+        if p is ignored or (p.exit_state and len(member.threads) == 1):
+            continue
+        parent = p.real_parent
+        if parent is None or sigmod.is_global_init(k, parent):
+            continue
+        if parent.signal.pgrp is not pgrp and parent.signal.session is member.session:
+            return False
+    return True
+
+
+def is_current_pgrp_orphaned(k: "Kernel", t: TaskStruct) -> bool:
+    return will_become_orphaned_pgrp(k, t.signal.pgrp, None)
+
+
+def has_stopped_jobs(pgrp: Pid) -> bool:
+    return any(m.flags & SIGNAL_STOP_STOPPED for m in pgrp.pgrp or ())
+
+
+def kill_orphaned_pgrp(k: "Kernel", tsk: TaskStruct, parent: TaskStruct | None) -> None:
+    """A newly orphaned group with stopped members gets SIGHUP then SIGCONT."""
+    pgrp = tsk.signal.pgrp
+    ignored: TaskStruct | None = tsk
+    if parent is None:
+        parent = tsk.real_parent
+    else:
+        ignored = None
+    if parent is None:
+        return
+    if parent.signal.pgrp is not pgrp and parent.signal.session is tsk.signal.session \
+            and will_become_orphaned_pgrp(k, pgrp, ignored) and has_stopped_jobs(pgrp):
+        sigmod.kill_pgrp_info(k, SIGHUP, sigmod.INFO_PRIV, pgrp, None)
+        sigmod.kill_pgrp_info(k, SIGCONT, sigmod.INFO_PRIV, pgrp, None)
+
+
+# ---------------------------------------------------------------- exit
+
+def do_group_exit(k: "Kernel", t: TaskStruct, code: int) -> None:
+    """Take down every thread of the group.  Linux: do_group_exit."""
+    sig = t.signal
+    if sig.flags & SIGNAL_GROUP_EXIT:
+        code = sig.group_exit_code
+    elif sig.group_exec_task is not None:
+        code = 0
+    else:
+        sig.group_exit_code = code
+        sig.flags = SIGNAL_GROUP_EXIT
+        sigmod.zap_other_threads(k, t)
+    do_exit(k, t, code)
+
+
+def do_exit(k: "Kernel", t: TaskStruct, code: int) -> None:
+    """Linux: do_exit (the parts that touch pids, signals, files and parents)."""
+    sig = t.signal
+    # synchronize_group_exit: the last thread to go fixes the group's code.
+    sig.live -= 1
+    if sig.live == 0 and not sig.flags & SIGNAL_GROUP_EXIT:
+        sig.flags = SIGNAL_GROUP_EXIT
+        sig.group_exit_code = code
+        sig.group_stop_count = 0
+    # exit_signals: from now on the task takes no group-wide signals.
+    group_stop = False
+    if len(sig.threads) > 1 and not sig.flags & SIGNAL_GROUP_EXIT:
+        t.flags |= PF_EXITING
+        if t.jobctl & JOBCTL_STOP_PENDING and sigmod.task_participate_group_stop(k, t):
+            group_stop = True
+    t.flags |= PF_EXITING
+    if group_stop:
+        sigmod.do_notify_parent_cldstop(k, t, CLD_STOPPED)
+    group_dead = sig.live == 0
+    t.exit_code = code
+    # exit_mm: a vfork parent waiting for us may run again.
+    t.mm = None
+    if t.vfork_parent is not None:
+        t.vfork_parent.vfork_child = None
+        t.vfork_parent = None
+    if t.files is not None:
+        k.exit_files(t)
+    t.nsproxy_pid = None            # exit_task_namespaces
+    exit_notify(k, t, group_dead)
+
+
+def find_alive_thread(p: TaskStruct) -> TaskStruct | None:
+    for t in p.signal.threads:
+        if not t.flags & PF_EXITING:
+            return t
+    return None
+
+
+def exit_notify(k: "Kernel", t: TaskStruct, group_dead: bool) -> None:
+    dead: list[TaskStruct] = []
+    ns = t.pid.ns
+    if ns.child_reaper is t:
+        alive = find_alive_thread(t)
+        if alive is not None:
+            ns.child_reaper = alive
+        elif not zap_pid_ns_processes(k, ns, t):
+            t.zap_resume = int(group_dead)     # asleep until free_pid wakes us
+            return
+    _exit_notify_finish(k, t, group_dead, dead)
+
+
+def resume_exit(k: "Kernel", t: TaskStruct) -> None:
+    """The reaper was woken in zap_pid_ns_processes: finish its exit."""
+    ns = t.pid.ns
+    init_pids = 1 if t.signal.group_leader is t else 2
+    if (ns.pid_allocated & ~PIDNS_ADDING) != init_pids:
+        return
+    group_dead = bool(t.zap_resume)
+    t.zap_resume = None
+    ns.zapper = None
+    _exit_notify_finish(k, t, group_dead, [])
+
+
+def _exit_notify_finish(k: "Kernel", t: TaskStruct, group_dead: bool,
+                        dead: list[TaskStruct]) -> None:
+    forget_original_parent(k, t, dead)
+    if group_dead:
+        kill_orphaned_pgrp(k, t.signal.group_leader, None)
+    t.exit_state = EXIT_ZOMBIE
+    if t.signal.group_leader is t:
+        autoreap = len(t.signal.threads) == 1 and t.real_parent is not None and \
+            sigmod.do_notify_parent(k, t, t.exit_signal)
+    else:
+        autoreap = True             # an untraced thread reaps itself
+    if autoreap:
+        t.exit_state = EXIT_DEAD
+        dead.append(t)
+    for p in reversed(dead):
+        release_task(k, p)
+
+
+def find_new_reaper(k: "Kernel", father: TaskStruct, child_reaper: TaskStruct) -> TaskStruct:
+    """Another thread, else the nearest subreaper at the same level, else init."""
+    thread = find_alive_thread(father)
+    if thread is not None:
+        return thread
+    if father.signal.has_child_subreaper:
+        level = father.pid.level
+        reaper = father.real_parent
+        while reaper is not None and reaper.pid is not None and reaper.pid.level == level:
+            if reaper.signal.is_child_subreaper:
+                thread = find_alive_thread(reaper)
+                if thread is not None:
+                    return thread
+            reaper = reaper.real_parent
+    return child_reaper
+
+
+def forget_original_parent(k: "Kernel", father: TaskStruct, dead: list[TaskStruct]) -> None:
+    """Give the children of an exiting thread a new parent.  Linux: exit.c."""
+    if not father.children:
+        return
+    reaper = find_new_reaper(k, father, father.pid.ns.child_reaper)
+    threaded = reaper.signal is father.signal
+    children = father.children
+    father.children = None
+    father.child_count = None
+    father.wait_heap = None
+    for csig in children:
+        p = csig.group_leader
+        for t in csig.threads:
+            t.real_parent = reaper
+            if t.pdeath_signal:
+                sigmod.group_send_sig_info(k, t.pdeath_signal, sigmod.INFO_NOINFO, t,
+                                           PIDTYPE_TGID, father)
+        link_child(k, reaper, csig)
+        if not threaded:
+            reparent_leader(k, father, p, dead)
+        if reportable(csig):
+            queue_wait_event(reaper, csig)
+
+
+def reparent_leader(k: "Kernel", father: TaskStruct, p: TaskStruct, dead: list[TaskStruct]) -> None:
+    if p.exit_state == EXIT_DEAD:
+        return
+    set_exit_signal(p, SIGCHLD)     # "We don't want people slaying init."
+    if p.exit_state == EXIT_ZOMBIE and len(p.signal.threads) == 1:
+        if sigmod.do_notify_parent(k, p, p.exit_signal):
+            p.exit_state = EXIT_DEAD
+            dead.append(p)
+    kill_orphaned_pgrp(k, p, father)
+
+
+def zap_pid_ns_processes(k: "Kernel", ns: "PidNamespace", me: TaskStruct) -> bool:
+    """The namespace's init is dying: kill everything in it.
+
+    Returns False if other pids of the namespace are still allocated (held
+    by zombies whose parents live outside, or by a process group); the
+    reaper then sleeps until free_pid wakes it.
+    """
+    ns.pid_allocated &= ~PIDNS_ADDING         # disable_pid_allocation
+    me.signal.sighand.set(SIGCHLD, SIG_IGN)   # terminated children now autoreap
+    for nr, pid in list(ns.idr.entries.items()):
+        if nr < 2:
+            continue
+        task = pid.task
+        if task is not None and not task.pending >> SIGKILL & 1:
+            sigmod.group_send_sig_info(k, SIGKILL, sigmod.INFO_PRIV, task, PIDTYPE_MAX, None)
+    k.run_pending()
+    # kernel_wait4(-1, __WALL) until ECHILD: reap the zombies we had.
+    while True:
+        res = do_wait(k, me, PIDTYPE_MAX, None, WEXITED | WALL | WNOHANG)
+        if res is None or isinstance(res, int):
+            break
+    init_pids = 1 if me.signal.group_leader is me else 2
+    if (ns.pid_allocated & ~PIDNS_ADDING) == init_pids:
+        return True
+    ns.zapper = me
+    return False
+
+
+# ---------------------------------------------------------------- release
+
+def detach_pid(post: list[Pid | None], pid: Pid | None, type_: int) -> None:
+    """After removing a task from one list: queue the pid for free_pid if unused."""
+    if pid is not None and not pid.has_task() and pid not in post:
+        post[type_] = pid
+
+
+def release_task(k: "Kernel", p: TaskStruct) -> None:
+    """Linux: release_task -- unhash, maybe release the zombie leader too, free pids."""
+    while True:
+        k.pidfs_exit(p)
+        post: list[Pid | None] = [None, None, None, None]
+        sig = p.signal
+        group_dead = sig.group_leader is p
+        leader = sig.group_leader
+        # __unhash_process
+        pid = p.pid
+        pid.task = None
+        p.pid = None  # type: ignore[assignment]
+        detach_pid(post, pid, PIDTYPE_PID)
+        if group_dead:
+            tg = pid
+            tg.tgid_task = None
+            detach_pid(post, tg, PIDTYPE_TGID)
+            pg = sig.pgrp
+            if pg is not None:
+                del pg.pgrp[sig]
+                sig.pgrp = None
+                detach_pid(post, pg, PIDTYPE_PGID)
+            ss = sig.session
+            if ss is not None:
+                ss.sid_users -= 1
+                sig.session = None
+                detach_pid(post, ss, PIDTYPE_SID)
+            parent = p.real_parent
+            if parent is not None and parent.children is not None and sig in parent.children:
+                unlink_child(parent, sig)
+        sig.threads.remove(p)
+        p.queued = False
+        zap_leader = False
+        if leader is not p and len(sig.threads) == 1 and leader.exit_state == EXIT_ZOMBIE:
+            if sig.flags & SIGNAL_GROUP_EXIT:
+                leader.exit_code = sig.group_exit_code
+            zap_leader = sigmod.do_notify_parent(k, leader, leader.exit_signal)
+            if zap_leader:
+                leader.exit_state = EXIT_DEAD
+        for t in (PIDTYPE_SID, PIDTYPE_PGID, PIDTYPE_TGID, PIDTYPE_PID):
+            if post[t] is not None:
+                free_pid(k, post[t])
+        k.task_released(p)
+        if not zap_leader:
+            return
+        p = leader
+
+
+# ---------------------------------------------------------------- wait
+
+class WaitOpts:
+    __slots__ = ("type", "pid", "flags", "notask")
+
+    def __init__(self, type_: int, pid: Pid | None, flags: int) -> None:
+        self.type = type_
+        self.pid = pid
+        self.flags = flags
+        self.notask = errno.ECHILD
+
+
+# A wait result: (pid as the waiter sees it, wait status, si_code, si_status, si_uid).
+WaitResult = tuple[int, int, int, int, int]
+
+
+def _eligible(wo: WaitOpts, p: TaskStruct) -> bool:
+    t = wo.type
+    if t == PIDTYPE_PGID:
+        if p.signal.pgrp is not wo.pid:
+            return False
+    elif t == PIDTYPE_PID:
+        if p.pid is not wo.pid:
+            return False
+    if wo.flags & WALL:
+        return True
+    return (p.exit_signal != SIGCHLD) == bool(wo.flags & WCLONE)
+
+
+def wait_task_zombie(k: "Kernel", wo: WaitOpts, cur: TaskStruct, p: TaskStruct) -> WaitResult | None:
+    if not wo.flags & WEXITED:
+        return None
+    ns = cur.pid.ns
+    nr = pid_nr_ns(p.pid, ns)
+    uid = p.cred.uid
+    sig = p.signal
+    status = sig.group_exit_code if sig.flags & SIGNAL_GROUP_EXIT else p.exit_code
+    if not wo.flags & WNOWAIT:
+        p.exit_state = EXIT_DEAD
+        release_task(k, p)
+    code, st = sigmod.chld_info(status)
+    return nr, status, code, st, uid
+
+
+def wait_task_stopped(wo: WaitOpts, cur: TaskStruct, p: TaskStruct) -> WaitResult | None:
+    if not wo.flags & WUNTRACED:
+        return None
+    sig = p.signal
+    if not sig.flags & SIGNAL_STOP_STOPPED:
+        return None
+    exit_code = sig.group_exit_code
+    if not exit_code:
+        return None
+    if not wo.flags & WNOWAIT:
+        sig.group_exit_code = 0
+    status = (exit_code << 8) | 0x7F
+    return pid_nr_ns(p.pid, cur.pid.ns), status, CLD_STOPPED, exit_code, p.cred.uid
+
+
+def wait_task_continued(wo: WaitOpts, cur: TaskStruct, p: TaskStruct) -> WaitResult | None:
+    if not wo.flags & WCONTINUED:
+        return None
+    sig = p.signal
+    if not sig.flags & SIGNAL_STOP_CONTINUED:
+        return None
+    if not wo.flags & WNOWAIT:
+        sig.flags &= ~SIGNAL_STOP_CONTINUED
+    return pid_nr_ns(p.pid, cur.pid.ns), 0xFFFF, CLD_CONTINUED, SIGCONT, p.cred.uid
+
+
+def wait_consider_task(k: "Kernel", wo: WaitOpts, cur: TaskStruct, p: TaskStruct) -> WaitResult | None:
+    exit_state = p.exit_state
+    if exit_state == EXIT_DEAD:
+        return None
+    if not _eligible(wo, p):
+        return None
+    wo.notask = 0
+    if exit_state == EXIT_ZOMBIE and len(p.signal.threads) == 1:
+        return wait_task_zombie(k, wo, cur, p)
+    return wait_task_stopped(wo, cur, p) or wait_task_continued(wo, cur, p)
+
+
+def _matches(wo: WaitOpts, sig: SignalStruct) -> bool:
+    leader = sig.group_leader
+    f = wo.flags
+    if leader.exit_state == EXIT_ZOMBIE and len(sig.threads) == 1:
+        return bool(f & WEXITED)
+    return bool((f & WUNTRACED and sig.flags & SIGNAL_STOP_STOPPED and sig.group_exit_code)
+                or (f & WCONTINUED and sig.flags & SIGNAL_STOP_CONTINUED))
+
+
+def _has_eligible_child(wo: WaitOpts, tsk: TaskStruct) -> bool:
+    counts = tsk.child_count
+    if not counts:
+        return False
+    if wo.type == PIDTYPE_MAX:
+        if wo.flags & WALL:
+            return counts[0] + counts[1] > 0
+        return counts[1 if wo.flags & WCLONE else 0] > 0
+    # PIDTYPE_PGID: walk the smaller of our children and the group's members.
+    children = tsk.children
+    members = wo.pid.pgrp or {}
+    if len(members) < len(children):
+        return any(m in children and _eligible(wo, m.group_leader) for m in members)
+    return any(_eligible(wo, s.group_leader) for s in children)
+
+
+def do_wait_thread(k: "Kernel", wo: WaitOpts, cur: TaskStruct, tsk: TaskStruct) -> WaitResult | None:
+    """The first child of `tsk`, in sibling order, with something to report."""
+    if not tsk.children:
+        return None
+    if _has_eligible_child(wo, tsk):
+        wo.notask = 0
+    heap = tsk.wait_heap
+    if not heap:
+        return None
+    children = tsk.children
+    skipped = []
+    found = None
+    while heap:
+        seq, _, s = heap[0]
+        if children.get(s) != seq or s.wait_seq != seq or not reportable(s):
+            heapq.heappop(heap)
+            if s.wait_seq == seq:
+                s.wait_seq = 0
+            continue
+        if _eligible(wo, s.group_leader) and _matches(wo, s):
+            found = s
+            break
+        skipped.append(heapq.heappop(heap))
+    for e in skipped:
+        heapq.heappush(heap, e)
+    if found is None:
+        return None
+    return wait_consider_task(k, wo, cur, found.group_leader)
+
+
+def do_wait(k: "Kernel", cur: TaskStruct, type_: int, pid: Pid | None,
+            flags: int) -> WaitResult | int | None:
+    """Linux: __do_wait.  A result, an errno (ECHILD), or None (WNOHANG, nothing)."""
+    wo = WaitOpts(type_, pid, flags)
+    if type_ < PIDTYPE_MAX:
+        has = pid is not None and (
+            (type_ == PIDTYPE_PID and pid.task is not None) or
+            (type_ == PIDTYPE_PGID and bool(pid.pgrp)))
+        if not has:
+            return errno.ECHILD
+    if type_ == PIDTYPE_PID:
+        target = pid.tgid_task
+        if target is not None and target.real_parent is not None and (
+                target.real_parent is cur or
+                (not flags & WNOTHREAD and target.real_parent.signal is cur.signal)):
+            res = wait_consider_task(k, wo, cur, target)
+            if res is not None:
+                return res
+    else:
+        threads = cur.signal.threads
+        i = threads.index(cur)
+        for tsk in threads[i:] + threads[:i]:
+            res = do_wait_thread(k, wo, cur, tsk)
+            if res is not None:
+                return res
+            if flags & WNOTHREAD:
+                break
+    if wo.notask:
+        return wo.notask
+    if not flags & WNOHANG:
+        raise WouldBlock("no child has changed state and none ever will before this call returns")
+    return None
+
+
+def wait_pid_arg(cur: TaskStruct, type_: int, upid: int) -> Pid | None:
+    ns = cur.pid.ns
+    if type_ == PIDTYPE_PGID and upid == 0:
+        return cur.signal.pgrp
+    return ns.idr.entries.get(upid)
+

@@ -1,0 +1,182 @@
+"""File descriptor tables.  Linux: fs/file.c, fs/fcntl.c.
+
+`Files` is a files_struct: CLONE_FILES shares the object itself.  Its
+contents (an `FdMap`) are copied lazily: fork gives the child a new Files
+that shares the parent's map until either of them changes it, which is what
+dup_fd's copy would have produced.  A `File` is a struct file: dup and fork
+share it, and `count` tracks the descriptors (in any table) that refer to
+it, so that the last close releases it.
+"""
+
+from __future__ import annotations
+
+import errno
+from typing import Any, Callable
+
+from ..api import oserror
+from ..constants import (F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_SETFD, F_SETFL,
+                         FD_CLOEXEC, O_APPEND, O_ASYNC, O_DIRECT, O_NOATIME, O_NONBLOCK)
+
+NR_OPEN_DEFAULT = 1024          # RLIMIT_NOFILE of the model's tasks
+
+# Flags F_SETFL may change (fs/fcntl.c SETFL_MASK).
+SETFL_MASK = O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME
+
+
+class File:
+    """struct file: what it is, its open flags, and its users."""
+
+    __slots__ = ("kind", "f_flags", "obj", "count", "on_release")
+
+    def __init__(self, kind: str, f_flags: int, obj: Any = None,
+                 on_release: Callable[["File"], None] | None = None) -> None:
+        self.kind = kind            # "null", "nsfs", "procdir", "pidfd", "socket", ...
+        self.f_flags = f_flags
+        self.obj = obj
+        self.count = 0
+        self.on_release = on_release
+
+    def get(self) -> "File":
+        self.count += 1
+        return self
+
+    def put(self) -> None:
+        self.count -= 1
+        if self.count == 0 and self.on_release is not None:
+            self.on_release(self)
+
+    def __repr__(self) -> str:
+        return f"<File {self.kind} flags={oct(self.f_flags)}>"
+
+
+class FdMap:
+    __slots__ = ("fds", "cloexec", "users")
+
+    def __init__(self, fds: dict[int, File] | None = None, cloexec: set[int] | None = None) -> None:
+        self.fds = fds if fds is not None else {}
+        self.cloexec = cloexec if cloexec is not None else set()
+        self.users = 1
+
+
+class Files:
+    """files_struct."""
+
+    __slots__ = ("map", "users")
+
+    def __init__(self, fdmap: FdMap | None = None) -> None:
+        self.map = fdmap if fdmap is not None else FdMap()
+        self.users = 1              # tasks sharing this table (CLONE_FILES)
+
+    # -- copy-on-write ----------------------------------------------------------
+
+    def _own(self) -> FdMap:
+        m = self.map
+        if m.users > 1:
+            m.users -= 1
+            m = FdMap(dict(m.fds), set(m.cloexec))
+            for f in m.fds.values():
+                f.count += 1
+            self.map = m
+        return m
+
+    def dup_for_fork(self) -> "Files":
+        """dup_fd: the child's own table with the same open files."""
+        self.map.users += 1
+        return Files(self.map)
+
+    def release(self) -> None:
+        """The last task using this table exited: close everything (put_files_struct)."""
+        m = self.map
+        if m.users > 1:
+            m.users -= 1
+        else:
+            fds = m.fds
+            m.fds = {}
+            m.cloexec = set()
+            for f in fds.values():
+                f.put()
+
+    # -- lookups ------------------------------------------------------------------
+
+    def get(self, fd: int) -> File | None:
+        return self.map.fds.get(fd)
+
+    def fds(self) -> dict[int, File]:
+        return self.map.fds
+
+    def is_cloexec(self, fd: int) -> bool:
+        return fd in self.map.cloexec
+
+    # -- changes ------------------------------------------------------------------
+
+    def alloc_fd(self, start: int = 0, nofile: int = NR_OPEN_DEFAULT) -> int:
+        """The lowest free descriptor >= start, or EMFILE."""
+        fds = self.map.fds
+        fd = start
+        while fd in fds:
+            fd += 1
+        if fd >= nofile:
+            raise oserror(errno.EMFILE)
+        return fd
+
+    def install(self, fd: int, file: File, cloexec: bool) -> None:
+        m = self._own()
+        old = m.fds.get(fd)
+        m.fds[fd] = file.get()
+        if cloexec:
+            m.cloexec.add(fd)
+        else:
+            m.cloexec.discard(fd)
+        if old is not None:
+            old.put()
+
+    def new_fd(self, file: File, cloexec: bool, start: int = 0) -> int:
+        fd = self.alloc_fd(start)
+        self.install(fd, file, cloexec)
+        return fd
+
+    def close(self, fd: int) -> None:
+        if fd not in self.map.fds:
+            raise oserror(errno.EBADF)
+        m = self._own()
+        f = m.fds.pop(fd)
+        m.cloexec.discard(fd)
+        f.put()
+
+    def close_on_exec(self) -> None:
+        m = self.map
+        if not m.cloexec:
+            return
+        m = self._own()
+        for fd in sorted(m.cloexec):
+            f = m.fds.pop(fd)
+            f.put()
+        m.cloexec.clear()
+
+    def copy_unshared(self) -> "Files":
+        """unshare(CLONE_FILES): a private copy of a shared table."""
+        return self.dup_for_fork()
+
+    def fcntl(self, fd: int, cmd: int, arg: int) -> int:
+        f = self.get(fd)
+        if f is None:
+            raise oserror(errno.EBADF)
+        if cmd == F_DUPFD or cmd == F_DUPFD_CLOEXEC:
+            if arg < 0 or arg >= NR_OPEN_DEFAULT:
+                raise oserror(errno.EINVAL)
+            return self.new_fd(f, cmd == F_DUPFD_CLOEXEC, arg)
+        if cmd == F_GETFD:
+            return FD_CLOEXEC if self.is_cloexec(fd) else 0
+        if cmd == F_SETFD:
+            m = self._own()
+            if arg & FD_CLOEXEC:
+                m.cloexec.add(fd)
+            else:
+                m.cloexec.discard(fd)
+            return 0
+        if cmd == F_GETFL:
+            return f.f_flags
+        if cmd == F_SETFL:
+            f.f_flags = (arg & SETFL_MASK) | (f.f_flags & ~SETFL_MASK)
+            return 0
+        raise oserror(errno.EINVAL, f"fcntl command {cmd}")

@@ -1,0 +1,129 @@
+"""The cyclic id allocator of one pid namespace (lib/idr.c semantics).
+
+Linux keeps a namespace's pid numbers in an IDR (a radix tree with free-slot
+tags) and a cursor, `idr_next`.  pidlab keeps:
+
+* `entries`: nr -> struct pid, for find_pid_ns();
+* `used`: one byte per number (1 = allocated), searched with
+  bytearray.find (memchr), plus `full`, one byte per block of 4096 numbers
+  (1 = no free number in the block), so that "lowest free number >= n" costs
+  two short memchr calls however full the namespace is;
+* `next`: the cursor.
+
+Nothing here knows about pid_max or RESERVED_PIDS; alloc_pid() passes the
+bounds (Linux: kernel/pid.c alloc_pid).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_SHIFT = 12
+_BLOCK = 1 << _SHIFT
+
+
+class IDR:
+    """One namespace's number space: idr_alloc, idr_alloc_cyclic, idr_remove."""
+
+    __slots__ = ("entries", "next", "used", "full", "count")
+
+    def __init__(self) -> None:
+        self.entries: dict[int, Any] = {}
+        self.next = 0            # idr_next, the cursor (unsigned int in Linux)
+        self.used = bytearray()  # grows by whole blocks
+        self.full = bytearray()  # one byte per block of `used`
+        self.count: list[int] = []   # allocated numbers per block
+
+    # -- internal -----------------------------------------------------------
+
+    def _grow(self, nr: int) -> None:
+        nblocks = (nr >> _SHIFT) + 1
+        have = len(self.full)
+        if nblocks > have:
+            # Grow geometrically so that a cursor walking upwards costs O(1) amortised.
+            nblocks = max(nblocks, 2 * have)
+            self.used.extend(bytes((nblocks - have) << _SHIFT))
+            self.full.extend(bytes(nblocks - have))
+            self.count.extend([0] * (nblocks - have))
+
+    def _mark(self, nr: int) -> None:
+        if nr >= len(self.used):
+            self._grow(nr)
+        self.used[nr] = 1
+        blk = nr >> _SHIFT
+        c = self.count[blk] + 1
+        self.count[blk] = c
+        if c == _BLOCK:
+            self.full[blk] = 1
+
+    def find_free(self, start: int, end: int) -> int:
+        """The lowest free id in [start, end), or -1."""
+        if start >= end:
+            return -1
+        used = self.used
+        n = len(used)
+        if start >= n:
+            return start
+        stop = end if end < n else n
+        blk = start >> _SHIFT
+        if not self.full[blk]:
+            blk_end = (blk + 1) << _SHIFT
+            i = used.find(0, start, blk_end if blk_end < stop else stop)
+            if i >= 0:
+                return i
+        blk += 1
+        last_blk = (stop - 1) >> _SHIFT
+        while blk <= last_blk:
+            blk = self.full.find(0, blk, last_blk + 1)
+            if blk < 0:
+                break
+            lo = blk << _SHIFT
+            hi = lo + _BLOCK
+            i = used.find(0, lo, hi if hi < stop else stop)
+            if i >= 0:
+                return i
+            blk += 1
+        return n if n < end else -1
+
+    # -- the IDR interface alloc_pid() uses ------------------------------------
+
+    def alloc(self, nr: int) -> bool:
+        """idr_alloc(nr, nr+1): take exactly `nr`; False if it is in use."""
+        if nr < len(self.used) and self.used[nr]:
+            return False
+        self._mark(nr)
+        return True
+
+    def alloc_cyclic(self, start: int, end: int) -> int:
+        """idr_alloc_cyclic(start, end): -1 stands for -ENOSPC.
+
+        Linux: lib/idr.c idr_alloc_cyclic -- search [max(next, start), end),
+        then, if that failed and the first search did not begin at `start`,
+        [start, end); the cursor moves past the id handed out.
+        """
+        nxt = self.next
+        first = nxt if nxt > start else start
+        nr = self.find_free(first, end)
+        if nr < 0 and first > start:
+            nr = self.find_free(start, end)
+        if nr < 0:
+            return -1
+        self._mark(nr)
+        self.next = nr + 1
+        return nr
+
+    def remove(self, nr: int) -> None:
+        """idr_remove: the number becomes free again."""
+        self.entries.pop(nr, None)
+        used = self.used
+        if nr < len(used) and used[nr]:
+            used[nr] = 0
+            blk = nr >> _SHIFT
+            self.count[blk] -= 1
+            self.full[blk] = 0
+
+    def is_used(self, nr: int) -> bool:
+        return nr < len(self.used) and bool(self.used[nr])
+
+    def allocated(self) -> int:
+        return sum(self.count)

@@ -1,0 +1,606 @@
+"""The model's Kernel and its Task handles: one method per system call.
+
+`Kernel` owns the global state (the initial pid namespace, pidfs, the run
+queue) and offers the small services the kernel files call back into.
+`Task` is the syscall surface: each method converts its arguments (once,
+in pidlab.args), refuses to run for a task that cannot make calls, calls
+the function that implements the syscall, lets every task that has
+something to do run (so that the call returns with all its effects done),
+and turns an errno into OSError.
+"""
+
+from __future__ import annotations
+
+import collections
+import errno
+from typing import Any, Iterable, Iterator
+
+from .. import args as A
+from ..api import Child, TaskExited, WaitidResult, WouldBlock, oserror
+from ..constants import (CLONE_FILES, CLONE_FS, CLONE_PIDFD, CLONE_SIGHAND, CLONE_THREAD,
+                         CLONE_VM, F_GETFD, INT_MIN, NSIG, O_ACCMODE, O_CLOEXEC, O_CREAT,
+                         O_EXCL, O_LARGEFILE, O_NOCTTY, O_RDONLY, O_RDWR, O_TRUNC,
+                         P_ALL, P_PGID, P_PID, P_PIDFD, PID_MAX_DEFAULT, PID_MAX_LIMIT,
+                         PID_MAX_LIMIT_32, PIDFD_THREAD, PIDS_PER_CPU_DEFAULT,
+                         PIDS_PER_CPU_MIN, PIDTYPE_MAX, PIDTYPE_PGID, PIDTYPE_PID,
+                         RESERVED_PIDS, SIGCHLD, SIGKILL, SIGSTOP, WALL, WCLONE, WCONTINUED,
+                         WEXITED, WNOHANG, WNOTHREAD, WNOWAIT, WSTOPPED, WUNTRACED, Handler)
+from . import cred as credmod
+from . import exec as execmod
+from . import exit as exitmod
+from . import fork as forkmod
+from . import nsproxy, procfs
+from . import signal as sigmod
+from . import sys as sysmod
+from .fdtable import File, Files
+from .pid import Pid, alloc_pid, pid_nr_ns
+from .pid_namespace import PROC_DYNAMIC_FIRST, PidNamespace, init_pid_namespace
+from .pidfs import Pidfs
+from .task import (EXIT_ZOMBIE, JOBCTL_STOPPED, PF_EXITING, SIGNAL_UNKILLABLE, Mm, Sighand,
+                   SignalStruct, TaskStruct)
+
+
+class Kernel:
+    """A model of Linux 6.18's PID subsystem.
+
+    >>> k = Kernel()
+    >>> child = k.init.fork()
+    >>> child.pid, child.task.getppid()
+    (2, 1)
+    """
+
+    name = "model"
+
+    def __init__(self, ncpus: int = 2, bits: int = 64) -> None:
+        if not isinstance(ncpus, int) or isinstance(ncpus, bool):
+            raise TypeError("ncpus must be an int")
+        if not isinstance(bits, int) or isinstance(bits, bool):
+            raise TypeError("bits must be an int")
+        if ncpus < 1:
+            raise ValueError("ncpus must be at least 1")
+        if bits not in (32, 64):
+            raise ValueError("bits must be 32 or 64")
+        self.ncpus = ncpus
+        self.bits = bits
+        self.pid_max_limit = PID_MAX_LIMIT if bits == 64 else PID_MAX_LIMIT_32
+        # Linux: kernel/pid.c pid_idr_init.
+        self.pid_max_default = min(self.pid_max_limit,
+                                   max(PID_MAX_DEFAULT, PIDS_PER_CPU_DEFAULT * ncpus))
+        self.pid_max_min = max(RESERVED_PIDS + 1, PIDS_PER_CPU_MIN * ncpus)
+        self.pidfs = Pidfs(bits)
+        self.runq: collections.deque[TaskStruct] = collections.deque()
+        self.sibling_seq = 0
+        self._next_inum = PROC_DYNAMIC_FIRST
+        self.init_ns: PidNamespace = init_pid_namespace(self.pid_max_default)
+        self.init_task = self._make_init()
+        self.closed = False
+
+    # ------------------------------------------------------------------ setup
+
+    def _make_init(self) -> TaskStruct:
+        ns = self.init_ns
+        t = TaskStruct()
+        pid = alloc_pid(self, ns, (), lambda _ns: True)
+        t.pid = pid
+        t.cred = credmod.ROOT_CRED
+        t.mm = Mm()
+        t.nsproxy_pid = ns
+        t.exit_signal = SIGCHLD
+        sig = SignalStruct(t, Sighand())
+        t.signal = sig
+        files = Files()
+        stdio = File("null", O_RDWR | O_LARGEFILE)
+        for fd in (0, 1, 2):
+            files.install(fd, stdio, False)
+        t.files = files
+        pid.task = t
+        pid.tgid_task = t
+        ns.child_reaper = t
+        sig.flags |= SIGNAL_UNKILLABLE
+        # init is a session and process-group leader, as after setsid().
+        sig.leader = True
+        sig.session = pid
+        sig.pgrp = pid
+        pid.sid_users = 1
+        pid.pgrp = {sig: None}
+        return t
+
+    # ------------------------------------------------------------------ public
+
+    @property
+    def init(self) -> "Task":
+        """pid 1 of the top pid namespace (may be a zombie or gone later)."""
+        return self.handle(self.init_task)
+
+    def handle(self, t: TaskStruct) -> "Task":
+        h = t.handle
+        if h is None:
+            h = t.handle = Task(self, t)
+        return h
+
+    def tasks(self) -> Iterator["Task"]:
+        """Every task that still has a pid, threads included, by global number."""
+        for nr in sorted(self.init_ns.idr.entries):
+            t = self.init_ns.idr.entries[nr].task
+            if t is not None:
+                yield self.handle(t)
+
+    def check(self) -> None:
+        """Verify every internal invariant; raise InvariantError on the first broken one."""
+        from .check import check
+        check(self)
+
+    def close(self) -> None:
+        self.closed = True
+
+    def __enter__(self) -> "Kernel":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        n = sum(1 for p in self.init_ns.idr.entries.values() if p.task is not None)
+        return f"<pidlab.Kernel ncpus={self.ncpus} bits={self.bits} tasks={n}>"
+
+    # ------------------------------------------------------------------ services
+
+    def wake(self, t: TaskStruct) -> None:
+        if not t.queued:
+            t.queued = True
+            self.runq.append(t)
+
+    def run_pending(self) -> None:
+        """Let every woken task run until it returns to user space or sleeps."""
+        q = self.runq
+        while q:
+            t = q.popleft()
+            t.queued = False
+            if t.zap_resume is not None:
+                exitmod.resume_exit(self, t)
+            elif t.pid is not None and not t.exit_state:
+                sigmod.get_signal(self, t)
+
+    def wait_event(self, sig: SignalStruct) -> None:
+        parent = sig.group_leader.real_parent
+        if parent is not None:
+            exitmod.queue_wait_event(parent, sig)
+
+    def wake_zapper(self, ns: PidNamespace) -> None:
+        if ns.zapper is not None:
+            self.wake(ns.zapper)
+
+    def new_ns_inum(self) -> int:
+        inum = self._next_inum
+        self._next_inum += 1
+        return inum
+
+    def pidfs_add_pid(self, pid: Pid) -> None:
+        self.pidfs.add_pid(pid)
+
+    def pidfs_remove_pid(self, pid: Pid) -> None:
+        self.pidfs.remove_pid(pid)
+
+    def pidfs_exit(self, t: TaskStruct) -> None:
+        self.pidfs.exit(t)
+
+    def exit_files(self, t: TaskStruct) -> None:
+        files = t.files
+        t.files = None
+        files.users -= 1
+        if files.users == 0:
+            files.release()
+
+    def commit_creds(self, t: TaskStruct, new: credmod.Cred) -> None:
+        old = t.cred
+        if credmod.creds_lose_privilege(old, new):
+            if t.mm is not None:
+                t.mm.dumpable = credmod.SUID_DUMPABLE
+            t.pdeath_signal = 0
+        t.cred = new
+
+    def mm_shared(self, t: TaskStruct) -> bool:
+        """current_is_single_threaded() is false: another process uses our mm."""
+        mm = t.mm
+        for p in self.init_ns.idr.entries.values():
+            o = p.task
+            if o is not None and o.signal is not t.signal and o.mm is mm:
+                return True
+        return False
+
+    def task_created(self, t: TaskStruct) -> None:
+        pass
+
+    def task_released(self, t: TaskStruct) -> None:
+        pass
+
+    def pidfd_create(self, cur: TaskStruct, pid: Pid, thread: bool, stale: bool,
+                     flags: int = 0) -> int:
+        """pidfd_prepare + fd_install into cur's table: always close-on-exec."""
+        f = self.pidfs.alloc_file(pid, flags | (PIDFD_THREAD if thread else 0))
+        try:
+            return cur.files.new_fd(f, True)
+        except OSError:
+            f.count = 1
+            f.put()
+            raise
+
+    def fdinfo(self, reader: TaskStruct, task: TaskStruct, fd: int) -> str:
+        files = task.files
+        f = files.get(fd) if files is not None else None
+        if f is None:
+            raise oserror(errno.ENOENT)
+        flags = f.f_flags | (O_CLOEXEC if files.is_cloexec(fd) else 0)
+        return f"pos:\t0\nflags:\t0{flags:o}\nmnt_id:\t0\nino:\t0\n"
+
+
+def _waitid_result(res: tuple[int, int, int, int, int]) -> WaitidResult:
+    pid, _status, code, st, uid = res
+    return WaitidResult(pid, uid, SIGCHLD, st, code)
+
+
+class Task:
+    """A task of the model.  Each method is one system call made by this task."""
+
+    __slots__ = ("_k", "_t")
+
+    def __init__(self, kernel: Kernel, task: TaskStruct) -> None:
+        self._k = kernel
+        self._t = task
+
+    def __repr__(self) -> str:
+        t = self._t
+        pid = t.pid
+        if pid is None:
+            return "<Task (released)>"
+        state = " zombie" if t.exit_state == EXIT_ZOMBIE else (" exiting" if t.flags & PF_EXITING else "")
+        return f"<Task {'/'.join(map(str, pid.numbers))}{state}>"
+
+    # -- helpers --------------------------------------------------------------------
+
+    def _enter(self) -> TaskStruct:
+        t = self._t
+        if t.flags & PF_EXITING or t.pid is None:
+            raise TaskExited(f"{self!r} has exited and can make no system call")
+        if t.jobctl & JOBCTL_STOPPED:
+            raise WouldBlock(f"{self!r} is stopped: it cannot run until it gets SIGCONT")
+        if t.vfork_child is not None:
+            raise WouldBlock(f"{self!r} waits for its vfork child to exec or exit")
+        return t
+
+    def _done(self) -> None:
+        if self._k.runq:
+            self._k.run_pending()
+
+    @property
+    def kernel(self) -> Kernel:
+        return self._k
+
+    # -- processes and threads ---------------------------------------------------------
+
+    def fork(self) -> Child:
+        return self.clone(0, exit_signal=SIGCHLD)
+
+    def clone(self, flags: int = 0, *, exit_signal: int = SIGCHLD,
+              set_tid: Iterable[int] = (), pidfd: bool = False) -> Child:
+        """clone3(2).  `set_tid` lists pids innermost namespace first."""
+        flags = A.c_ulong(flags, "flags")
+        exit_signal = A.c_ulong(exit_signal, "exit_signal")
+        tids = A.set_tid_arg(set_tid)
+        want_pidfd = A.bool_arg(pidfd, "pidfd") or bool(flags & CLONE_PIDFD)
+        if want_pidfd:
+            flags |= CLONE_PIDFD
+        t = self._enter()
+        forkmod.clone3_check_args(flags, exit_signal, tids)
+        k = self._k
+        p, fd = forkmod.copy_process(k, t, flags, exit_signal, tids, want_pidfd)
+        nr = pid_nr_ns(p.pid, t.pid.ns)
+        self._done()
+        return Child(nr, k.handle(p), fd)
+
+    def spawn_thread(self) -> Child:
+        """clone3(CLONE_THREAD|CLONE_VM|CLONE_SIGHAND|CLONE_FS|CLONE_FILES)."""
+        return self.clone(CLONE_THREAD | CLONE_VM | CLONE_SIGHAND | CLONE_FS | CLONE_FILES,
+                          exit_signal=0)
+
+    def execve(self) -> None:
+        t = self._enter()
+        execmod.do_execve(self._k, t)
+        self._done()
+
+    def exit(self, status: int) -> None:
+        status = A.c_int(status, "status")
+        t = self._enter()
+        exitmod.do_exit(self._k, t, (status & 0xFF) << 8)
+        self._done()
+
+    def exit_group(self, status: int) -> None:
+        status = A.c_int(status, "status")
+        t = self._enter()
+        exitmod.do_group_exit(self._k, t, (status & 0xFF) << 8)
+        self._done()
+
+    # -- identities ------------------------------------------------------------------------
+
+    def getpid(self) -> int:
+        t = self._enter()
+        return pid_nr_ns(t.signal.group_leader.pid, t.pid.ns)
+
+    def gettid(self) -> int:
+        t = self._enter()
+        return pid_nr_ns(t.pid, t.pid.ns)
+
+    def getppid(self) -> int:
+        t = self._enter()
+        parent = t.real_parent
+        return pid_nr_ns(parent.signal.group_leader.pid, t.pid.ns) if parent is not None else 0
+
+    def getpgid(self, pid: int = 0) -> int:
+        pid = A.pid_arg(pid)
+        return sysmod.sys_getpgid(self._enter(), pid)
+
+    def getpgrp(self) -> int:
+        return sysmod.sys_getpgid(self._enter(), 0)
+
+    def getsid(self, pid: int = 0) -> int:
+        pid = A.pid_arg(pid)
+        return sysmod.sys_getsid(self._enter(), pid)
+
+    def setpgid(self, pid: int, pgid: int) -> None:
+        pid = A.pid_arg(pid)
+        pgid = A.pid_arg(pgid, "pgid")
+        sysmod.sys_setpgid(self._k, self._enter(), pid, pgid)
+        self._done()
+
+    def setsid(self) -> int:
+        sid = sysmod.sys_setsid(self._k, self._enter())
+        self._done()
+        return sid
+
+    # -- signals -------------------------------------------------------------------------------
+
+    def kill(self, pid: int, sig: int) -> None:
+        pid = A.pid_arg(pid)
+        sig = A.sig_arg(sig)
+        t = self._enter()
+        err = sigmod.kill_something_info(self._k, t, sig, pid)
+        self._done()
+        if err:
+            raise oserror(err)
+
+    def tgkill(self, tgid: int, tid: int, sig: int) -> None:
+        tgid = A.pid_arg(tgid, "tgid")
+        tid = A.pid_arg(tid, "tid")
+        sig = A.sig_arg(sig)
+        t = self._enter()
+        if tid <= 0 or tgid <= 0:
+            raise oserror(errno.EINVAL)
+        err = sigmod.do_tkill(self._k, t, tgid, tid, sig)
+        self._done()
+        if err:
+            raise oserror(err)
+
+    def sigaction(self, sig: int, handler: int | None = None) -> Handler:
+        """Set the disposition of `sig` (None only reads it); returns the previous one."""
+        sig = A.sig_arg(sig)
+        if handler is not None:
+            h = A._int(handler, "handler")
+            if h not in (0, 1, 2):
+                raise ValueError("handler must be SIG_DFL, SIG_IGN or SIG_CATCH")
+            handler = h
+        t = self._enter()
+        if not sigmod.valid_signal(sig) or sig < 1 or (handler is not None and
+                                                       sigmod.sig_kernel_only(sig)):
+            raise oserror(errno.EINVAL)
+        old = sigmod.do_sigaction(self._k, t, sig, handler)
+        self._done()
+        return Handler(old)
+
+    # -- wait -----------------------------------------------------------------------------------
+
+    def waitpid(self, pid: int, options: int = 0) -> tuple[int, int]:
+        """wait4(2) without rusage; (0, 0) for WNOHANG with nothing to report."""
+        upid = A.pid_arg(pid)
+        options = A.c_uint(options, "options")
+        t = self._enter()
+        if options & ~(WNOHANG | WUNTRACED | WCONTINUED | WNOTHREAD | WCLONE | WALL):
+            raise oserror(errno.EINVAL)
+        if upid == INT_MIN:
+            raise oserror(errno.ESRCH)
+        if upid == -1:
+            type_, p = PIDTYPE_MAX, None
+        elif upid < 0:
+            type_, p = PIDTYPE_PGID, t.pid.ns.idr.entries.get(-upid)
+        elif upid == 0:
+            type_, p = PIDTYPE_PGID, t.signal.pgrp
+        else:
+            type_, p = PIDTYPE_PID, t.pid.ns.idr.entries.get(upid)
+        res = exitmod.do_wait(self._k, t, type_, p, options | WEXITED)
+        self._done()
+        if res is None:
+            return 0, 0
+        if isinstance(res, int):
+            raise oserror(res)
+        return res[0], res[1]
+
+    def waitid(self, idtype: int, id: int, options: int) -> WaitidResult | None:
+        idtype = A.c_int(idtype, "idtype")
+        upid = A.c_int(id, "id", errno.EINVAL)
+        options = A.c_uint(options, "options")
+        t = self._enter()
+        if options & ~(WNOHANG | WNOWAIT | WEXITED | WSTOPPED | WCONTINUED | WNOTHREAD |
+                       WCLONE | WALL):
+            raise oserror(errno.EINVAL)
+        if not options & (WEXITED | WSTOPPED | WCONTINUED):
+            raise oserror(errno.EINVAL)
+        flags = options
+        ns = t.pid.ns
+        if idtype == P_ALL:
+            type_, p = PIDTYPE_MAX, None
+        elif idtype == P_PID:
+            if upid <= 0:
+                raise oserror(errno.EINVAL)
+            type_, p = PIDTYPE_PID, ns.idr.entries.get(upid)
+        elif idtype == P_PGID:
+            if upid < 0:
+                raise oserror(errno.EINVAL)
+            type_, p = PIDTYPE_PGID, (ns.idr.entries.get(upid) if upid else t.signal.pgrp)
+        elif idtype == P_PIDFD:
+            if upid < 0:
+                raise oserror(errno.EINVAL)
+            f = t.files.get(upid)
+            if f is None or f.kind != "pidfd":
+                raise oserror(errno.EBADF)
+            type_, p = PIDTYPE_PID, f.obj.pid
+            if f.f_flags & 0o4000:
+                flags |= WNOHANG
+        else:
+            raise oserror(errno.EINVAL)
+        res = exitmod.do_wait(self._k, t, type_, p, flags)
+        self._done()
+        if isinstance(res, int):
+            raise oserror(res)
+        if res is None:
+            if not options & WNOHANG and flags & WNOHANG:
+                raise oserror(errno.EAGAIN)
+            return None
+        return _waitid_result(res)
+
+    # -- namespaces --------------------------------------------------------------------------------
+
+    def unshare(self, flags: int) -> None:
+        flags = A.c_ulong(flags, "flags")
+        nsproxy.ksys_unshare(self._k, self._enter(), flags)
+
+    def setns(self, fd: int, nstype: int = 0) -> None:
+        fd = A.fd_arg(fd)
+        nstype = A.c_int(nstype, "nstype")
+        t = self._enter()
+        f = t.files.get(fd)
+        if f is None:
+            raise oserror(errno.EBADF)
+        if f.kind == "nsfs":
+            nsproxy.sys_setns_nsfd(t, f.obj, nstype)
+        else:
+            raise oserror(errno.EINVAL, "not a namespace file")
+
+    # -- prctl ------------------------------------------------------------------------------------------
+
+    def prctl(self, option: int, arg: int = 0) -> int:
+        option = A.c_int(option, "option")
+        arg = A.c_ulong(arg, "arg")
+        r = sysmod.sys_prctl(self._k, self._enter(), option, arg)
+        self._done()
+        return r
+
+    # -- credentials ----------------------------------------------------------------------------------
+
+    def getuid(self) -> int:
+        return self._enter().cred.uid
+
+    def geteuid(self) -> int:
+        return self._enter().cred.euid
+
+    def getgid(self) -> int:
+        return self._enter().cred.gid
+
+    def getegid(self) -> int:
+        return self._enter().cred.egid
+
+    def getresuid(self) -> tuple[int, int, int]:
+        c = self._enter().cred
+        return c.uid, c.euid, c.suid
+
+    def getresgid(self) -> tuple[int, int, int]:
+        c = self._enter().cred
+        return c.gid, c.egid, c.sgid
+
+    def _set_cred(self, fn: Any, *ids: Any) -> None:
+        vals = [A.c_uint(v, "id") for v in ids]
+        t = self._enter()
+        self._k.commit_creds(t, fn(t.cred, *vals))
+
+    def setuid(self, uid: int) -> None:
+        self._set_cred(credmod.setuid, uid)
+
+    def setgid(self, gid: int) -> None:
+        self._set_cred(credmod.setgid, gid)
+
+    def setreuid(self, ruid: int, euid: int) -> None:
+        self._set_cred(credmod.setreuid, ruid, euid)
+
+    def setresuid(self, ruid: int, euid: int, suid: int) -> None:
+        self._set_cred(credmod.setresuid, ruid, euid, suid)
+
+    def setresgid(self, rgid: int, egid: int, sgid: int) -> None:
+        self._set_cred(credmod.setresgid, rgid, egid, sgid)
+
+    def capget(self) -> frozenset[int]:
+        """The effective capability set."""
+        return A.caps_from_mask(self._enter().cred.cap_effective)
+
+    def capset(self, caps: Iterable[int], *, permitted: Iterable[int] | None = None,
+               inheritable: Iterable[int] | None = None) -> None:
+        """Set the effective set to `caps` and the permitted set to `permitted`
+        (default: `caps`); the inheritable set is kept unless given."""
+        eff = A.caps_arg(caps)
+        prm = eff if permitted is None else A.caps_arg(permitted, "permitted")
+        t = self._enter()
+        inh = t.cred.cap_inheritable if inheritable is None else A.caps_arg(inheritable, "inheritable")
+        self._k.commit_creds(t, credmod.capset(t.cred, eff, prm, inh))
+
+    # -- files ---------------------------------------------------------------------------------------------
+
+    def open(self, path: str, flags: int = O_RDONLY) -> int:
+        path = A.path_arg(path)
+        flags = A.c_int(flags, "flags")
+        t = self._enter()
+        k = self._k
+        node = procfs.resolve(k, t, path)
+        f_flags = (flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)) | O_LARGEFILE
+        acc = flags & O_ACCMODE
+        if node.kind in ("dir", "root"):
+            if acc != O_RDONLY:
+                raise oserror(errno.EISDIR, path)
+            f = File("procdir", f_flags, node.task.pid if node.task is not None else None)
+        elif node.kind == "ns":
+            f = File("nsfs", f_flags, procfs.ns_of_node(t, node))
+        elif node.kind == "sysctl":
+            if acc != O_RDONLY and node.name == "pid_max" and \
+                    not procfs.pid_table_root_permissions_allow_write(t):
+                raise oserror(errno.EACCES, path)
+            f = File("sysctl", f_flags, node.name)
+        else:
+            f = File("procfile", f_flags, (node.kind, node.task))
+        return t.files.new_fd(f, bool(flags & O_CLOEXEC))
+
+    def close(self, fd: int) -> None:
+        fd = A.fd_arg(fd)
+        self._enter().files.close(fd)
+
+    def dup(self, fd: int) -> int:
+        fd = A.fd_arg(fd)
+        files = self._enter().files
+        f = files.get(fd)
+        if f is None:
+            raise oserror(errno.EBADF)
+        return files.new_fd(f, False)
+
+    def fcntl(self, fd: int, cmd: int, arg: int = 0) -> int:
+        fd = A.fd_arg(fd)
+        cmd = A.c_int(cmd, "cmd")
+        arg = A.c_int(arg, "arg")
+        return self._enter().files.fcntl(fd, cmd, arg)
+
+    def read_text(self, path: str) -> str:
+        path = A.path_arg(path)
+        return procfs.read_text(self._k, self._enter(), path)
+
+    def write_text(self, path: str, text: str) -> None:
+        path = A.path_arg(path)
+        text = A.text_arg(text)
+        procfs.write_text(self._k, self._enter(), path, text)
+
+    def readlink(self, path: str) -> str:
+        path = A.path_arg(path)
+        return procfs.readlink(self._k, self._enter(), path)

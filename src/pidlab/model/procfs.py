@@ -1,0 +1,256 @@
+"""The parts of /proc that pidlab models, as the calling task sees them.
+
+Paths resolve as if the caller had mounted procfs for its own active pid
+namespace: /proc/<n> is the task whose pid is n there, /proc/self and
+/proc/thread-self name the caller.  The two sysctls always act on the
+caller's active namespace, whatever procfs instance is used (Linux:
+pid_table_root_lookup, pid_ns_ctl_handler).  Linux: fs/proc/base.c,
+fs/proc/array.c, fs/proc/namespaces.c.
+"""
+
+from __future__ import annotations
+
+import errno
+import posixpath
+from typing import TYPE_CHECKING
+
+from ..api import oserror
+from ..constants import CAP_DAC_OVERRIDE, CAP_SYS_ADMIN, CAP_SYS_PTRACE, SIG_IGN, SUID_DUMP_USER
+from . import cred as credmod
+from .pid import pid_nr_ns
+from .pid_namespace import (read_ns_last_pid, write_ns_last_pid, write_pid_max)
+from .task import EXIT_DEAD, EXIT_ZOMBIE, JOBCTL_STOPPED, TaskStruct
+
+if TYPE_CHECKING:
+    from .kernel import Kernel
+
+PTRACE_MODE_READ = 0x01
+PTRACE_MODE_ATTACH = 0x02
+PTRACE_MODE_FSCREDS = 0x08
+PTRACE_MODE_REALCREDS = 0x10
+
+
+def ptrace_may_access(cur: TaskStruct, task: TaskStruct, mode: int) -> bool:
+    """Linux: kernel/ptrace.c __ptrace_may_access (no LSM)."""
+    if cur.signal is task.signal:
+        return True
+    c, tc = cur.cred, task.cred
+    uid, gid = (c.fsuid, c.fsgid) if mode & PTRACE_MODE_FSCREDS else (c.uid, c.gid)
+    if not (uid == tc.euid == tc.suid == tc.uid and gid == tc.egid == tc.sgid == tc.gid) \
+            and not credmod.capable(c, CAP_SYS_PTRACE):
+        return False
+    mm = task.mm
+    if mm is not None and mm.dumpable != SUID_DUMP_USER and \
+            not credmod.capable(c, CAP_SYS_PTRACE):
+        return False
+    return True
+
+
+class Node:
+    """A resolved /proc path."""
+
+    __slots__ = ("kind", "task", "name")
+
+    def __init__(self, kind: str, task: TaskStruct | None = None, name: str = "") -> None:
+        self.kind = kind     # "sysctl", "dir", "status", "ns", "fdinfo", "root"
+        self.task = task
+        self.name = name
+
+
+def _lookup_pid(cur: TaskStruct, comp: str) -> TaskStruct:
+    ns = cur.pid.ns
+    if comp == "self":
+        return cur.signal.group_leader if cur.signal.group_leader.pid is not None else cur
+    if comp == "thread-self":
+        return cur
+    if not comp.isdigit() or (len(comp) > 1 and comp[0] == "0"):
+        raise oserror(errno.ENOENT, comp)
+    pid = ns.idr.entries.get(int(comp))
+    task = pid.task if pid is not None else None
+    if task is None:
+        raise oserror(errno.ENOENT, comp)
+    return task
+
+
+def resolve(k: "Kernel", cur: TaskStruct, path: str) -> Node:
+    norm = posixpath.normpath(path)
+    if not norm.startswith("/proc"):
+        raise oserror(errno.ENOENT, f"{path} is outside /proc (only procfs is modelled)")
+    parts = [p for p in norm.split("/") if p][1:]
+    if not parts:
+        return Node("root")
+    if parts[0] == "sys":
+        if len(parts) == 3 and parts[1] == "kernel" and parts[2] in ("pid_max", "ns_last_pid"):
+            return Node("sysctl", name=parts[2])
+        raise oserror(errno.ENOENT, path)
+    task = _lookup_pid(cur, parts[0])
+    rest = parts[1:]
+    if rest[:1] == ["task"] and len(rest) >= 2:
+        if parts[0] == "thread-self":
+            raise oserror(errno.ENOENT, path)
+        thread = _lookup_pid(cur, rest[1])
+        if thread.signal is not task.signal:
+            raise oserror(errno.ENOENT, path)
+        task = thread
+        rest = rest[2:]
+    elif parts[0] == "thread-self":
+        pass
+    if not rest:
+        return Node("dir", task)
+    if rest == ["status"]:
+        return Node("status", task)
+    if len(rest) == 2 and rest[0] == "ns" and rest[1] in ("pid", "pid_for_children"):
+        return Node("ns", task, rest[1])
+    if len(rest) == 2 and rest[0] == "fdinfo" and rest[1].isdigit():
+        return Node("fdinfo", task, rest[1])
+    raise oserror(errno.ENOENT, path)
+
+
+def ns_of_node(cur: TaskStruct, node: Node):
+    """The pid namespace an ns link names (the caller must be allowed to see it)."""
+    task = node.task
+    if not ptrace_may_access(cur, task, PTRACE_MODE_READ | PTRACE_MODE_FSCREDS):
+        raise oserror(errno.EACCES, "ptrace access to the task is denied")
+    if node.name == "pid":
+        if task.pid is None:
+            raise oserror(errno.ENOENT)
+        return task.pid.ns
+    ns = task.nsproxy_pid
+    # Linux 6.18: pid_for_children without an init yet cannot be opened.
+    if ns is None or ns.child_reaper is None:
+        raise oserror(errno.ENOENT, "pid_for_children has no init yet")
+    return ns
+
+
+def readlink(k: "Kernel", cur: TaskStruct, path: str) -> str:
+    norm = posixpath.normpath(path)
+    parts = [p for p in norm.split("/") if p]
+    if parts == ["proc", "self"]:
+        n = pid_nr_ns(cur.signal.group_leader.pid or cur.pid, cur.pid.ns)
+        return str(n)
+    if parts == ["proc", "thread-self"]:
+        ns = cur.pid.ns
+        return f"{pid_nr_ns(cur.signal.group_leader.pid or cur.pid, ns)}/task/{pid_nr_ns(cur.pid, ns)}"
+    node = resolve(k, cur, path)
+    if node.kind != "ns":
+        raise oserror(errno.EINVAL, f"{path} is not a symbolic link")
+    return f"pid:[{ns_of_node(cur, node).inum}]"
+
+
+def _hex(mask: int) -> str:
+    return f"{mask:016x}"
+
+
+def _sigset(mask_by_sig: int) -> str:
+    """render_sigset_t: bit n-1 stands for signal n."""
+    return _hex(mask_by_sig >> 1)
+
+
+def task_state(reader: TaskStruct, p: TaskStruct) -> str:
+    if p.exit_state == EXIT_ZOMBIE:
+        return "Z (zombie)"
+    if p.exit_state == EXIT_DEAD:
+        return "X (dead)"
+    if p.jobctl & JOBCTL_STOPPED:
+        return "T (stopped)"
+    if p is reader:
+        return "R (running)"
+    return "S (sleeping)"
+
+
+def status(k: "Kernel", reader: TaskStruct, p: TaskStruct) -> str:
+    """/proc/<pid>/status (fs/proc/array.c proc_pid_status), the modelled lines."""
+    ns = reader.pid.ns
+    pid = p.pid
+    sig = p.signal
+    leader = sig.group_leader
+    tgid_pid = leader.pid if leader.pid is not None else pid
+    parent = p.real_parent
+    ppid = pid_nr_ns(parent.signal.group_leader.pid, ns) if parent is not None else 0
+    c = p.cred
+    levels = range(ns.level, pid.level + 1)
+    chain = pid.ns.chain
+    nstgid = "".join(f"\t{pid_nr_ns(tgid_pid, chain[g])}" for g in levels)
+    nspid = "".join(f"\t{pid_nr_ns(pid, chain[g])}" for g in levels)
+    nspgid = "".join(f"\t{pid_nr_ns(sig.pgrp, chain[g])}" for g in levels)
+    nssid = "".join(f"\t{pid_nr_ns(sig.session, chain[g])}" for g in levels)
+    ign = catch = 0
+    for s, h in (sig.sighand.action or {}).items():
+        if h == SIG_IGN:
+            ign |= 1 << s
+        else:
+            catch |= 1 << s
+    lines = [
+        f"Name:\t{sig.comm}",
+        f"State:\t{task_state(reader, p)}",
+        f"Tgid:\t{pid_nr_ns(tgid_pid, ns)}",
+        "Ngid:\t0",
+        f"Pid:\t{pid_nr_ns(pid, ns)}",
+        f"PPid:\t{ppid}",
+        "TracerPid:\t0",
+        f"Uid:\t{c.uid}\t{c.euid}\t{c.suid}\t{c.fsuid}",
+        f"Gid:\t{c.gid}\t{c.egid}\t{c.sgid}\t{c.fsgid}",
+        f"NStgid:{nstgid}",
+        f"NSpid:{nspid}",
+        f"NSpgid:{nspgid}",
+        f"NSsid:{nssid}",
+        "Kthread:\t0",
+        f"Threads:\t{len(sig.threads)}",
+        f"SigIgn:\t{_sigset(ign)}",
+        f"SigCgt:\t{_sigset(catch)}",
+        f"CapInh:\t{_hex(c.cap_inheritable)}",
+        f"CapPrm:\t{_hex(c.cap_permitted)}",
+        f"CapEff:\t{_hex(c.cap_effective)}",
+        f"CapBnd:\t{_hex(c.cap_bset)}",
+        f"CapAmb:\t{_hex(c.cap_ambient)}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def pid_table_root_permissions_allow_write(cur: TaskStruct) -> bool:
+    """Linux: kernel/pid.c pid_table_root_permissions (owner bits for the ns root)."""
+    return credmod.capable(cur.cred, CAP_SYS_ADMIN) or cur.cred.euid == 0
+
+
+def read_text(k: "Kernel", cur: TaskStruct, path: str) -> str:
+    node = resolve(k, cur, path)
+    kind = node.kind
+    if kind == "sysctl":
+        ns = cur.pid.ns
+        if node.name == "pid_max":
+            return f"{ns.pid_max}\n"
+        return f"{read_ns_last_pid(ns)}\n"
+    if kind == "status":
+        return status(k, cur, node.task)
+    if kind == "ns":
+        return f"pid:[{ns_of_node(cur, node).inum}]"
+    if kind == "fdinfo":
+        return k.fdinfo(cur, node.task, int(node.name))
+    raise oserror(errno.EISDIR, path)
+
+
+def write_text(k: "Kernel", cur: TaskStruct, path: str, text: str) -> None:
+    node = resolve(k, cur, path)
+    if node.kind == "sysctl":
+        ns = cur.pid.ns
+        if node.name == "pid_max":
+            # Opening for write: the owner bits apply only to the namespace's root.
+            if not pid_table_root_permissions_allow_write(cur):
+                raise oserror(errno.EACCES, "pid_max is writable by the namespace's root")
+            if not text:
+                return
+            write_pid_max(ns, text, k.pid_max_min, k.pid_max_limit)
+        else:
+            # Mode 0666: the handler checks the capability.
+            if not credmod.checkpoint_restore_ns_capable(cur.cred):
+                raise oserror(errno.EPERM, "ns_last_pid needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE")
+            if not text:
+                return
+            write_ns_last_pid(ns, text)
+        return
+    if node.kind in ("dir", "root"):
+        raise oserror(errno.EISDIR, path)
+    if not credmod.capable(cur.cred, CAP_DAC_OVERRIDE) and node.kind != "ns":
+        raise oserror(errno.EACCES, path)
+    raise oserror(errno.EINVAL, f"{path} cannot be written")
+

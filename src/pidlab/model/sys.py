@@ -1,0 +1,175 @@
+"""Sessions, process groups, prctl and credentials.  Linux: kernel/sys.c.
+
+setpgid and setsid check in the kernel's order (the order decides which
+errno wins) and free the struct pids they stopped using afterwards, as
+Linux does with its local `pids[]` array.
+"""
+
+from __future__ import annotations
+
+import errno
+from typing import TYPE_CHECKING
+
+from ..api import Unsupported, oserror
+from ..constants import (PR_GET_CHILD_SUBREAPER, PR_GET_DUMPABLE, PR_GET_KEEPCAPS,
+                         PR_GET_PDEATHSIG, PR_SET_CHILD_SUBREAPER, PR_SET_DUMPABLE,
+                         PR_SET_KEEPCAPS, PR_SET_PDEATHSIG, SUID_DUMP_DISABLE,
+                         SUID_DUMP_USER)
+from . import cred as credmod
+from . import signal as sigmod
+from .pid import Pid, free_pid, pid_nr_ns
+from .task import PF_FORKNOEXEC, SignalStruct, TaskStruct
+
+if TYPE_CHECKING:
+    from .kernel import Kernel
+
+
+def _find_task_by_vpid(cur: TaskStruct, nr: int) -> TaskStruct | None:
+    pid = cur.pid.ns.idr.entries.get(nr)
+    return pid.task if pid is not None else None
+
+
+def change_pgrp(sig: SignalStruct, new: Pid, post: list[Pid]) -> None:
+    """change_pid(PIDTYPE_PGID): leave the old group, join `new`."""
+    old = sig.pgrp
+    del old.pgrp[sig]
+    if not old.has_task():
+        post.append(old)
+    sig.pgrp = new
+    if new.pgrp is None:
+        new.pgrp = {}
+    new.pgrp[sig] = None
+
+
+def change_session(sig: SignalStruct, new: Pid, post: list[Pid]) -> None:
+    old = sig.session
+    old.sid_users -= 1
+    if not old.has_task():
+        post.append(old)
+    sig.session = new
+    new.sid_users += 1
+
+
+def sys_setpgid(k: "Kernel", cur: TaskStruct, pid: int, pgid: int) -> None:
+    group_leader = cur.signal.group_leader
+    ns = cur.pid.ns
+    if not pid:
+        pid = pid_nr_ns(group_leader.pid, ns)
+    if not pgid:
+        pgid = pid
+    if pgid < 0:
+        raise oserror(errno.EINVAL, "negative process group")
+    p = _find_task_by_vpid(cur, pid)
+    if p is None:
+        raise oserror(errno.ESRCH)
+    if p.signal.group_leader is not p:
+        raise oserror(errno.EINVAL, "not a thread-group leader")
+    if p.real_parent is not None and p.real_parent.signal is group_leader.signal:
+        if p.signal.session is not group_leader.signal.session:
+            raise oserror(errno.EPERM, "child in another session")
+        if not p.flags & PF_FORKNOEXEC:
+            raise oserror(errno.EACCES, "child has exec'd")
+    elif p is not group_leader:
+        raise oserror(errno.ESRCH, "neither the caller nor its child")
+    if p.signal.leader:
+        raise oserror(errno.EPERM, "session leader")
+    pgrp = p.pid
+    if pgid != pid:
+        pgrp = ns.idr.entries.get(pgid)
+        members = pgrp.pgrp if pgrp is not None else None
+        if not members or next(iter(members)).session is not group_leader.signal.session:
+            raise oserror(errno.EPERM, "no such process group in this session")
+    post: list[Pid] = []
+    if p.signal.pgrp is not pgrp:
+        change_pgrp(p.signal, pgrp, post)
+    for old in post:
+        free_pid(k, old)
+
+
+def sys_setsid(k: "Kernel", cur: TaskStruct) -> int:
+    group_leader = cur.signal.group_leader
+    sid = group_leader.pid
+    session = pid_nr_ns(sid, cur.pid.ns)
+    sig = group_leader.signal
+    if sig.leader:
+        raise oserror(errno.EPERM, "already a session leader")
+    if sid.pgrp:
+        raise oserror(errno.EPERM, "a process group with this id exists")
+    sig.leader = True
+    post: list[Pid] = []
+    if sig.session is not sid:
+        change_session(sig, sid, post)
+    if sig.pgrp is not sid:
+        change_pgrp(sig, sid, post)
+    for old in post:               # free_pids: SID before PGID
+        free_pid(k, old)
+    return session
+
+
+def sys_getpgid(cur: TaskStruct, pid: int) -> int:
+    if not pid:
+        grp = cur.signal.pgrp
+    else:
+        p = _find_task_by_vpid(cur, pid)
+        if p is None or p.signal.pgrp is None:
+            raise oserror(errno.ESRCH)
+        grp = p.signal.pgrp
+    return pid_nr_ns(grp, cur.pid.ns)
+
+
+def sys_getsid(cur: TaskStruct, pid: int) -> int:
+    if not pid:
+        sid = cur.signal.session
+    else:
+        p = _find_task_by_vpid(cur, pid)
+        if p is None or p.signal.session is None:
+            raise oserror(errno.ESRCH)
+        sid = p.signal.session
+    return pid_nr_ns(sid, cur.pid.ns)
+
+
+def _propagate_has_child_subreaper(k: "Kernel", me: TaskStruct) -> None:
+    """walk_process_tree(me, propagate_has_child_subreaper): mark descendants."""
+    stack = [me.signal]
+    while stack:
+        sig = stack.pop()
+        for t in sig.threads:
+            for csig in (t.children or ()):
+                if csig.has_child_subreaper:
+                    continue
+                leader = csig.group_leader
+                if leader.pid is not None and leader.pid.numbers[-1] == 1 and \
+                        leader.pid.ns.child_reaper is leader:
+                    continue        # a child reaper: its subtree never leaves its ns
+                csig.has_child_subreaper = True
+                stack.append(csig)
+
+
+def sys_prctl(k: "Kernel", cur: TaskStruct, option: int, arg: int) -> int:
+    if option == PR_GET_KEEPCAPS:
+        return int(bool(cur.cred.securebits & credmod.SECURE_KEEP_CAPS))
+    if option == PR_SET_KEEPCAPS:
+        cur.cred = credmod.set_keepcaps(cur.cred, arg)
+        return 0
+    if option == PR_SET_PDEATHSIG:
+        if not sigmod.valid_signal(arg):
+            raise oserror(errno.EINVAL, "not a signal")
+        cur.pdeath_signal = arg
+        return 0
+    if option == PR_GET_PDEATHSIG:
+        return cur.pdeath_signal
+    if option == PR_GET_DUMPABLE:
+        return cur.mm.dumpable if cur.mm is not None else 0
+    if option == PR_SET_DUMPABLE:
+        if arg not in (SUID_DUMP_DISABLE, SUID_DUMP_USER):
+            raise oserror(errno.EINVAL, "dumpable must be 0 or 1")
+        cur.mm.dumpable = arg
+        return 0
+    if option == PR_SET_CHILD_SUBREAPER:
+        cur.signal.is_child_subreaper = bool(arg)
+        if arg:
+            _propagate_has_child_subreaper(k, cur)
+        return 0
+    if option == PR_GET_CHILD_SUBREAPER:
+        return int(cur.signal.is_child_subreaper)
+    raise Unsupported(f"prctl option {option} is not modelled")

@@ -1,0 +1,189 @@
+"""task_struct, signal_struct, sighand_struct, mm and files: the model's state.
+
+Linux: include/linux/sched.h, include/linux/sched/signal.h.  Only the fields
+the PID subsystem and its neighbours need are kept.  The lifetimes follow
+Linux: a TaskStruct is one thread; a SignalStruct is one process (shared by
+its threads); a Sighand is shared by CLONE_SIGHAND; an Mm by CLONE_VM; a
+Files by CLONE_FILES.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .cred import Cred
+
+if TYPE_CHECKING:
+    from .fdtable import Files
+    from .pid import Pid
+    from .pid_namespace import PidNamespace
+
+# task->exit_state
+EXIT_ZOMBIE = 16
+EXIT_DEAD = 32
+
+# task->flags (include/linux/sched.h)
+PF_EXITING = 0x00000004
+PF_FORKNOEXEC = 0x00000040
+PF_SIGNALED = 0x00000400
+
+# signal->flags (include/linux/sched/signal.h)
+SIGNAL_STOP_STOPPED = 0x00000001
+SIGNAL_STOP_CONTINUED = 0x00000002
+SIGNAL_GROUP_EXIT = 0x00000004
+SIGNAL_CLD_STOPPED = 0x00000010
+SIGNAL_CLD_CONTINUED = 0x00000020
+SIGNAL_CLD_MASK = SIGNAL_CLD_STOPPED | SIGNAL_CLD_CONTINUED
+SIGNAL_UNKILLABLE = 0x00000040
+SIGNAL_STOP_MASK = SIGNAL_CLD_MASK | SIGNAL_STOP_STOPPED | SIGNAL_STOP_CONTINUED
+
+# task->jobctl (include/linux/sched/jobctl.h)
+JOBCTL_STOP_SIGMASK = 0xFFFF
+JOBCTL_STOP_DEQUEUED = 1 << 16
+JOBCTL_STOP_PENDING = 1 << 17
+JOBCTL_STOP_CONSUME = 1 << 18
+JOBCTL_STOPPED = 1 << 26
+JOBCTL_PENDING_MASK = JOBCTL_STOP_PENDING | (1 << 19) | (1 << 20)   # | TRAP_STOP | TRAP_NOTIFY
+
+
+class Sighand:
+    """sighand_struct: the dispositions.  `action` maps sig -> Handler; absent = SIG_DFL.
+
+    The dict is copied lazily: fork shares it with the child and whoever
+    writes first copies it (`owned` is False while shared).
+    """
+
+    __slots__ = ("action", "owned", "users")
+
+    def __init__(self, action: dict[int, int] | None = None, owned: bool = True) -> None:
+        self.action = action
+        self.owned = owned
+        self.users = 1          # processes sharing it (CLONE_SIGHAND without CLONE_THREAD)
+
+    def get(self, sig: int) -> int:
+        a = self.action
+        return a.get(sig, 0) if a else 0
+
+    def set(self, sig: int, handler: int) -> None:
+        a = self.action
+        if a is None or not self.owned:
+            a = dict(a) if a else {}
+            self.action = a
+            self.owned = True
+        if handler:
+            a[sig] = handler
+        else:
+            a.pop(sig, None)
+
+    def copy(self) -> "Sighand":
+        """copy_sighand for fork: share the table until someone writes."""
+        self.owned = False
+        return Sighand(self.action, False)
+
+
+class Mm:
+    """mm_struct: only its dumpable mode matters here."""
+
+    __slots__ = ("dumpable",)
+
+    def __init__(self, dumpable: int = 1) -> None:
+        self.dumpable = dumpable
+
+
+class SignalStruct:
+    """signal_struct: one per process, shared by its threads."""
+
+    __slots__ = ("group_leader", "threads", "live", "flags", "group_exit_code",
+                 "group_stop_count", "group_exec_task", "notify_count",
+                 "shared_pending", "pgrp", "session", "leader",
+                 "is_child_subreaper", "has_child_subreaper", "sighand",
+                 "wait_seq", "comm")
+
+    def __init__(self, leader: "TaskStruct", sighand: Sighand) -> None:
+        self.group_leader = leader
+        self.threads: list[TaskStruct] = [leader]   # thread_head, leader first
+        self.live = 1                     # threads that have not started to exit
+        self.flags = 0
+        self.group_exit_code = 0
+        self.group_stop_count = 0
+        self.group_exec_task: TaskStruct | None = None
+        self.notify_count = 0
+        self.shared_pending = 0           # bitmask, bit n = signal n
+        self.pgrp: Pid | None = None      # signal->pids[PIDTYPE_PGID]
+        self.session: Pid | None = None   # signal->pids[PIDTYPE_SID]
+        self.leader = False               # session leader
+        self.is_child_subreaper = False
+        self.has_child_subreaper = False
+        self.sighand = sighand
+        self.wait_seq = 0                 # the seq under which a waiter heap holds us
+        self.comm = "init"
+
+    def __repr__(self) -> str:
+        return f"<SignalStruct of {self.group_leader!r}>"
+
+
+class TaskStruct:
+    """task_struct: one thread."""
+
+    __slots__ = ("pid", "signal", "real_parent", "children", "child_count",
+                 "wait_heap", "exit_state", "exit_code", "exit_signal", "flags",
+                 "pdeath_signal", "cred", "nsproxy_pid", "files", "jobctl",
+                 "pending", "self_exec_id", "parent_exec_id", "mm", "queued",
+                 "zap_resume", "vfork_parent", "vfork_child", "handle")
+
+    def __init__(self) -> None:
+        self.pid: Pid = None  # type: ignore[assignment]   # thread_pid
+        self.signal: SignalStruct = None  # type: ignore[assignment]
+        self.real_parent: TaskStruct | None = None
+        # The sibling list of this thread's children (group leaders only),
+        # keyed by their SignalStruct so that de_thread keeps the position;
+        # the value is the position (a global sequence number).
+        self.children: dict[SignalStruct, int] | None = None
+        # Children by wait class: [exit_signal == SIGCHLD, exit_signal != SIGCHLD].
+        self.child_count: list[int] | None = None
+        # (seq, SignalStruct) of children that may have something to report.
+        self.wait_heap: list[tuple[int, SignalStruct]] | None = None
+        self.exit_state = 0
+        self.exit_code = 0
+        self.exit_signal = 0
+        self.flags = 0
+        self.pdeath_signal = 0
+        self.cred: Cred = None  # type: ignore[assignment]
+        self.nsproxy_pid: PidNamespace | None = None   # nsproxy->pid_ns_for_children
+        self.files: Files | None = None
+        self.jobctl = 0
+        self.pending = 0                  # private pending signals, bitmask
+        self.self_exec_id = 0
+        self.parent_exec_id = 0
+        self.mm: Mm | None = None         # NULL once the task has exited (exit_mm)
+        self.queued = False               # on the kernel's run queue
+        self.zap_resume: int | None = None    # group_dead, while sleeping in zap_pid_ns_processes
+        self.vfork_parent: TaskStruct | None = None   # a CLONE_VFORK parent waiting for us
+        self.vfork_child: TaskStruct | None = None    # the vfork child we wait for
+        self.handle: Any = None           # cached public Task facade
+
+    @property
+    def group_leader(self) -> "TaskStruct":
+        return self.signal.group_leader
+
+    def __repr__(self) -> str:
+        nr = "/".join(map(str, self.pid.numbers)) if self.pid is not None else "?"
+        st = {0: "", EXIT_ZOMBIE: " zombie", EXIT_DEAD: " dead"}.get(self.exit_state, "")
+        return f"<TaskStruct {nr}{st}>"
+
+
+def thread_group_leader(t: TaskStruct) -> bool:
+    return t.signal.group_leader is t
+
+
+def thread_group_empty(t: TaskStruct) -> bool:
+    return len(t.signal.threads) == 1
+
+
+def same_thread_group(a: TaskStruct, b: TaskStruct) -> bool:
+    return a.signal is b.signal
+
+
+def delay_group_leader(t: TaskStruct) -> bool:
+    """A zombie leader whose other threads still run cannot be reaped yet."""
+    return t.signal.group_leader is t and len(t.signal.threads) > 1
