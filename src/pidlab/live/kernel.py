@@ -151,6 +151,7 @@ class LiveKernel:
             err.close()
         self._init = LiveTask(self, init)
         init.handle = self._init
+        self.top_level = _level_of(init.host_pid)
 
     # ------------------------------------------------------------------ public
 
@@ -279,6 +280,23 @@ class LiveKernel:
         return child
 
 
+def _level_of(host_pid: int) -> int:
+    """The sandbox's pid namespace level, from the NSpid lines the host's /proc shows.
+
+    NSpid lists a task's numbers from the /proc mount's namespace down to its
+    own; the controller's /proc is taken to be the initial namespace's unless
+    the controller itself is known to be nested.
+    """
+    def nspid(pid: int | str) -> int:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("NSpid:"):
+                    return len(line.split()) - 1
+        return 1
+    own = nspid("self")
+    return nspid(host_pid) - own + (own - 1)
+
+
 def _child_env() -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     return env
@@ -344,7 +362,6 @@ class LiveTask:
         child = k._new_agent(self._a, info)
         task = LiveTask(k, child)
         child.handle = task
-        k._settle()
         return Child(info["pid"], task, info["pidfd"])
 
     def spawn_thread(self) -> Child:

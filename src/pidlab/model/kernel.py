@@ -50,6 +50,7 @@ class Kernel:
     """
 
     name = "model"
+    top_level = 0           # the top namespace is the initial one
 
     def __init__(self, ncpus: int = 2, bits: int = 64) -> None:
         if not isinstance(ncpus, int) or isinstance(ncpus, bool):

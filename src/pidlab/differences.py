@@ -1,0 +1,63 @@
+"""Every deliberate difference between the model and the live kernel, with its reason.
+
+Tests and the conformance report tolerate these and nothing else; each is
+handled by an explicit API (`k.top_level`, comparisons by equality and
+order) rather than by loosening a comparison.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class Difference:
+    key: str
+    what: str
+    why: str
+    handled_by: str
+
+
+DIFFERENCES: tuple[Difference, ...] = (
+    Difference(
+        "pidfs-ino", "absolute pidfs inode numbers (st_ino of pidfds, file-handle bytes)",
+        "pidfs numbers are global on a live system: every process of the machine takes "
+        "one, so only equality and order of the numbers mean something",
+        "compare inode numbers by equality and order; the model starts its counter at 2"),
+    Difference(
+        "ns-inum", "pid namespace inode numbers (pid:[N] of /proc/<pid>/ns/pid)",
+        "Linux hands them out from the machine-wide proc inode pool",
+        "compare them by equality; the model numbers namespaces from 0xF0000000 upwards"),
+    Difference(
+        "depth", "how deep namespaces can nest below the top one",
+        "the model's top namespace is the initial one (level 0); the live sandbox is a "
+        "child of the controller's namespace, so fewer than 32 levels remain below it",
+        "k.top_level: MAX_PID_NS_LEVEL - k.top_level nested namespaces fit below k.init"),
+    Difference(
+        "caps", "the capability sets of k.init",
+        "the live sandbox inherits the machine's bounding set (this one lacks "
+        "CAP_SYS_RESOURCE); the model's init has every capability",
+        "tests set the capabilities they need with capset before comparing them"),
+    Difference(
+        "top-init-death", "the death of k.init",
+        "the model's top namespace plays Linux's initial namespace, whose init's death "
+        "panics the machine; the model tears the namespace down instead, as the live "
+        "sandbox's init death does, so both backends agree",
+        "nothing to handle: both backends zap the namespace"),
+    Difference(
+        "fd-ceiling", "file descriptors from 1024 - 128 up on the live backend",
+        "agents keep their channels at the top of the descriptor space; RLIMIT_NOFILE is "
+        "1024 on both backends, but the agents' channels live above it only when the "
+        "machine's hard limit allows, otherwise the live ceiling is lower",
+        "scenarios keep below 896 open descriptors per task"),
+    Difference(
+        "unsupported", "calls one backend cannot carry out (pidlab.Unsupported)",
+        "the model has no user namespaces and no prctl options beyond those of the API; "
+        "the live agents are Python processes, so a CLONE_VM child that is not a thread, "
+        "CLONE_VFORK, and set_tid for a thread cannot run there",
+        "both backends raise pidlab.Unsupported with the reason; tests skip such cases"),
+)
+
+
+def describe() -> str:
+    return "\n".join(f"- {d.what}: {d.why}. Handled by: {d.handled_by}." for d in DIFFERENCES)

@@ -1,0 +1,18 @@
+"""The first fork of a fresh namespace: the minimal agreement of both backends."""
+
+from helpers import ns_last_pid, pid_max
+
+
+def test_init_is_pid_1_with_no_visible_parent(kernel):
+    assert (kernel.init.getpid(), kernel.init.getppid()) == (1, 0)
+
+
+def test_first_fork_after_init_gets_pid_2(kernel):
+    child = kernel.init.fork()
+    assert child.pid == 2
+    assert child.task.getppid() == 1
+
+
+def test_top_namespace_starts_with_the_per_cpu_pid_max_and_cursor_after_init(kernel):
+    assert pid_max(kernel.init) == 32768
+    assert ns_last_pid(kernel.init) == 1
