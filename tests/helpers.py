@@ -75,3 +75,91 @@ def snapshot(observers: Iterable) -> list:
         except pidlab.TaskExited:
             snap.append("exited")
     return snap
+
+
+def proc_state(task, pid: int | str = "self") -> str:
+    """The one-letter State of /proc/<pid>/status as `task` sees it ("R", "S", "Z", "T"...)."""
+    for line in task.read_text(f"/proc/{pid}/status").splitlines():
+        key, _, value = line.partition(":")
+        if key == "State":
+            return value.split()[0]
+    raise KeyError("State")
+
+
+def sigmask(task, name: str, pid: int | str = "self") -> int:
+    """A signal-set line of /proc/<pid>/status ("SigCgt", "SigIgn") as an int."""
+    for line in task.read_text(f"/proc/{pid}/status").splitlines():
+        key, _, value = line.partition(":")
+        if key == name:
+            return int(value.strip(), 16)
+    raise KeyError(name)
+
+
+def in_sigset(mask: int, sig: int) -> bool:
+    """Whether signal `sig` is in a /proc signal-set mask (bit sig-1)."""
+    return bool(mask >> (sig - 1) & 1)
+
+
+# ---------------------------------------------------------------------------
+# Generic helpers added for test_pid_alloc.py and test_namespaces.py.
+
+PID_MAX_PATH = "/proc/sys/kernel/pid_max"
+NS_LAST_PID_PATH = "/proc/sys/kernel/ns_last_pid"
+
+
+def possible_cpus(kernel) -> int:
+    """The number of possible CPUs of the machine the backend stands for.
+
+    The model's machine has `ncpus` of them (api.md: 2 by default); the live
+    kernel's are listed in /sys/devices/system/cpu/possible ("0-1,4-7"), which
+    is where the pid_max selftest counts them too (kernel-selftests.md 3.2).
+    """
+    if kernel.name == "model":
+        return kernel.ncpus
+    n = 0
+    with open("/sys/devices/system/cpu/possible") as f:
+        for part in f.read().strip().split(","):
+            lo, _, hi = part.partition("-")
+            n += int(hi or lo) - int(lo) + 1
+    return n
+
+
+def pid_max_min(kernel) -> int:
+    """Lowest value pid_max accepts: max(RESERVED_PIDS + 1, PIDS_PER_CPU_MIN x CPUs) (spec §1)."""
+    return max(pidlab.RESERVED_PIDS + 1, pidlab.PIDS_PER_CPU_MIN * possible_cpus(kernel))
+
+
+def ns_inum(link: str) -> int:
+    """N of a 'pid:[N]' namespace link (compare these by equality only)."""
+    assert link.startswith("pid:[") and link.endswith("]"), link
+    return int(link[5:-1])
+
+
+def reap(parent, pid: int, options: int = 0) -> tuple[int, int]:
+    """parent.waitpid(pid, options) for a child that has just died.
+
+    On the live backend, Task.exit() (and a kill of a namespace init that
+    still has tasks) can return a moment before the task is a zombie: the
+    controller stops waiting once it sees PF_EXITING.  Only there is a
+    WouldBlock retried, for at most 5 seconds; the model is asked once.
+    """
+    import time
+    deadline = time.monotonic() + 5.0
+    while True:
+        try:
+            return parent.waitpid(pid, options)
+        except pidlab.WouldBlock:
+            if parent.kernel.name != "live" or time.monotonic() > deadline:
+                raise
+            time.sleep(0.002)
+
+
+def kill_and_reap(parent, pid: int) -> int:
+    """SIGKILL a child (by its number in the parent's namespace) and reap it; returns the status."""
+    parent.kill(pid, pidlab.SIGKILL)
+    return reap(parent, pid)[1]
+
+
+def without_cursor(snap: list) -> list:
+    """A snapshot with the ns_last_pid field blanked, for failed forks that move the cursor."""
+    return [s if isinstance(s, str) else (s[0], None) + s[2:] for s in snap]

@@ -170,13 +170,6 @@ def serve(env: Env, req: int, rep: int, greet: bool = True) -> None:
         except EOFError:
             S.syscall("exit_group", 0)      # the controller is gone
         seq, op, args = msg
-        if op == "ack":
-            for fd in args:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-            continue
         try:
             reply = (seq, "ok", getattr(ops, "op_" + op)(*args))
         except Reborn as r:
@@ -288,8 +281,12 @@ class Ops:
         cb = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p)(body)
         env.keep[slot] = cb
         th = ctypes.c_ulong(0)
-        attr = None
-        rc = S._libc.pthread_create(ctypes.byref(th), attr, cb, None)
+        # glibc installs handlers for its internal signals 32 and 33 at the
+        # first pthread_create; the task's dispositions must not change.
+        saved = [(sig, S.rt_sigaction(sig, None)) for sig in (32, 33)]
+        rc = S._libc.pthread_create(ctypes.byref(th), None, cb, None)
+        for sig, old in saved:
+            S.rt_sigaction(sig, old.handler or 0, old.flags, old.restorer or 0)
         if rc:
             env.keep.pop(slot, None)
             for s in range(slot - 3, slot + 1):
@@ -314,6 +311,14 @@ class Ops:
         finally:
             for fd in (self.req, self.rep, env.hostproc):
                 os.set_inheritable(fd, False)
+
+    def op_close_channel(self, fds: tuple[int, ...]) -> None:
+        """The controller has its ends of a new agent's channel: drop ours."""
+        for fd in fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
     def op_exit(self, status: int) -> None:
         S.syscall("exit", status)

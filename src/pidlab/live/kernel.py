@@ -103,6 +103,7 @@ class LiveKernel:
         self._seq = itertools.count(1)
         self._agents: list[Agent] = []
         self._closed = False
+        self._last: Agent | None = None     # the agent that answered last
         self._holder: subprocess.Popen | None = None
         self._procbase = tempfile.mkdtemp(prefix="pidlab-proc-")
         userns = os.geteuid() != 0
@@ -197,13 +198,26 @@ class LiveKernel:
         if self._closed:
             raise PidlabError("the LiveKernel is closed")
         st = None if agent.dead else agent.stat()
+        if st is None:
+            agent.dead = True           # gone for good: never look at its tid again
         if st is None or st[0] in "ZX" or st[1] & PF_EXITING:
-            agent.dead = True
             raise TaskExited("the task has exited and can make no system call")
         if st[0] in "Tt":
             raise WouldBlock("the task is stopped: it cannot run until it gets SIGCONT")
 
+    def _quiet(self, agent: Agent) -> None:
+        """Wait until `agent` is back in its read loop (it may still be on its way)."""
+        deadline = time.monotonic() + self.timeout
+        while not agent.dead and not agent.settled():
+            if time.monotonic() > deadline:
+                raise LiveTimeout("an agent did not return to its loop")
+            time.sleep(0.0002)
+
     def _call(self, agent: Agent, op: str, *args: Any, settle: bool = True) -> Any:
+        last = self._last
+        if last is not None and last is not agent:
+            self._quiet(last)
+        self._last = agent
         self._check(agent)
         seq = next(self._seq)
         try:
@@ -222,7 +236,6 @@ class LiveKernel:
                 try:
                     msg = channel.recv(agent.rep)
                 except EOFError:
-                    agent.dead = True
                     break                   # it died while making the call
                 if msg[0] == "hello" or msg[0] != seq:
                     continue                # a stale answer of a task that was stopped
@@ -242,17 +255,17 @@ class LiveKernel:
                     raise TypeError(msg[3])
                 raise PidlabError(f"agent error {msg[2]}: {msg[3]}")
             st = agent.stat()
-            if st is None or st[0] in "ZXTt" or (st[1] & PF_EXITING and not r):
+            if st is None or st[0] in "ZXTt" or st[1] & PF_EXITING:
                 # Killed or stopped by its own call (kill(getpid(), ...), exit):
                 # the call returned, its answer will never come or comes late.
-                if st is None or st[0] in "ZX" or st[1] & PF_EXITING:
-                    agent.dead = True
                 break
         if settle:
             self._settle()
         return result
 
     def _settle(self) -> None:
+        """Wait until every task sleeps in its agent loop, is stopped, a zombie,
+        gone, or asleep in zap_pid_ns_processes -- an exiting task is not settled."""
         deadline = time.monotonic() + self.timeout
         delay = 0.0005
         while True:
@@ -270,13 +283,14 @@ class LiveKernel:
     def _new_agent(self, parent: Agent, info: dict) -> Agent:
         """Open the child's channel through the parent's /proc/<pid>/fd and meet it."""
         req_slot, rep_slot = info["chan"]
-        base = f"/proc/{parent.host_pid}/fd"
+        # Through the calling thread: a zombie leader has no files any more.
+        base = f"/proc/{parent.host_pid}/task/{parent.host_tid}/fd"
         req = os.open(f"{base}/{req_slot}", os.O_WRONLY | os.O_CLOEXEC)
         rep = os.open(f"{base}/{rep_slot}", os.O_RDONLY | os.O_CLOEXEC)
         child = Agent(req, rep)
         self._agents.append(child)
         self._hello(child, time.monotonic() + self.timeout)
-        channel.send(parent.req, (0, "ack", tuple(info["close"])))
+        self._call(parent, "close_channel", tuple(info["close"]), settle=False)
         return child
 
 

@@ -122,7 +122,7 @@ def check(k: "Kernel") -> None:
         if sig.pgrp.pgrp and next(iter(sig.pgrp.pgrp)).session is not sig.session:
             _fail(f"{sig}: process group {sig.pgrp} spans two sessions")
         parent = leader.real_parent
-        if leader is k.init_task:
+        if sig is k.init_signal:
             continue
         if parent is None or parent.pid is None:
             _fail(f"{leader} has no live parent")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from ..constants import SIGCHLD, SIG_IGN, SUID_DUMP_USER
 from . import cred as credmod
 from . import signal as sigmod
-from .exit import release_task, set_exit_signal
+from .exit import release_task, set_exit_signal, wait_class
 from .task import EXIT_DEAD, PF_FORKNOEXEC, Mm, Sighand, TaskStruct
 
 if TYPE_CHECKING:
@@ -31,6 +31,8 @@ def de_thread(k: "Kernel", tsk: TaskStruct) -> None:
         k.run_pending()                 # the other threads die now
         leader = sig.group_leader
         if leader is not tsk:
+            parent = leader.real_parent
+            old_class = wait_class(leader)
             # exchange_tids: the two threads swap struct pids ...
             old_pid, leader_pid = tsk.pid, leader.pid
             old_pid.task, leader_pid.task = leader, tsk
@@ -39,7 +41,11 @@ def de_thread(k: "Kernel", tsk: TaskStruct) -> None:
             # process here, so they follow without work).
             leader_pid.tgid_task = tsk
             sig.group_leader = tsk
-            set_exit_signal(tsk, SIGCHLD)
+            # We take the old leader's place on the parent's list of children.
+            tsk.exit_signal = SIGCHLD
+            if parent is not None and parent.children is not None and sig in parent.children:
+                parent.child_count[old_class] -= 1
+                parent.child_count[wait_class(tsk)] += 1
             leader.exit_signal = -1
             leader.exit_state = EXIT_DEAD
             release_task(k, leader)

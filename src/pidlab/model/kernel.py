@@ -73,7 +73,9 @@ class Kernel:
         self.sibling_seq = 0
         self._next_inum = PROC_DYNAMIC_FIRST
         self.init_ns: PidNamespace = init_pid_namespace(self.pid_max_default)
-        self.init_task = self._make_init()
+        first = self._make_init()
+        self.init_signal = first.signal     # the top init process, whoever leads it
+        self._init_handle = self.handle(first)
         self.closed = False
 
     # ------------------------------------------------------------------ setup
@@ -110,8 +112,13 @@ class Kernel:
 
     @property
     def init(self) -> "Task":
-        """pid 1 of the top pid namespace (may be a zombie or gone later)."""
-        return self.handle(self.init_task)
+        """The task that was pid 1 of the top pid namespace (it may be gone later)."""
+        return self._init_handle
+
+    @property
+    def init_task(self) -> TaskStruct:
+        """The current leader of the top init process."""
+        return self.init_signal.group_leader
 
     def handle(self, t: TaskStruct) -> "Task":
         h = t.handle

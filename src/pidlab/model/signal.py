@@ -85,7 +85,9 @@ def sig_fatal(t: TaskStruct, sig: int) -> bool:
 
 
 def is_global_init(k: "Kernel", t: TaskStruct) -> bool:
-    return t.signal is k.init_task.signal
+    """Never true: the model's top init behaves as the live sandbox's, a namespace
+    init (see pidlab.differences, "top-init")."""
+    return False
 
 
 def task_active_pid_ns(t: TaskStruct):
@@ -385,6 +387,8 @@ def chld_info(code: int) -> tuple[int, int]:
 def do_notify_parent(k: "Kernel", tsk: TaskStruct, sig: int) -> bool:
     """Tell the parent a child died.  True: the parent ignores SIGCHLD, reap it now."""
     parent = tsk.real_parent
+    if parent is None:
+        return False            # the top init: its "parent" never reaps it
     if sig != SIGCHLD and tsk.parent_exec_id != parent.self_exec_id:
         sig = SIGCHLD       # the parent exec'd since: no surprise signal
     autoreap = False
