@@ -153,6 +153,8 @@ class LiveKernel:
         self._init = LiveTask(self, init)
         init.handle = self._init
         self.top_level = _level_of(init.host_pid)
+        # How many NSpid entries the controller's /proc shows above the sandbox.
+        self._host_depth = _nspid_len(init.host_pid) - 1
 
     # ------------------------------------------------------------------ public
 
@@ -311,6 +313,14 @@ def _level_of(host_pid: int) -> int:
     return nspid(host_pid) - own + (own - 1)
 
 
+def _nspid_len(host_pid: int) -> int:
+    with open(f"/proc/{host_pid}/status") as f:
+        for line in f:
+            if line.startswith("NSpid:"):
+                return len(line.split()) - 1
+    return 1
+
+
 def _child_env() -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     return env
@@ -352,6 +362,23 @@ class LiveTask:
     @property
     def kernel(self) -> LiveKernel:
         return self._k
+
+    @property
+    def numbers(self) -> tuple[int, ...]:
+        """Introspection, not a system call: the task's pid in every namespace from
+        the sandbox's down to its own (empty once the task has been reaped)."""
+        a = self._a
+        if a.dead:
+            return ()
+        try:
+            with open(f"/proc/{a.host_pid}/task/{a.host_tid}/status") as f:
+                for line in f:
+                    if line.startswith("NSpid:"):
+                        nums = tuple(int(x) for x in line.split()[1:])
+                        return nums[self._k._host_depth:]
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+        return ()
 
     def _call(self, op: str, *args: Any, settle: bool = True) -> Any:
         return self._k._call(self._a, op, *args, settle=settle)

@@ -284,6 +284,13 @@ class Task:
     def kernel(self) -> Kernel:
         return self._k
 
+    @property
+    def numbers(self) -> tuple[int, ...]:
+        """Introspection, not a system call: the task's pid in every namespace from
+        the top one down to its own (empty once the task has been released)."""
+        pid = self._t.pid
+        return pid.numbers if pid is not None else ()
+
     # -- processes and threads ---------------------------------------------------------
 
     def fork(self) -> Child:
