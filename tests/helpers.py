@@ -136,22 +136,8 @@ def ns_inum(link: str) -> int:
 
 
 def reap(parent, pid: int, options: int = 0) -> tuple[int, int]:
-    """parent.waitpid(pid, options) for a child that has just died.
-
-    On the live backend, Task.exit() (and a kill of a namespace init that
-    still has tasks) can return a moment before the task is a zombie: the
-    controller stops waiting once it sees PF_EXITING.  Only there is a
-    WouldBlock retried, for at most 5 seconds; the model is asked once.
-    """
-    import time
-    deadline = time.monotonic() + 5.0
-    while True:
-        try:
-            return parent.waitpid(pid, options)
-        except pidlab.WouldBlock:
-            if parent.kernel.name != "live" or time.monotonic() > deadline:
-                raise
-            time.sleep(0.002)
+    """parent.waitpid(pid, options) for a child that has just died: (pid, status)."""
+    return parent.waitpid(pid, options)
 
 
 def kill_and_reap(parent, pid: int) -> int:

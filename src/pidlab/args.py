@@ -89,6 +89,20 @@ def text_arg(value: Any, name: str = "text") -> str:
     return value
 
 
+def bytes_arg(value: Any, name: str = "value") -> bytes:
+    if isinstance(value, str):
+        return value.encode()
+    if not isinstance(value, (bytes, bytearray, memoryview)):
+        raise TypeError(f"{name} must be bytes, not {type(value).__name__}")
+    return bytes(value)
+
+
+def int_list(value: Any, name: str) -> list[int]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise TypeError(f"{name} must be an iterable of ints, not {type(value).__name__}")
+    return [_int(v, f"{name}[]") for v in value]
+
+
 def set_tid_arg(value: Any) -> tuple[int, ...]:
     """clone3's set_tid array: innermost namespace first."""
     if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple, range)):

@@ -38,8 +38,10 @@ class Block(Exception):
 class Env:
     """What all agents of one process share (they share memory)."""
 
-    def __init__(self, top: int, hostproc: int, procbase: str, tid_off: int) -> None:
+    def __init__(self, top: int, hostproc: int, procbase: str, tid_off: int,
+                 sandbox_ns: int) -> None:
         self.top = top                  # highest hidden slot
+        self.sandbox_ns = sandbox_ns    # inode of the sandbox's pid namespace (owns /proc)
         self.hostproc = top             # the host's /proc, to learn host pids
         self.procbase = procbase        # where per-namespace procfs mounts live
         self.procmnt = "/proc"          # procfs of this process's active namespace
@@ -125,9 +127,8 @@ def ignored_mask() -> int:
 
 def ensure_procfs(env: Env) -> None:
     """Use a procfs mounted for this task's active pid namespace (mount it if needed)."""
-    inum = os.stat("/proc/self/ns/pid").st_ino
-    root_inum = os.stat("/proc/1/ns/pid").st_ino if os.path.exists("/proc/1") else None
-    if inum == root_inum:
+    inum = os.stat("/proc/self/ns/pid").st_ino      # one's own links need no ptrace access
+    if inum == env.sandbox_ns:
         env.procmnt = "/proc"
         return
     mnt = os.path.join(env.procbase, str(inum))
@@ -302,6 +303,7 @@ class Ops:
     def op_execve(self, seq: int) -> None:
         env = self.env
         params = dict(top=env.top, procbase=env.procbase, tid_off=env.tid_off,
+                      sandbox_ns=env.sandbox_ns,
                       req=self.req, rep=self.rep, seq=seq, ignored=ignored_mask())
         for fd in (self.req, self.rep, env.hostproc):
             os.set_inheritable(fd, True)
@@ -485,7 +487,7 @@ def _early_clone_error(flags: int, exit_signal: int, set_tid: tuple[int, ...]) -
 def exec_main(params: dict) -> None:
     """The agent again, after execve: same channel, then the execve reply."""
     top = params["top"]
-    env = Env(top, top, params["procbase"], params["tid_off"])
+    env = Env(top, top, params["procbase"], params["tid_off"], params["sandbox_ns"])
     _nofile(user_nofile(top))
     reset_signals(env, params["ignored"])
     S.set_name(b"init")

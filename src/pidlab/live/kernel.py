@@ -10,6 +10,7 @@ visible, as in the model.  Every wait is bounded.
 
 from __future__ import annotations
 
+import errno
 import itertools
 import os
 import select
@@ -25,8 +26,8 @@ from .. import args as A
 from ..api import (BackendUnavailable, Child, FileHandle, PidfdInfo, PidlabError,
                    StatResult, TaskExited, Unsupported, WaitidResult, WouldBlock, oserror)
 from ..constants import (CLONE_FILES, CLONE_FS, CLONE_PIDFD, CLONE_SIGHAND, CLONE_THREAD,
-                         CLONE_VM, O_RDONLY, SIGCHLD, Handler, PID_MAX_DEFAULT,
-                         PIDS_PER_CPU_DEFAULT, PID_MAX_LIMIT)
+                         CLONE_VM, MAX_HANDLE_SZ, O_RDONLY, PID_MAX_DEFAULT, PID_MAX_LIMIT,
+                         PIDS_PER_CPU_DEFAULT, POLLIN, POLLRDNORM, SIGCHLD, Handler)
 from . import channel
 from . import syscalls as S
 from .agent import HIDDEN
@@ -557,6 +558,73 @@ class LiveTask:
         prm = None if permitted is None else A.caps_arg(permitted, "permitted")
         inh = None if inheritable is None else A.caps_arg(inheritable, "inheritable")
         self._call("capset", eff, prm, inh)
+
+    # -- pidfds and pidfs -------------------------------------------------------------------
+
+    def _sc(self, name: str, *args: Any, settle: bool = False) -> Any:
+        return self._call("call", name, *args, settle=settle)
+
+    def pidfd_open(self, pid: int, flags: int = 0) -> int:
+        return self._sc("pidfd_open", A.pid_arg(pid), A.c_uint(flags, "flags"))
+
+    def pidfd_send_signal(self, pidfd: int, sig: int, flags: int = 0) -> None:
+        self._sc("pidfd_send_signal", A.fd_arg(pidfd, "pidfd"), A.sig_arg(sig),
+                 A.c_uint(flags, "flags"), settle=True)
+
+    def pidfd_getfd(self, pidfd: int, targetfd: int, flags: int = 0) -> int:
+        return self._sc("pidfd_getfd", A.fd_arg(pidfd, "pidfd"), A.fd_arg(targetfd, "targetfd"),
+                        A.c_uint(flags, "flags"))
+
+    def pidfd_get_info(self, pidfd: int, mask: int = 0, size: int = PidfdInfo.SIZE) -> PidfdInfo:
+        pidfd = A.fd_arg(pidfd, "pidfd")
+        mask = A.c_ulong(mask, "mask")
+        size = A._int(size, "size")
+        if not 0 <= size < 1 << 14:
+            raise oserror(errno.ENOTTY, "an ioctl size has 14 bits")
+        return PidfdInfo.from_bytes(self._call("pidfd_get_info", pidfd, mask, size, settle=False))
+
+    def poll(self, fds: Iterable[int], events: int = POLLIN | POLLRDNORM) -> dict[int, int]:
+        fds = [A.c_int(fd, "fd") for fd in A.int_list(fds, "fds")]
+        return self._sc("poll", fds, A.c_uint(events, "events") & 0xFFFF)
+
+    def fstat(self, fd: int) -> StatResult:
+        return StatResult(*self._call("fstat", A.fd_arg(fd), settle=False))
+
+    def name_to_handle_at(self, dirfd: int, path: str, flags: int,
+                          handle_bytes: int = MAX_HANDLE_SZ) -> FileHandle:
+        htype, data = self._sc("name_to_handle_at", A.c_int(dirfd, "dirfd", errno.EBADF),
+                               A.path_arg(path), A.c_int(flags, "flags"),
+                               A.c_uint(handle_bytes, "handle_bytes"))
+        return FileHandle(htype, data)
+
+    def open_by_handle_at(self, mount_fd: int, handle: FileHandle, flags: int = O_RDONLY,
+                          handle_bytes: int | None = None) -> int:
+        mount_fd = A.c_int(mount_fd, "mount_fd", errno.EBADF)
+        if not isinstance(handle, FileHandle):
+            raise TypeError("handle must be a pidlab.FileHandle")
+        n = len(handle.handle) if handle_bytes is None else A.c_uint(handle_bytes, "handle_bytes")
+        return self._sc("open_by_handle_at", mount_fd, handle.handle_type, handle.handle,
+                        A.c_int(flags, "flags"), n)
+
+    def fsetxattr(self, fd: int, name: str, value: bytes, flags: int = 0) -> None:
+        self._sc("fsetxattr", A.fd_arg(fd), A.text_arg(name, "name"), A.bytes_arg(value),
+                 A.c_int(flags, "flags"))
+
+    def fgetxattr(self, fd: int, name: str) -> bytes:
+        return self._sc("fgetxattr", A.fd_arg(fd), A.text_arg(name, "name"))
+
+    def flistxattr(self, fd: int) -> list[str]:
+        return self._sc("flistxattr", A.fd_arg(fd))
+
+    def fremovexattr(self, fd: int, name: str) -> None:
+        self._sc("fremovexattr", A.fd_arg(fd), A.text_arg(name, "name"))
+
+    def socketpair(self) -> tuple[int, int]:
+        return tuple(self._sc("socketpair_unix"))
+
+    def getsockopt(self, fd: int, level: int, optname: int) -> int:
+        return self._sc("getsockopt_int", A.fd_arg(fd), A.c_int(level, "level"),
+                        A.c_int(optname, "optname"))
 
     # -- files ---------------------------------------------------------------------------------
 

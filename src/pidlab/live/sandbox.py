@@ -90,7 +90,8 @@ def init_main(params: dict, hostproc: int, req: int, rep: int) -> None:
     with open("/proc/sys/kernel/pid_max", "w") as f:
         f.write(str(params["pid_max"]))
     top = params["top"]
-    env = A.Env(top, hostproc, params["procbase"], params["tid_off"])
+    env = A.Env(top, hostproc, params["procbase"], params["tid_off"],
+                os.stat("/proc/self/ns/pid").st_ino)
     A.hide(env, req, env.req)
     A.hide(env, rep, env.rep)
     # Nothing but stdio and the hidden channel: close what Python kept open.

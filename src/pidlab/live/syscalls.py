@@ -256,7 +256,7 @@ def ioctl_buf(fd: int, request: int, buf: bytearray | None) -> int:
 
 
 def name_to_handle_at(dirfd: int, path: str, flags: int, size: int = 128) -> tuple[int, bytes]:
-    buf = ctypes.create_string_buffer(8 + size)
+    buf = ctypes.create_string_buffer(8 + max(size, 128))
     struct.pack_into("<Ii", buf, 0, size, 0)
     mnt = ctypes.c_int(0)
     syscall("name_to_handle_at", dirfd, ctypes.c_char_p(os.fsencode(path)), buf,

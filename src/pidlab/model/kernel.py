@@ -16,13 +16,15 @@ import errno
 from typing import Any, Iterable, Iterator
 
 from .. import args as A
-from ..api import Child, TaskExited, WaitidResult, WouldBlock, oserror
+from ..api import (Child, FileHandle, PidfdInfo, StatResult, TaskExited, WaitidResult,
+                   WouldBlock, oserror)
 from ..constants import (CLONE_FILES, CLONE_FS, CLONE_PIDFD, CLONE_SIGHAND, CLONE_THREAD,
-                         CLONE_VM, F_GETFD, INT_MIN, NSIG, O_ACCMODE, O_CLOEXEC, O_CREAT,
+                         CLONE_VM, INT_MIN, MAX_HANDLE_SZ, O_ACCMODE, O_CLOEXEC, O_CREAT,
                          O_EXCL, O_LARGEFILE, O_NOCTTY, O_RDONLY, O_RDWR, O_TRUNC,
                          P_ALL, P_PGID, P_PID, P_PIDFD, PID_MAX_DEFAULT, PID_MAX_LIMIT,
                          PID_MAX_LIMIT_32, PIDFD_THREAD, PIDS_PER_CPU_DEFAULT,
-                         PIDS_PER_CPU_MIN, PIDTYPE_MAX, PIDTYPE_PGID, PIDTYPE_PID,
+                         PIDS_PER_CPU_MIN, PIDTYPE_MAX, PIDTYPE_PGID, PIDTYPE_PID, POLLIN,
+                         POLLRDNORM,
                          RESERVED_PIDS, SIGCHLD, SIGKILL, SIGSTOP, WALL, WCLONE, WCONTINUED,
                          WEXITED, WNOHANG, WNOTHREAD, WNOWAIT, WSTOPPED, WUNTRACED, Handler)
 from . import cred as credmod
@@ -35,7 +37,10 @@ from . import sys as sysmod
 from .fdtable import File, Files
 from .pid import Pid, alloc_pid, pid_nr_ns
 from .pid_namespace import PROC_DYNAMIC_FIRST, PidNamespace, init_pid_namespace
+from . import pidfd as pidfdmod
 from .pidfs import Pidfs
+
+PIDFS_MNT_ID = 15       # the pidfs mount's id: a machine-specific number, compare by equality
 from .task import (EXIT_ZOMBIE, JOBCTL_STOPPED, PF_EXITING, SIGNAL_UNKILLABLE, Mm, Sighand,
                    SignalStruct, TaskStruct)
 
@@ -224,22 +229,30 @@ class Kernel:
 
     def pidfd_create(self, cur: TaskStruct, pid: Pid, thread: bool, stale: bool,
                      flags: int = 0) -> int:
-        """pidfd_prepare + fd_install into cur's table: always close-on-exec."""
-        f = self.pidfs.alloc_file(pid, flags | (PIDFD_THREAD if thread else 0))
-        try:
-            return cur.files.new_fd(f, True)
-        except OSError:
-            f.count = 1
-            f.put()
-            raise
+        """CLONE_PIDFD: pidfd_prepare(PIDFD_STALE) + fd_install, always close-on-exec."""
+        return pidfdmod.install_pidfd(self, cur, pid, flags | (PIDFD_THREAD if thread else 0))
 
     def fdinfo(self, reader: TaskStruct, task: TaskStruct, fd: int) -> str:
+        """/proc/<pid>/fdinfo/<fd>, with Pid/NSpid for pidfds (pidfd_show_fdinfo)."""
+        if not procfs.ptrace_may_access(reader, task, procfs.PTRACE_MODE_READ |
+                                        procfs.PTRACE_MODE_FSCREDS):
+            raise oserror(errno.EACCES)
         files = task.files
         f = files.get(fd) if files is not None else None
         if f is None:
             raise oserror(errno.ENOENT)
         flags = f.f_flags | (O_CLOEXEC if files.is_cloexec(fd) else 0)
-        return f"pos:\t0\nflags:\t0{flags:o}\nmnt_id:\t0\nino:\t0\n"
+        ino = self.pidfs.ino_of(f.obj.pid.ino) if f.kind == "pidfd" else 0
+        text = f"pos:\t0\nflags:\t0{flags:o}\nmnt_id:\t{PIDFS_MNT_ID if f.kind == 'pidfd' else 0}\nino:\t{ino}\n"
+        if f.kind == "pidfd":
+            pid = f.obj.pid
+            ns = reader.pid.ns
+            nr = pid_nr_ns(pid, ns) if pid.task is not None else -1
+            text += f"Pid:\t{nr}\nNSpid:\t{nr}"
+            if nr > 0:
+                text += "".join(f"\t{pid.numbers[i]}" for i in range(ns.level + 1, pid.level + 1))
+            text += "\n"
+        return text
 
 
 def _waitid_result(res: tuple[int, int, int, int, int]) -> WaitidResult:
@@ -496,8 +509,10 @@ class Task:
             raise oserror(errno.EBADF)
         if f.kind == "nsfs":
             nsproxy.sys_setns_nsfd(t, f.obj, nstype)
+        elif f.kind == "pidfd":
+            nsproxy.sys_setns_pidfd(t, f.obj.pid, nstype)
         else:
-            raise oserror(errno.EINVAL, "not a namespace file")
+            raise oserror(errno.EINVAL, "not a namespace file or pidfd")
 
     # -- prctl ------------------------------------------------------------------------------------------
 
@@ -564,6 +579,98 @@ class Task:
         inh = t.cred.cap_inheritable if inheritable is None else A.caps_arg(inheritable, "inheritable")
         self._k.commit_creds(t, credmod.capset(t.cred, eff, prm, inh))
 
+    # -- pidfds and pidfs ----------------------------------------------------------------------------------
+
+    def pidfd_open(self, pid: int, flags: int = 0) -> int:
+        pid = A.pid_arg(pid)
+        flags = A.c_uint(flags, "flags")
+        return pidfdmod.sys_pidfd_open(self._k, self._enter(), pid, flags)
+
+    def pidfd_send_signal(self, pidfd: int, sig: int, flags: int = 0) -> None:
+        pidfd = A.fd_arg(pidfd, "pidfd")
+        sig = A.sig_arg(sig)
+        flags = A.c_uint(flags, "flags")
+        t = self._enter()
+        try:
+            pidfdmod.sys_pidfd_send_signal(self._k, t, pidfd, sig, flags)
+        finally:
+            self._done()
+
+    def pidfd_getfd(self, pidfd: int, targetfd: int, flags: int = 0) -> int:
+        pidfd = A.fd_arg(pidfd, "pidfd")
+        targetfd = A.fd_arg(targetfd, "targetfd")
+        flags = A.c_uint(flags, "flags")
+        return pidfdmod.sys_pidfd_getfd(self._k, self._enter(), pidfd, targetfd, flags)
+
+    def pidfd_get_info(self, pidfd: int, mask: int = 0, size: int = PidfdInfo.SIZE) -> PidfdInfo:
+        """ioctl(pidfd, PIDFD_GET_INFO): the record as the kernel filled `size` bytes of it."""
+        pidfd = A.fd_arg(pidfd, "pidfd")
+        mask = A.c_ulong(mask, "mask")
+        size = A._int(size, "size")
+        if not 0 <= size < 1 << 14:
+            raise oserror(errno.ENOTTY, "an ioctl size has 14 bits")
+        data = pidfdmod.sys_pidfd_get_info(self._k, self._enter(), pidfd, mask, size)
+        return PidfdInfo.from_bytes(data)
+
+    def poll(self, fds: Iterable[int], events: int = POLLIN | POLLRDNORM) -> dict[int, int]:
+        """poll(2) with timeout 0."""
+        fds = [A.c_int(fd, "fd") for fd in A.int_list(fds, "fds")]
+        events = A.c_uint(events, "events") & 0xFFFF
+        return pidfdmod.sys_poll(self._enter(), fds, events)
+
+    def fstat(self, fd: int) -> StatResult:
+        fd = A.fd_arg(fd)
+        return pidfdmod.sys_fstat(self._k, self._enter(), fd)
+
+    def name_to_handle_at(self, dirfd: int, path: str, flags: int,
+                          handle_bytes: int = MAX_HANDLE_SZ) -> FileHandle:
+        dirfd = A.c_int(dirfd, "dirfd", errno.EBADF)
+        path = A.path_arg(path)
+        flags = A.c_int(flags, "flags")
+        handle_bytes = A.c_uint(handle_bytes, "handle_bytes")
+        return pidfdmod.sys_name_to_handle_at(self._k, self._enter(), dirfd, path, flags,
+                                              handle_bytes)
+
+    def open_by_handle_at(self, mount_fd: int, handle: FileHandle, flags: int = O_RDONLY,
+                          handle_bytes: int | None = None) -> int:
+        mount_fd = A.c_int(mount_fd, "mount_fd", errno.EBADF)
+        if not isinstance(handle, FileHandle):
+            raise TypeError("handle must be a pidlab.FileHandle")
+        flags = A.c_int(flags, "flags")
+        n = len(handle.handle) if handle_bytes is None else A.c_uint(handle_bytes, "handle_bytes")
+        return pidfdmod.sys_open_by_handle_at(self._k, self._enter(), mount_fd, handle, flags, n)
+
+    def fsetxattr(self, fd: int, name: str, value: bytes, flags: int = 0) -> None:
+        fd = A.fd_arg(fd)
+        name = A.text_arg(name, "name")
+        value = A.bytes_arg(value, "value")
+        flags = A.c_int(flags, "flags")
+        pidfdmod.sys_fsetxattr(self._enter(), fd, name, value, flags)
+
+    def fgetxattr(self, fd: int, name: str) -> bytes:
+        fd = A.fd_arg(fd)
+        name = A.text_arg(name, "name")
+        return pidfdmod.sys_fgetxattr(self._enter(), fd, name)
+
+    def flistxattr(self, fd: int) -> list[str]:
+        fd = A.fd_arg(fd)
+        return pidfdmod.sys_flistxattr(self._enter(), fd)
+
+    def fremovexattr(self, fd: int, name: str) -> None:
+        fd = A.fd_arg(fd)
+        name = A.text_arg(name, "name")
+        pidfdmod.sys_fremovexattr(self._enter(), fd, name)
+
+    def socketpair(self) -> tuple[int, int]:
+        """socketpair(AF_UNIX, SOCK_STREAM, 0)."""
+        return pidfdmod.sys_socketpair(self._k, self._enter())
+
+    def getsockopt(self, fd: int, level: int, optname: int) -> int:
+        fd = A.fd_arg(fd)
+        level = A.c_int(level, "level")
+        optname = A.c_int(optname, "optname")
+        return pidfdmod.sys_getsockopt(self._k, self._enter(), fd, level, optname)
+
     # -- files ---------------------------------------------------------------------------------------------
 
     def open(self, path: str, flags: int = O_RDONLY) -> int:
@@ -577,7 +684,8 @@ class Task:
         if node.kind in ("dir", "root"):
             if acc != O_RDONLY:
                 raise oserror(errno.EISDIR, path)
-            f = File("procdir", f_flags, node.task.pid if node.task is not None else None)
+            f = File("procdir", f_flags,
+                     (node.task.pid, node.name == "tgid") if node.task is not None else None)
         elif node.kind == "ns":
             f = File("nsfs", f_flags, procfs.ns_of_node(t, node))
         elif node.kind == "sysctl":

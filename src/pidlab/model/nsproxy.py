@@ -88,3 +88,22 @@ def sys_setns_nsfd(cur: TaskStruct, ns: PidNamespace, nstype: int) -> None:
 def check_setns_flags(flags: int) -> None:
     if not flags or flags & ~SETNS_FLAGS:
         raise oserror(errno.EINVAL, "setns through a pidfd needs CLONE_NEW* flags")
+
+
+def sys_setns_pidfd(cur: TaskStruct, pid, nstype: int) -> None:
+    """setns(pidfd, flags): join the namespaces of the process the pidfd names.
+
+    Linux: kernel/nsproxy.c validate_nsset.  Only the pid namespace is modelled.
+    """
+    check_setns_flags(nstype)
+    if nstype & ~CLONE_NEWPID:
+        raise Unsupported("setns through a pidfd: only CLONE_NEWPID is modelled")
+    from .procfs import PTRACE_MODE_READ, PTRACE_MODE_REALCREDS, ptrace_may_access
+    tsk = pid.task
+    if tsk is None:
+        raise oserror(errno.ESRCH)
+    if not ptrace_may_access(cur, tsk, PTRACE_MODE_READ | PTRACE_MODE_REALCREDS):
+        raise oserror(errno.EPERM)
+    if tsk.nsproxy_pid is None:
+        raise oserror(errno.ESRCH, "the process has exited")
+    pidns_install(cur, tsk.pid.ns)

@@ -96,7 +96,8 @@ def resolve(k: "Kernel", cur: TaskStruct, path: str) -> Node:
     elif parts[0] == "thread-self":
         pass
     if not rest:
-        return Node("dir", task)
+        # /proc/<n> is a "tgid" directory even for a thread; /proc/<p>/task/<t> is not.
+        return Node("dir", task, "tid" if parts[1:2] == ["task"] else "tgid")
     if rest == ["status"]:
         return Node("status", task)
     if len(rest) == 2 and rest[0] == "ns" and rest[1] in ("pid", "pid_for_children"):

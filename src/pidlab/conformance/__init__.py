@@ -1,0 +1,134 @@
+"""The conformance suite as a report: one row per behaviour, model / live / agree.
+
+The suite is the scenario tests shipped in `pidlab.conformance.scenarios`: each
+test states what Linux does and runs once per backend.  `run()` executes them
+with pytest and folds the two runs of every test into one row.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import os
+import re
+from contextlib import redirect_stderr, redirect_stdout
+from typing import Iterable
+
+SCENARIOS = os.path.join(os.path.dirname(__file__), "scenarios")
+
+
+@dataclasses.dataclass
+class Result:
+    outcome: str = "not run"        # passed, failed, skipped, error, not run
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return self.outcome if not self.detail else f"{self.outcome}: {self.detail}"
+
+
+@dataclasses.dataclass
+class Row:
+    behaviour: str                  # module::test[params]
+    description: str
+    model: Result
+    live: Result
+
+    @property
+    def agree(self) -> bool | None:
+        """True when both pass, False when they differ, None when one cannot run."""
+        m, lv = self.model.outcome, self.live.outcome
+        if "skipped" in (m, lv) or "not run" in (m, lv):
+            return None if "failed" not in (m, lv) and "error" not in (m, lv) else False
+        return m == lv == "passed"
+
+    def as_dict(self) -> dict:
+        return {"behaviour": self.behaviour, "description": self.description,
+                "model": dataclasses.asdict(self.model), "live": dataclasses.asdict(self.live),
+                "agree": self.agree}
+
+
+@dataclasses.dataclass
+class Report:
+    rows: list[Row]
+    exit_status: int
+
+    @property
+    def summary(self) -> dict[str, int]:
+        agree = sum(1 for r in self.rows if r.agree is True)
+        differ = sum(1 for r in self.rows if r.agree is False)
+        single = sum(1 for r in self.rows if r.agree is None)
+        return {"behaviours": len(self.rows), "agree": agree, "differ": differ,
+                "one_backend_only": single}
+
+    @property
+    def ok(self) -> bool:
+        return not any(r.agree is False for r in self.rows)
+
+
+def _split(nodeid: str) -> tuple[str, str | None]:
+    """(behaviour id without the backend parameter, backend)."""
+    m = re.search(r"\[([^\]]*)\]$", nodeid)
+    if not m:
+        return nodeid, None
+    parts = m.group(1).split("-")
+    backend = next((p for p in parts if p in ("model", "live")), None)
+    rest = [p for p in parts if p != backend]
+    base = nodeid[: m.start()]
+    return (f"{base}[{'-'.join(rest)}]" if rest else base), backend
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.rows: dict[str, Row] = {}
+        self.docs: dict[str, str] = {}
+
+    def pytest_collection_modifyitems(self, items) -> None:  # noqa: ANN001
+        for item in items:
+            doc = (getattr(item.function, "__doc__", None) or "").strip().splitlines()
+            key, _ = _split(item.nodeid)
+            self.docs[key] = doc[0] if doc else item.name.split("[")[0].replace("_", " ")
+
+    def pytest_runtest_logreport(self, report) -> None:  # noqa: ANN001
+        key, backend = _split(report.nodeid)
+        if backend is None:
+            return
+        row = self.rows.get(key)
+        if row is None:
+            row = self.rows[key] = Row(key.replace(SCENARIOS + os.sep, ""),
+                                       self.docs.get(key, ""), Result(), Result())
+        res = row.model if backend == "model" else row.live
+        if report.when == "call" or report.outcome != "passed":
+            if report.outcome == "skipped":
+                detail = report.longrepr[2] if isinstance(report.longrepr, tuple) else ""
+                res.outcome, res.detail = "skipped", detail.replace("Skipped: ", "")
+            elif report.outcome == "failed":
+                msg = str(report.longrepr.reprcrash.message) if hasattr(report.longrepr, "reprcrash") \
+                    else str(report.longrepr)
+                res.outcome = "failed" if report.when == "call" else "error"
+                res.detail = msg.splitlines()[0][:300] if msg else ""
+            elif report.when == "call":
+                res.outcome, res.detail = "passed", ""
+
+
+def run(keyword: str | None = None, backends: Iterable[str] = ("model", "live"),
+        quiet: bool = True) -> Report:
+    """Run the conformance suite; return one row per behaviour."""
+    import pytest
+
+    backends = tuple(backends)
+    args = [SCENARIOS, "-p", "no:cacheprovider", "-q", "-rN", "--no-header",
+            "-o", "addopts=", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+    selected = [b for b in ("model", "live") if b in backends]
+    expr = " or ".join(selected)
+    if keyword:
+        expr = f"({expr}) and ({keyword})"
+    args += ["-k", expr]
+    collector = _Collector()
+    sink = io.StringIO()
+    if quiet:
+        with redirect_stdout(sink), redirect_stderr(sink):
+            status = pytest.main(args, plugins=[collector])
+    else:
+        status = pytest.main(args, plugins=[collector])
+    rows = sorted(collector.rows.values(), key=lambda r: r.behaviour)
+    return Report(rows, int(status))
