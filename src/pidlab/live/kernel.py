@@ -27,7 +27,8 @@ from ..api import (BackendUnavailable, Child, FileHandle, PidfdInfo, PidlabError
                    StatResult, TaskExited, Unsupported, WaitidResult, WouldBlock, oserror)
 from ..constants import (CLONE_FILES, CLONE_FS, CLONE_PIDFD, CLONE_SIGHAND, CLONE_THREAD,
                          CLONE_VM, MAX_HANDLE_SZ, O_RDONLY, PID_MAX_DEFAULT, PID_MAX_LIMIT,
-                         PIDS_PER_CPU_DEFAULT, POLLIN, POLLRDNORM, SIGCHLD, Handler)
+                         PIDS_PER_CPU_DEFAULT, POLLIN, POLLRDNORM, RLIM_NLIMITS, RLIMIT_CORE,
+                         RLIMIT_NOFILE, SIGCHLD, Handler)
 from . import channel
 from . import syscalls as S
 from .agent import HIDDEN
@@ -294,7 +295,12 @@ class LiveKernel:
         self._agents.append(child)
         self._hello(child, time.monotonic() + self.timeout)
         self._call(parent, "close_channel", tuple(info["close"]), settle=False)
+        self._quiet(child)              # as in the model, a new child sleeps when clone returns
         return child
+
+
+# The only sysctls whose writes stay inside the sandbox's pid namespaces.
+_NAMESPACED_SYSCTLS = ("/proc/sys/kernel/pid_max", "/proc/sys/kernel/ns_last_pid")
 
 
 def _level_of(host_pid: int) -> int:
@@ -513,6 +519,27 @@ class LiveTask:
     def prctl(self, option: int, arg: int = 0) -> int:
         return self._call("prctl", A.c_int(option, "option"), A.c_ulong(arg, "arg"))
 
+    def getrlimit(self, resource: int) -> tuple[int, int]:
+        resource = A.c_uint(resource, "resource")
+        self._modelled_rlimit(resource, None)
+        return tuple(self._sc("prlimit", resource, None))
+
+    def setrlimit(self, resource: int, soft: int, hard: int) -> None:
+        resource = A.c_uint(resource, "resource")
+        new = (A.c_ulong(soft, "soft"), A.c_ulong(hard, "hard"))
+        self._modelled_rlimit(resource, new)
+        self._sc("prlimit", resource, new)
+
+    @staticmethod
+    def _modelled_rlimit(resource: int, new: tuple[int, int] | None) -> None:
+        """Only RLIMIT_CORE is in the API (the agents need their RLIMIT_NOFILE); other
+        resources reach the kernel only where it fails them before looking at them."""
+        if resource == RLIMIT_CORE or resource >= RLIM_NLIMITS or \
+                (new is not None and new[0] > new[1]) or \
+                (new is not None and resource == RLIMIT_NOFILE and new[1] > 1 << 20):
+            return
+        raise Unsupported(f"resource {resource}: only RLIMIT_CORE is modelled")
+
     def getuid(self) -> int:
         return self._sys("getuid")
 
@@ -645,7 +672,12 @@ class LiveTask:
         return self._call("read_text", A.path_arg(path), settle=False)
 
     def write_text(self, path: str, text: str) -> None:
-        self._call("write_text", A.path_arg(path), A.text_arg(text), settle=False)
+        path, text = A.path_arg(path), A.text_arg(text)
+        norm = os.path.normpath(path)
+        if not norm.startswith("/proc/") or (norm.startswith("/proc/sys/") and
+                                             norm not in _NAMESPACED_SYSCTLS):
+            raise Unsupported(f"writing {path} would change the host, not the sandbox")
+        self._call("write_text", path, text, settle=False)
 
     def readlink(self, path: str) -> str:
         return self._call("readlink", A.path_arg(path), settle=False)

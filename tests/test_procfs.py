@@ -1,0 +1,358 @@
+"""/proc as a task of either backend sees it: status lines, self and thread-self,
+threads, visibility, and the two pid sysctls.
+
+Expected values come from fs/proc/array.c (proc_pid_status: "Key:\\tvalue",
+the NS* lines list the numbers from the reader's namespace down to the task's,
+signal sets as 16 hex digits with bit n-1 for signal n), fs/proc/base.c
+(/proc/self -> "<tgid>", /proc/thread-self -> "<tgid>/task/<tid>", a tid is
+looked up like a pid but not listed), /work/shared/spec/linux-pid-6.18.md
+sections 5 (sysctls, read as "%d\\n" of the reader's active namespace) and 6
+(numbers outside the reader's namespace are 0), and the outputs recorded in
+/work/shared/spec/live-kernel-facts.md.  Task names are "init" on both backends.
+Only the lines the model produces are compared (helpers.status_lines).
+"""
+
+from __future__ import annotations
+
+import errno
+
+import pytest
+
+from pidlab import (CLONE_NEWPID, O_RDONLY, O_RDWR, O_WRONLY, SIG_CATCH, SIG_IGN, SIGCHLD, SIGKILL, SIGSTOP,
+                    SIGTERM, SIGUSR1, WNOHANG)
+
+from helpers import raises_errno, status_lines
+
+ZERO_SET = "0000000000000000"
+
+
+def lines(observer, pid="self") -> dict[str, str]:
+    return status_lines(observer.read_text(f"/proc/{pid}/status"))
+
+
+# ---------------------------------------------------------------- status lines
+
+def test_status_of_an_idle_child_as_its_parent_sees_it(kernel):
+    init = kernel.init
+    c = init.fork()
+    # A settling call first: the live backend's fork can return while the new
+    # child is still on its way to its idle loop (State R); see the report.
+    init.kill(c.pid, 0)
+    assert lines(init, c.pid) == {
+        "Name": "init", "State": "S (sleeping)", "Tgid": "2", "Pid": "2", "PPid": "1",
+        "Uid": "0\t0\t0\t0", "Gid": "0\t0\t0\t0", "NStgid": "2", "NSpid": "2",
+        "NSpgid": "1", "NSsid": "1", "Threads": "1", "SigIgn": ZERO_SET, "SigCgt": ZERO_SET,
+    }
+
+
+def test_status_lines_are_a_key_a_colon_and_tab_separated_values(kernel):
+    init = kernel.init
+    ns_init = init.clone(CLONE_NEWPID)
+    text = init.read_text(f"/proc/{ns_init.pid}/status").splitlines()
+    assert f"Pid:\t{ns_init.pid}" in text
+    assert f"NSpid:\t{ns_init.pid}\t1" in text
+    assert f"NStgid:\t{ns_init.pid}\t1" in text
+    assert "NSpgid:\t1\t0" in text
+    assert "Uid:\t0\t0\t0\t0" in text
+    assert "Name:\tinit" in text
+
+
+def test_the_reader_sees_itself_running(kernel):
+    c = kernel.init.fork()
+    assert lines(c.task)["State"] == "R (running)"
+    assert lines(c.task, c.pid)["State"] == "R (running)"
+    assert lines(kernel.init)["State"] == "R (running)"
+
+
+def test_a_zombie_shows_state_z(kernel):
+    init = kernel.init
+    c = init.fork()
+    c.task.exit(0)
+    st = lines(init, c.pid)
+    assert st["State"] == "Z (zombie)"
+    assert (st["Pid"], st["PPid"]) == (str(c.pid), "1")
+
+
+def test_a_stopped_process_shows_state_t(kernel):
+    init = kernel.init
+    c = init.fork()
+    init.kill(c.pid, SIGSTOP)
+    assert lines(init, c.pid)["State"] == "T (stopped)"
+
+
+def test_uid_and_gid_lines_show_real_effective_saved_and_fs_ids(kernel):
+    t = kernel.init.fork().task
+    t.setresgid(10, 20, 30)
+    t.setresuid(1000, 2000, 3000)
+    st = lines(t)
+    assert st["Uid"] == "1000\t2000\t3000\t2000"
+    assert st["Gid"] == "10\t20\t30\t20"
+
+
+def test_sigign_and_sigcgt_show_bit_n_minus_1_for_signal_n(kernel):
+    init = kernel.init
+    t = init.fork().task
+    t.sigaction(SIGUSR1, SIG_IGN)
+    t.sigaction(SIGTERM, SIG_CATCH)
+    t.sigaction(SIGCHLD, SIG_CATCH)
+    st = lines(t)
+    assert st["SigIgn"] == f"{1 << (SIGUSR1 - 1):016x}" == "0000000000000200"
+    assert st["SigCgt"] == f"{(1 << (SIGTERM - 1)) | (1 << (SIGCHLD - 1)):016x}" == "0000000000014000"
+
+
+def test_a_caught_signal_is_no_longer_caught_after_execve(kernel):
+    t = kernel.init.fork().task
+    t.sigaction(SIGUSR1, SIG_IGN)
+    t.sigaction(SIGTERM, SIG_CATCH)
+    t.execve()                              # flush_signal_handlers: ignored stays ignored
+    st = lines(t)
+    assert st["SigCgt"] == ZERO_SET
+    assert st["SigIgn"] == "0000000000000200"
+
+
+def test_an_orphan_shows_the_namespace_init_as_its_parent(kernel):
+    init = kernel.init
+    a = init.fork()
+    b = a.task.fork()
+    assert lines(init, b.pid)["PPid"] == str(a.pid)
+    a.task.exit(0)
+    init.waitpid(a.pid, 0)
+    assert lines(init, b.pid)["PPid"] == "1"
+
+
+# ---------------------------------------------------------------- namespaces
+
+def test_ns_lines_list_every_level_from_the_readers_namespace_down(kernel):
+    init = kernel.init
+    ns_init = init.clone(CLONE_NEWPID)
+    inner = ns_init.task.fork()
+    outer = ns_init.pid + 1
+    from_top = lines(init, outer)
+    assert (from_top["Pid"], from_top["PPid"]) == (str(outer), str(ns_init.pid))
+    assert from_top["NSpid"] == from_top["NStgid"] == f"{outer}\t{inner.pid}"
+    assert from_top["NSpgid"] == from_top["NSsid"] == "1\t0"
+    from_inside = lines(ns_init.task, inner.pid)
+    assert (from_inside["Pid"], from_inside["PPid"]) == (str(inner.pid), "1")
+    assert from_inside["NSpid"] == str(inner.pid)
+    assert from_inside["NSpgid"] == from_inside["NSsid"] == "0"
+
+
+def test_a_namespace_init_sees_itself_as_pid_1_with_parent_0(kernel):
+    ns_init = kernel.init.clone(CLONE_NEWPID)
+    st = lines(ns_init.task)
+    assert (st["Tgid"], st["Pid"], st["PPid"], st["NSpid"]) == ("1", "1", "0", "1")
+
+
+def test_a_pid_not_visible_in_the_readers_namespace_is_enoent(kernel):
+    init = kernel.init
+    outsider = init.fork()                  # pid 2 of the top namespace only
+    ns_init = init.clone(CLONE_NEWPID)
+    with raises_errno(errno.ENOENT):
+        ns_init.task.read_text(f"/proc/{outsider.pid}/status")
+    with raises_errno(errno.ENOENT):
+        ns_init.task.read_text(f"/proc/{ns_init.pid}/status")
+
+
+# ---------------------------------------------------------------- self, thread-self, threads
+
+def test_proc_self_links_to_the_callers_tgid(kernel):
+    init = kernel.init
+    c = init.fork()
+    assert init.readlink("/proc/self") == "1"
+    assert c.task.readlink("/proc/self") == str(c.pid)
+    assert c.task.readlink("/proc/thread-self") == f"{c.pid}/task/{c.pid}"
+
+
+def test_proc_self_of_a_thread_is_its_process_and_thread_self_is_the_thread(kernel):
+    c = kernel.init.fork()
+    th = c.task.spawn_thread()
+    assert th.task.readlink("/proc/self") == str(c.pid)
+    assert th.task.readlink("/proc/thread-self") == f"{c.pid}/task/{th.pid}"
+    assert lines(th.task)["Pid"] == str(c.pid)
+    ts = lines(th.task, "thread-self")
+    assert (ts["Tgid"], ts["Pid"], ts["Threads"]) == (str(c.pid), str(th.pid), "2")
+
+
+def test_proc_self_in_a_namespace_uses_the_inner_number(kernel):
+    ns_init = kernel.init.clone(CLONE_NEWPID)
+    inner = ns_init.task.fork()
+    assert ns_init.task.readlink("/proc/self") == "1"
+    assert inner.task.readlink("/proc/self") == str(inner.pid)
+
+
+def test_a_non_leader_thread_is_readable_by_its_tid(kernel):
+    init = kernel.init
+    c = init.fork()
+    th = c.task.spawn_thread()
+    st = lines(init, th.pid)
+    assert (st["Tgid"], st["Pid"], st["PPid"], st["Threads"]) == (str(c.pid), str(th.pid), "1", "2")
+    assert st["NStgid"] == str(c.pid) and st["NSpid"] == str(th.pid)
+    assert lines(init, c.pid)["Threads"] == "2"
+
+
+def test_task_tid_status_names_the_thread(kernel):
+    init = kernel.init
+    c = init.fork()
+    th = c.task.spawn_thread()
+    st = lines(init, f"{c.pid}/task/{th.pid}")
+    assert (st["Tgid"], st["Pid"]) == (str(c.pid), str(th.pid))
+    leader = lines(init, f"{c.pid}/task/{c.pid}")
+    assert (leader["Tgid"], leader["Pid"]) == (str(c.pid), str(c.pid))
+
+
+def test_task_of_a_tid_from_another_process_is_enoent(kernel):
+    init = kernel.init
+    a, b = init.fork(), init.fork()
+    th = a.task.spawn_thread()
+    with raises_errno(errno.ENOENT):
+        init.read_text(f"/proc/{b.pid}/task/{th.pid}/status")
+    with raises_errno(errno.ENOENT):
+        init.read_text(f"/proc/{b.pid}/task/{a.pid}/status")
+
+
+# ---------------------------------------------------------------- lookups that fail, directories, open
+
+@pytest.mark.parametrize("path", ["/proc/999/status", "/proc/0/status", "/proc/-1/status",
+                                  "/proc/02/status", "/proc/abc/status"])
+def test_a_pid_that_does_not_exist_is_enoent(kernel, path):
+    kernel.init.fork()                      # so that pid 2 exists: "02" is still no pid
+    with raises_errno(errno.ENOENT):
+        kernel.init.read_text(path)
+
+
+def test_a_reaped_pid_is_enoent(kernel):
+    init = kernel.init
+    c = init.fork()
+    c.task.exit(0)
+    init.waitpid(c.pid, 0)
+    with raises_errno(errno.ENOENT):
+        init.read_text(f"/proc/{c.pid}/status")
+
+
+@pytest.mark.parametrize("path", ["/proc/self", "/proc/1", "/proc/thread-self", "/proc/1/task/1"])
+def test_reading_a_directory_is_eisdir(kernel, path):
+    with raises_errno(errno.EISDIR):
+        kernel.init.read_text(path)
+
+
+def test_opening_proc_pid_read_only_gives_a_file_descriptor(kernel):
+    init = kernel.init
+    c = init.fork()
+    fd = init.open(f"/proc/{c.pid}", O_RDONLY)
+    assert fd == 3                          # 0, 1 and 2 are taken, as on both backends
+    assert init.open("/proc/self") == 4
+    init.close(fd)
+    assert init.open(f"/proc/{c.pid}") == 3
+
+
+def test_opening_a_missing_pid_directory_is_enoent(kernel):
+    with raises_errno(errno.ENOENT):
+        kernel.init.open("/proc/999")
+
+
+# ---------------------------------------------------------------- the pid sysctls
+
+def test_pid_max_and_ns_last_pid_read_as_a_decimal_and_a_newline(kernel):
+    init = kernel.init
+    assert init.read_text("/proc/sys/kernel/pid_max") == "32768\n"
+    assert init.read_text("/proc/sys/kernel/ns_last_pid") == "1\n"
+    init.fork()
+    init.fork()
+    assert init.read_text("/proc/sys/kernel/ns_last_pid") == "3\n"
+
+
+def test_the_sysctls_show_the_readers_own_namespace(kernel):
+    init = kernel.init
+    init.fork()
+    ns_init = init.clone(CLONE_NEWPID)
+    assert ns_init.task.read_text("/proc/sys/kernel/pid_max") == "4194304\n"   # spec §1
+    assert ns_init.task.read_text("/proc/sys/kernel/ns_last_pid") == "1\n"
+    ns_init.task.write_text("/proc/sys/kernel/pid_max", "5000")
+    assert ns_init.task.read_text("/proc/sys/kernel/pid_max") == "5000\n"
+    assert init.read_text("/proc/sys/kernel/pid_max") == "32768\n"
+    assert init.read_text("/proc/sys/kernel/ns_last_pid") == "3\n"
+
+
+def test_a_written_value_reads_back_in_the_same_format(kernel):
+    init = kernel.init
+    init.write_text("/proc/sys/kernel/pid_max", " 4000\n")     # proc_dointvec skips blanks
+    init.write_text("/proc/sys/kernel/ns_last_pid", "77")
+    assert init.read_text("/proc/sys/kernel/pid_max") == "4000\n"
+    assert init.read_text("/proc/sys/kernel/ns_last_pid") == "77\n"
+    assert init.fork().pid == 78
+
+
+def test_the_status_of_a_process_killed_while_stopped_is_gone_after_reap(kernel):
+    init = kernel.init
+    c = init.fork()
+    init.kill(c.pid, SIGSTOP)
+    init.kill(c.pid, SIGKILL)
+    assert lines(init, c.pid)["State"] == "Z (zombie)"
+    assert init.waitpid(c.pid, WNOHANG) == (c.pid, SIGKILL)
+    with raises_errno(errno.ENOENT):
+        init.read_text(f"/proc/{c.pid}/status")
+
+
+def test_a_zombie_keeps_its_numbers_ids_and_signal_sets(kernel):
+    init = kernel.init
+    c = init.fork()
+    c.task.sigaction(SIGUSR1, SIG_IGN)
+    c.task.sigaction(SIGTERM, SIG_CATCH)
+    c.task.exit(3)
+    assert lines(init, c.pid) == {
+        "Name": "init", "State": "Z (zombie)", "Tgid": "2", "Pid": "2", "PPid": "1",
+        "Uid": "0\t0\t0\t0", "Gid": "0\t0\t0\t0", "NStgid": "2", "NSpid": "2",
+        "NSpgid": "1", "NSsid": "1", "Threads": "1",
+        "SigIgn": "0000000000000200", "SigCgt": "0000000000004000",
+    }
+
+
+def test_a_leader_that_exited_before_its_thread_is_a_zombie_still_counting_both(kernel):
+    init = kernel.init
+    c = init.fork()
+    th = c.task.spawn_thread()
+    c.task.exit(0)                          # exit(2) of the leader thread only
+    st = lines(init, c.pid)
+    assert (st["State"], st["Threads"]) == ("Z (zombie)", "2")
+    assert th.task.readlink("/proc/self") == str(c.pid)
+    assert th.task.getpid() == c.pid
+    assert lines(th.task, "thread-self")["State"] == "R (running)"
+
+
+def test_signal_sets_cover_the_real_time_signals(kernel):
+    t = kernel.init.fork().task
+    t.sigaction(64, SIG_IGN)
+    t.sigaction(34, SIG_CATCH)
+    st = lines(t)
+    assert st["SigIgn"] == "8000000000000000"
+    assert st["SigCgt"] == "0000000200000000"
+
+
+def test_a_thread_directory_lists_its_sibling_threads(kernel):
+    # proc_task_lookup accepts any tid of the same thread group under /proc/<tid>/task.
+    init = kernel.init
+    c = init.fork()
+    th = c.task.spawn_thread()
+    assert lines(init, f"{th.pid}/task/{c.pid}")["Pid"] == str(c.pid)
+    assert lines(init, f"{th.pid}/task/{th.pid}")["Pid"] == str(th.pid)
+
+
+def test_a_number_that_only_names_a_process_group_has_no_proc_entry(kernel):
+    init = kernel.init
+    p = init.fork()
+    p.task.setpgid(0, 0)
+    p.task.fork()
+    p.task.exit(0)
+    init.waitpid(p.pid, 0)
+    assert init.getpgid(p.pid + 1) == p.pid
+    with raises_errno(errno.ENOENT):
+        init.read_text(f"/proc/{p.pid}/status")
+
+
+def test_opening_a_pid_directory_for_writing_is_eisdir(kernel):
+    init = kernel.init
+    with raises_errno(errno.EISDIR):
+        init.open("/proc/self", O_WRONLY)
+    with raises_errno(errno.EISDIR):
+        init.open("/proc/1", O_RDWR)
+    assert init.open("/proc/1") == 3        # no descriptor was used up
