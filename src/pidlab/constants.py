@@ -155,6 +155,12 @@ SUID_DUMP_DISABLE = 0
 SUID_DUMP_USER = 1
 SUID_DUMP_ROOT = 2
 
+# --- resource limits (include/uapi/asm-generic/resource.h) -----------------------
+RLIMIT_CORE = 4
+RLIMIT_NOFILE = 7
+RLIM_NLIMITS = 16
+RLIM_INFINITY = 2**64 - 1
+
 # --- capabilities (include/uapi/linux/capability.h) ---------------------------
 CAP_CHOWN = 0
 CAP_DAC_OVERRIDE = 1

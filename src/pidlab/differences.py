@@ -54,8 +54,17 @@ DIFFERENCES: tuple[Difference, ...] = (
         "machine's hard limit allows, otherwise the live ceiling is lower",
         "scenarios keep below 896 open descriptors per task"),
     Difference(
+        "host-sysctls", "kernel.core_pattern, fs.suid_dumpable and the hard RLIMIT_CORE",
+        "they are global to the machine: the model starts from Linux's defaults ('core', 0, "
+        "RLIM_INFINITY) and lets a scenario change them; the live sandbox inherits the "
+        "host's and never writes them",
+        "tests that depend on them read them first and skip the live half when the host "
+        "differs, saying so"),
+    Difference(
         "unsupported", "calls one backend cannot carry out (pidlab.Unsupported)",
-        "the model has no user namespaces and no prctl options beyond those of the API; "
+        "the model has no user namespaces, no prctl options beyond those of the API and "
+        "no resource limit but RLIMIT_CORE; the live backend writes no global sysctl and "
+        "no file outside /proc; "
         "the live agents are Python processes, so a CLONE_VM child that is not a thread, "
         "CLONE_VFORK, and set_tid for a thread cannot run there",
         "both backends raise pidlab.Unsupported with the reason; tests skip such cases"),

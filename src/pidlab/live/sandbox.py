@@ -87,6 +87,9 @@ def init_main(params: dict, hostproc: int, req: int, rep: int) -> None:
     if os.stat("/proc/self/ns/pid").st_ino == ROOT_PIDNS_INO or os.getpid() != 1:
         _fail("refusing to run: not pid 1 of a new pid namespace")
     os.setsid()                         # no process group shared with the host
+    os.chdir(params["procbase"])        # a core file lands on the sandbox's tmpfs
+    _, hard = S.prlimit(C.RLIMIT_CORE, None)
+    S.prlimit(C.RLIMIT_CORE, (0, hard))   # Linux's initial soft RLIMIT_CORE
     with open("/proc/sys/kernel/pid_max", "w") as f:
         f.write(str(params["pid_max"]))
     top = params["top"]

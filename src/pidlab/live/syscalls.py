@@ -316,3 +316,15 @@ def poll(fds: list[int], events: int) -> dict[int, int]:
     arr = (PollFd * max(1, len(fds)))(*[PollFd(fd, events, 0) for fd in fds])
     syscall("poll", arr, len(fds), 0)
     return {arr[i].fd: arr[i].revents & 0xFFFF for i in range(len(fds))}
+
+
+class _Rlimit(ctypes.Structure):
+    _fields_ = [("cur", ctypes.c_uint64), ("max", ctypes.c_uint64)]
+
+
+def prlimit(resource: int, new: tuple[int, int] | None) -> tuple[int, int]:
+    """prlimit64(0, resource, new, old) on the calling process."""
+    old = _Rlimit()
+    lim = None if new is None else ctypes.byref(_Rlimit(*new))
+    syscall("prlimit64", 0, ctypes.c_uint(resource), lim, ctypes.byref(old))
+    return old.cur, old.max

@@ -23,10 +23,6 @@ SECURE_KEEP_CAPS_LOCKED = 1 << 5
 # The filesystem capabilities cap_drop_fs_set/cap_raise_fs_set move with fsuid.
 CAP_FS_MASK = sum(1 << c for c in (0, 1, 2, 3, 4, 9, 27, 32))
 
-# fs.suid_dumpable, the dumpable mode commit_creds falls back to (default 0).
-SUID_DUMPABLE = SUID_DUMP_DISABLE
-
-
 @dataclasses.dataclass(frozen=True, slots=True)
 class Cred:
     """struct cred (the parts pidlab models)."""

@@ -74,7 +74,7 @@ def do_execve(k: "Kernel", tsk: TaskStruct) -> None:
     if secureexec:
         tsk.pdeath_signal = 0
     dumpable = SUID_DUMP_USER if (new_cred.euid == new_cred.uid and
-                                  new_cred.egid == new_cred.gid) else credmod.SUID_DUMPABLE
+                                  new_cred.egid == new_cred.gid) else k.suid_dumpable
     tsk.mm = Mm(dumpable)
     tsk.flags &= ~PF_FORKNOEXEC
     tsk.self_exec_id += 1

@@ -136,6 +136,7 @@ def copy_process(k: "Kernel", cur: TaskStruct, flags: int, exit_signal: int,
                 sighand = Sighand(kept or None, True)
         sig = SignalStruct(p, sighand)
         sig.comm = cur.signal.comm
+        sig.rlim_core = cur.signal.rlim_core    # copy_signal copies every rlimit
         p.signal = sig
 
     if flags & (CLONE_PARENT | CLONE_THREAD):

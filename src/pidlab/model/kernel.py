@@ -25,8 +25,9 @@ from ..constants import (CLONE_FILES, CLONE_FS, CLONE_PIDFD, CLONE_SIGHAND, CLON
                          PID_MAX_LIMIT_32, PIDFD_THREAD, PIDS_PER_CPU_DEFAULT,
                          PIDS_PER_CPU_MIN, PIDTYPE_MAX, PIDTYPE_PGID, PIDTYPE_PID, POLLIN,
                          POLLRDNORM,
-                         RESERVED_PIDS, SIGCHLD, SIGKILL, SIGSTOP, WALL, WCLONE, WCONTINUED,
+                         RESERVED_PIDS, SIGCHLD, SUID_DUMP_DISABLE, SUID_DUMP_ROOT, SIGKILL, SIGSTOP, WALL, WCLONE, WCONTINUED,
                          WEXITED, WNOHANG, WNOTHREAD, WNOWAIT, WSTOPPED, WUNTRACED, Handler)
+from . import coredump
 from . import cred as credmod
 from . import exec as execmod
 from . import exit as exitmod
@@ -57,17 +58,30 @@ class Kernel:
     name = "model"
     top_level = 0           # the top namespace is the initial one
 
-    def __init__(self, ncpus: int = 2, bits: int = 64) -> None:
+    def __init__(self, ncpus: int = 2, bits: int = 64, *, core_pattern: str = "core",
+                 suid_dumpable: int = SUID_DUMP_DISABLE) -> None:
         if not isinstance(ncpus, int) or isinstance(ncpus, bool):
             raise TypeError("ncpus must be an int")
         if not isinstance(bits, int) or isinstance(bits, bool):
             raise TypeError("bits must be an int")
+        if not isinstance(core_pattern, str):
+            raise TypeError("core_pattern must be a str")
+        if not isinstance(suid_dumpable, int) or isinstance(suid_dumpable, bool):
+            raise TypeError("suid_dumpable must be an int")
         if ncpus < 1:
             raise ValueError("ncpus must be at least 1")
         if bits not in (32, 64):
             raise ValueError("bits must be 32 or 64")
         self.ncpus = ncpus
         self.bits = bits
+        # The two global sysctls of core dumps (kernel.core_pattern, fs.suid_dumpable).
+        self.core_pattern = "core"
+        self.suid_dumpable = SUID_DUMP_DISABLE
+        try:
+            self.set_core_pattern(core_pattern)
+            self.set_suid_dumpable(suid_dumpable)
+        except OSError as e:
+            raise ValueError(e.strerror) from None
         self.pid_max_limit = PID_MAX_LIMIT if bits == 64 else PID_MAX_LIMIT_32
         # Linux: kernel/pid.c pid_idr_init.
         self.pid_max_default = min(self.pid_max_limit,
@@ -208,9 +222,27 @@ class Kernel:
         old = t.cred
         if credmod.creds_lose_privilege(old, new):
             if t.mm is not None:
-                t.mm.dumpable = credmod.SUID_DUMPABLE
+                t.mm.dumpable = self.suid_dumpable
             t.pdeath_signal = 0
         t.cred = new
+
+    def set_core_pattern(self, text: str) -> None:
+        """Write kernel.core_pattern.  Linux: fs/coredump.c proc_dostring_coredump."""
+        # proc_dostring keeps what precedes the first newline or NUL, at most 127 bytes.
+        value = text.encode()
+        for stop in (b"\n", b"\0"):
+            value = value.split(stop, 1)[0]
+        value = value[:coredump.CORENAME_MAX_SIZE - 1]
+        pattern = value.decode(errors="surrogateescape")
+        if not coredump.check_coredump_socket(pattern):
+            raise oserror(errno.EINVAL, "a socket core_pattern needs an absolute path without '..'")
+        self.core_pattern = pattern
+
+    def set_suid_dumpable(self, value: int) -> None:
+        """Write fs.suid_dumpable (proc_dointvec_minmax_coredump, 0..2)."""
+        if not SUID_DUMP_DISABLE <= value <= SUID_DUMP_ROOT:
+            raise oserror(errno.EINVAL, "suid_dumpable must be 0, 1 or 2")
+        self.suid_dumpable = value
 
     def mm_shared(self, t: TaskStruct) -> bool:
         """current_is_single_threaded() is false: another process uses our mm."""
@@ -522,6 +554,18 @@ class Task:
         r = sysmod.sys_prctl(self._k, self._enter(), option, arg)
         self._done()
         return r
+
+    def getrlimit(self, resource: int) -> tuple[int, int]:
+        """getrlimit(2): (soft, hard); RLIM_INFINITY is 2**64 - 1."""
+        resource = A.c_uint(resource, "resource")
+        return sysmod.do_prlimit(self._k, self._enter(), resource, None)
+
+    def setrlimit(self, resource: int, soft: int, hard: int) -> None:
+        """setrlimit(2); -1 stands for RLIM_INFINITY as in C."""
+        resource = A.c_uint(resource, "resource")
+        new = (A.c_ulong(soft, "soft"), A.c_ulong(hard, "hard"))
+        sysmod.do_prlimit(self._k, self._enter(), resource, new)
+        self._done()
 
     # -- credentials ----------------------------------------------------------------------------------
 

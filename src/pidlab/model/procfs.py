@@ -18,7 +18,7 @@ from ..api import oserror
 from ..constants import CAP_DAC_OVERRIDE, CAP_SYS_ADMIN, CAP_SYS_PTRACE, SIG_IGN, SUID_DUMP_USER
 from . import cred as credmod
 from .pid import pid_nr_ns
-from .pid_namespace import (read_ns_last_pid, write_ns_last_pid, write_pid_max)
+from .pid_namespace import parse_dointvec, read_ns_last_pid, write_ns_last_pid, write_pid_max
 from .task import EXIT_DEAD, EXIT_ZOMBIE, JOBCTL_STOPPED, TaskStruct
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ def resolve(k: "Kernel", cur: TaskStruct, path: str) -> Node:
     if not parts:
         return Node("root")
     if parts[0] == "sys":
-        if len(parts) == 3 and parts[1] == "kernel" and parts[2] in ("pid_max", "ns_last_pid"):
+        if len(parts) == 3 and "/".join(parts[1:]) in SYSCTLS:
             return Node("sysctl", name=parts[2])
         raise oserror(errno.ENOENT, path)
     task = _lookup_pid(cur, parts[0])
@@ -208,6 +208,10 @@ def status(k: "Kernel", reader: TaskStruct, p: TaskStruct) -> str:
     return "\n".join(lines) + "\n"
 
 
+# The sysctls the model has: two per pid namespace, two global ones for core dumps.
+SYSCTLS = ("kernel/pid_max", "kernel/ns_last_pid", "kernel/core_pattern", "fs/suid_dumpable")
+
+
 def pid_table_root_permissions_allow_write(cur: TaskStruct) -> bool:
     """Linux: kernel/pid.c pid_table_root_permissions (owner bits for the ns root)."""
     return credmod.capable(cur.cred, CAP_SYS_ADMIN) or cur.cred.euid == 0
@@ -220,6 +224,10 @@ def read_text(k: "Kernel", cur: TaskStruct, path: str) -> str:
         ns = cur.pid.ns
         if node.name == "pid_max":
             return f"{ns.pid_max}\n"
+        if node.name == "core_pattern":
+            return f"{k.core_pattern}\n"
+        if node.name == "suid_dumpable":
+            return f"{k.suid_dumpable}\n"
         return f"{read_ns_last_pid(ns)}\n"
     if kind == "status":
         return status(k, cur, node.task)
@@ -241,6 +249,16 @@ def write_text(k: "Kernel", cur: TaskStruct, path: str, text: str) -> None:
             if not text:
                 return
             write_pid_max(ns, text, k.pid_max_min, k.pid_max_limit)
+        elif node.name in ("core_pattern", "suid_dumpable"):
+            # Mode 0644: proc_sys_permission's test_perm gives the owner bits to euid 0 only.
+            if cur.cred.euid != 0:
+                raise oserror(errno.EACCES, f"{path} is writable by root only")
+            if not text:
+                return
+            if node.name == "core_pattern":
+                k.set_core_pattern(text)
+            else:
+                k.set_suid_dumpable(parse_dointvec(text))
         else:
             # Mode 0666: the handler checks the capability.
             if not credmod.checkpoint_restore_ns_capable(cur.cred):

@@ -494,8 +494,9 @@ def get_signal(k: "Kernel", t: TaskStruct) -> None:
                 return
             continue
         t.flags |= PF_SIGNALED
-        # A core-dumping signal dumps nothing here (RLIMIT_CORE is 0), so the
-        # exit code is the bare signal number, as on the reference machine.
+        if sig_kernel_coredump(signr):
+            from .coredump import vfs_coredump
+            vfs_coredump(k, t, signr)
         do_group_exit(k, t, signr)
         return
 

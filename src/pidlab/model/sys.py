@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from ..api import Unsupported, oserror
 from ..constants import (PR_GET_CHILD_SUBREAPER, PR_GET_DUMPABLE, PR_GET_KEEPCAPS,
                          PR_GET_PDEATHSIG, PR_SET_CHILD_SUBREAPER, PR_SET_DUMPABLE,
-                         PR_SET_KEEPCAPS, PR_SET_PDEATHSIG, SUID_DUMP_DISABLE,
-                         SUID_DUMP_USER)
+                         PR_SET_KEEPCAPS, PR_SET_PDEATHSIG, RLIM_NLIMITS, RLIMIT_CORE,
+                         RLIMIT_NOFILE, SUID_DUMP_DISABLE, SUID_DUMP_USER, CAP_SYS_RESOURCE)
 from . import cred as credmod
 from . import signal as sigmod
 from .pid import Pid, free_pid, pid_nr_ns
@@ -22,6 +22,8 @@ from .task import PF_FORKNOEXEC, SignalStruct, TaskStruct
 
 if TYPE_CHECKING:
     from .kernel import Kernel
+
+SYSCTL_NR_OPEN = 1024 * 1024    # fs.nr_open
 
 
 def _find_task_by_vpid(cur: TaskStruct, nr: int) -> TaskStruct | None:
@@ -173,3 +175,24 @@ def sys_prctl(k: "Kernel", cur: TaskStruct, option: int, arg: int) -> int:
     if option == PR_GET_CHILD_SUBREAPER:
         return int(cur.signal.is_child_subreaper)
     raise Unsupported(f"prctl option {option} is not modelled")
+
+
+def do_prlimit(k: "Kernel", tsk: TaskStruct, resource: int,
+               new: tuple[int, int] | None) -> tuple[int, int]:
+    """Linux: kernel/sys.c do_prlimit (on the caller's own process)."""
+    if not 0 <= resource < RLIM_NLIMITS:
+        raise oserror(errno.EINVAL, "no such resource")
+    if new is not None:
+        if new[0] > new[1]:
+            raise oserror(errno.EINVAL, "the soft limit is above the hard limit")
+        if resource == RLIMIT_NOFILE and new[1] > SYSCTL_NR_OPEN:
+            raise oserror(errno.EPERM, "RLIMIT_NOFILE above fs.nr_open")
+    if resource != RLIMIT_CORE:
+        raise Unsupported(f"resource {resource}: only RLIMIT_CORE is modelled")
+    sig = tsk.signal
+    old = sig.rlim_core
+    if new is not None:
+        if new[1] > old[1] and not credmod.capable(tsk.cred, CAP_SYS_RESOURCE):
+            raise oserror(errno.EPERM, "raising a hard limit needs CAP_SYS_RESOURCE")
+        sig.rlim_core = new
+    return old

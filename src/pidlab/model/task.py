@@ -46,6 +46,9 @@ JOBCTL_STOPPED = 1 << 26
 JOBCTL_PENDING_MASK = JOBCTL_STOP_PENDING | (1 << 19) | (1 << 20)   # | TRAP_STOP | TRAP_NOTIFY
 
 
+# INIT_RLIMITS: RLIMIT_CORE starts at {0, RLIM_INFINITY}.
+INIT_RLIMIT_CORE = (0, 2**64 - 1)
+
 class Sighand:
     """sighand_struct: the dispositions.  `action` maps sig -> Handler; absent = SIG_DFL.
 
@@ -97,7 +100,7 @@ class SignalStruct:
                  "group_stop_count", "group_exec_task", "notify_count",
                  "shared_pending", "pgrp", "session", "leader",
                  "is_child_subreaper", "has_child_subreaper", "sighand",
-                 "wait_seq", "comm")
+                 "wait_seq", "comm", "rlim_core")
 
     def __init__(self, leader: "TaskStruct", sighand: Sighand) -> None:
         self.group_leader = leader
@@ -117,6 +120,7 @@ class SignalStruct:
         self.sighand = sighand
         self.wait_seq = 0                 # the seq under which a waiter heap holds us
         self.comm = "init"
+        self.rlim_core = INIT_RLIMIT_CORE  # (soft, hard); the only rlimit modelled
 
     def __repr__(self) -> str:
         return f"<SignalStruct of {self.group_leader!r}>"

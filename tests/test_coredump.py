@@ -1,0 +1,436 @@
+"""Core dumps as far as pids, wait statuses and pidfs see them; RLIMIT_CORE.
+
+Where the expected values come from:
+* fs/coredump.c (6.18) vfs_coredump: coredump_skip (not dumpable: nothing),
+  coredump_file (RLIMIT_CORE below binfmt->min_coredump, one page, writes
+  nothing; a set-uid dump needs an absolute pattern), coredump_pipe (RLIMIT_CORE 1
+  aborts), umh_coredump_setup and coredump_sock_connect (the only callers of
+  pidfs_coredump, so a file pattern never records a coredump mask), and
+  coredump_finish (0x80 only when a dump was written);
+* fs/binfmt_elf.c elf_core_dump: `has_dumped = 1` once the notes are collected,
+  so a dump truncated by RLIMIT_CORE still counts as a dump;
+* coredump_wait/zap_threads: the other threads enter do_exit with the bare signal
+  as their code, before 0x80 is added to the group's;
+* kernel/exit.c wait_task_zombie (CLD_DUMPED when status & 0x80) and release_task
+  (a delayed group leader takes the group code);
+* kernel/sys.c do_prlimit: EINVAL for a resource >= RLIM_NLIMITS or soft > hard,
+  EPERM to raise a hard limit without CAP_SYS_RESOURCE; include/asm-generic/resource.h
+  INIT_RLIMITS: RLIMIT_CORE starts at {0, RLIM_INFINITY};
+* kernel/sysctl.c proc_sys_permission/test_perm: a global sysctl of mode 0644 is
+  writable by euid 0 only; fs/coredump.c proc_dostring_coredump, check_coredump_socket.
+
+The live sandbox writes core files to its own tmpfs (its working directory).  A
+live test that makes a process dump core runs only when the host's
+kernel.core_pattern is a plain relative file name, so that no dump leaves the
+sandbox; kernel.core_pattern and fs.suid_dumpable are global, so only the model
+lets a scenario change them.
+"""
+
+from __future__ import annotations
+
+import errno
+import resource
+
+import pytest
+
+import pidlab
+from pidlab import (CAP_KILL, CAP_SYS_PTRACE, CAP_SYS_RESOURCE, CLD_DUMPED, CLD_KILLED,
+                    P_PID, PIDFD_COREDUMP_ROOT, PIDFD_COREDUMP_SKIP, PIDFD_COREDUMP_USER,
+                    PIDFD_COREDUMPED, PIDFD_INFO_COREDUMP, PIDFD_INFO_EXIT, PIDFD_THREAD,
+                    PR_SET_DUMPABLE, RLIM_INFINITY, RLIMIT_CORE, RLIMIT_NOFILE, SIGABRT,
+                    SIGBUS, SIGFPE, SIGILL, SIGKILL, SIGQUIT, SIGSEGV, SIGSYS, SIGTERM,
+                    SIGTRAP, SIGUSR1, SIGXCPU, SIGXFSZ, WEXITED)
+
+from helpers import raises_errno, snapshot
+
+CORE_SIGNALS = (SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV, SIGXCPU,
+                SIGXFSZ, SIGSYS)
+PAGE = 4096
+CORE_PATTERN = "/proc/sys/kernel/core_pattern"
+SUID_DUMPABLE = "/proc/sys/fs/suid_dumpable"
+
+
+def dumps_stay_in_sandbox(kernel) -> None:
+    """Skip a live test whose dump would be handed to the host."""
+    if isinstance(kernel, pidlab.Kernel):
+        return
+    pattern = kernel.init.read_text(CORE_PATTERN).rstrip("\n")
+    if pattern.startswith(("|", "@", "/")) or "/" in pattern:
+        pytest.skip(f"the host's core_pattern {pattern!r} would take the dump out of the "
+                    "sandbox; this test needs a relative file pattern such as 'core'")
+
+
+def dumping_child(kernel, soft=RLIM_INFINITY):
+    child = kernel.init.clone(pidfd=True)
+    child.task.setrlimit(RLIMIT_CORE, soft, RLIM_INFINITY)
+    return child
+
+
+def exit_info(task, pidfd):
+    info = task.pidfd_get_info(pidfd, PIDFD_INFO_EXIT | PIDFD_INFO_COREDUMP)
+    assert info.mask & PIDFD_INFO_EXIT
+    return info.exit_code, info.coredump_mask
+
+
+# ---------------------------------------------------------------- RLIMIT_CORE
+
+def test_rlimit_core_starts_at_zero_soft_and_infinite_hard(kernel):
+    if not isinstance(kernel, pidlab.Kernel) and \
+            resource.getrlimit(resource.RLIMIT_CORE)[1] != resource.RLIM_INFINITY:
+        pytest.skip("the host's hard RLIMIT_CORE is finite and cannot be raised here")
+    assert kernel.init.getrlimit(RLIMIT_CORE) == (0, RLIM_INFINITY)
+
+
+def test_rlimit_core_is_inherited_by_fork(kernel):
+    kernel.init.setrlimit(RLIMIT_CORE, 8192, RLIM_INFINITY)
+    child = kernel.init.fork()
+    assert child.task.getrlimit(RLIMIT_CORE) == (8192, RLIM_INFINITY)
+
+
+def test_rlimit_core_is_shared_by_threads(kernel):
+    child = kernel.init.fork()
+    thread = child.task.spawn_thread()
+    thread.task.setrlimit(RLIMIT_CORE, 12345, RLIM_INFINITY)
+    assert child.task.getrlimit(RLIMIT_CORE) == (12345, RLIM_INFINITY)
+
+
+def test_rlimit_core_survives_execve(kernel):
+    child = kernel.init.fork()
+    child.task.setrlimit(RLIMIT_CORE, PAGE, PAGE * 2)
+    child.task.execve()
+    assert child.task.getrlimit(RLIMIT_CORE) == (PAGE, PAGE * 2)
+
+
+def test_minus_one_stands_for_rlim_infinity(kernel):
+    child = kernel.init.fork()
+    child.task.setrlimit(RLIMIT_CORE, -1, -1)
+    assert child.task.getrlimit(RLIMIT_CORE) == (RLIM_INFINITY, RLIM_INFINITY)
+
+
+def test_setrlimit_soft_above_hard_is_einval_and_changes_nothing(kernel):
+    child = kernel.init.fork()
+    before = child.task.getrlimit(RLIMIT_CORE)
+    with raises_errno(errno.EINVAL):
+        child.task.setrlimit(RLIMIT_CORE, 5, 4)
+    assert child.task.getrlimit(RLIMIT_CORE) == before
+
+
+@pytest.mark.parametrize("res", [16, 17, 2**31, 2**32 - 1, -1])
+def test_a_resource_beyond_rlim_nlimits_is_einval(kernel, res):
+    with raises_errno(errno.EINVAL):
+        kernel.init.getrlimit(res)
+    with raises_errno(errno.EINVAL):
+        kernel.init.setrlimit(res, 0, 0)
+
+
+def test_raising_the_hard_limit_needs_cap_sys_resource(kernel):
+    child = kernel.init.fork()
+    child.task.setrlimit(RLIMIT_CORE, 0, PAGE)
+    child.task.capset([CAP_KILL, CAP_SYS_PTRACE])
+    with raises_errno(errno.EPERM):
+        child.task.setrlimit(RLIMIT_CORE, 0, PAGE + 1)
+    assert child.task.getrlimit(RLIMIT_CORE) == (0, PAGE)
+
+
+def test_lowering_the_hard_limit_needs_no_capability_and_is_for_good(kernel):
+    child = kernel.init.fork()
+    child.task.capset([CAP_KILL, CAP_SYS_PTRACE])
+    child.task.setrlimit(RLIMIT_CORE, 0, PAGE)
+    child.task.setrlimit(RLIMIT_CORE, PAGE, PAGE)       # the soft limit moves freely
+    with raises_errno(errno.EPERM):
+        child.task.setrlimit(RLIMIT_CORE, 0, RLIM_INFINITY)
+    assert child.task.getrlimit(RLIMIT_CORE) == (PAGE, PAGE)
+
+
+@pytest.mark.model_only(reason="the live agents hold no CAP_SYS_RESOURCE on this machine "
+                        "(its bounding set lacks it: see the 'caps' difference)")
+def test_cap_sys_resource_raises_a_hard_limit(kernel):
+    child = kernel.init.fork()
+    child.task.setrlimit(RLIMIT_CORE, 0, PAGE)
+    child.task.capset([CAP_SYS_RESOURCE])
+    child.task.setrlimit(RLIMIT_CORE, 0, RLIM_INFINITY)
+    assert child.task.getrlimit(RLIMIT_CORE) == (0, RLIM_INFINITY)
+
+
+def test_setrlimit_checks_before_it_refuses_other_resources(kernel):
+    """Only RLIMIT_CORE is in the API, but the kernel's EINVAL/EPERM checks that
+    come before the resource is looked at hold for every resource."""
+    with raises_errno(errno.EINVAL):
+        kernel.init.setrlimit(RLIMIT_NOFILE, 10, 9)
+    with raises_errno(errno.EPERM):         # above fs.nr_open (1048576)
+        kernel.init.setrlimit(RLIMIT_NOFILE, 10, 2**20 + 1)
+    with pytest.raises(pidlab.Unsupported):
+        kernel.init.setrlimit(RLIMIT_NOFILE, 10, 10)
+
+
+@pytest.mark.parametrize("args", [("4", 0, 0), (RLIMIT_CORE, "0", 0), (RLIMIT_CORE, 0, None),
+                                  (4.0, 0, 0)])
+def test_setrlimit_wrong_types_are_typeerror(kernel, args):
+    before = kernel.init.getrlimit(RLIMIT_CORE)
+    with pytest.raises(TypeError):
+        kernel.init.setrlimit(*args)
+    assert kernel.init.getrlimit(RLIMIT_CORE) == before
+
+
+# ---------------------------------------------------------------- dumps and wait statuses
+
+@pytest.mark.parametrize("sig", CORE_SIGNALS)
+def test_no_core_is_dumped_with_the_default_rlimit(kernel, sig):
+    child = kernel.init.clone(pidfd=True)
+    kernel.init.kill(child.pid, sig)
+    assert kernel.init.waitpid(child.pid) == (child.pid, sig)
+    assert exit_info(kernel.init, child.pidfd) == (sig, 0)
+
+
+@pytest.mark.parametrize("sig", CORE_SIGNALS)
+def test_a_written_dump_adds_0x80_to_the_status(kernel, sig):
+    dumps_stay_in_sandbox(kernel)
+    child = dumping_child(kernel)
+    kernel.init.kill(child.pid, sig)
+    assert kernel.init.waitpid(child.pid) == (child.pid, sig | 0x80)
+
+
+@pytest.mark.parametrize("sig", [SIGTERM, SIGKILL, SIGUSR1])
+def test_signals_that_do_not_dump_never_set_0x80(kernel, sig):
+    child = dumping_child(kernel)
+    kernel.init.kill(child.pid, sig)
+    assert kernel.init.waitpid(child.pid) == (child.pid, sig)
+
+
+def test_waitid_reports_cld_dumped(kernel):
+    dumps_stay_in_sandbox(kernel)
+    child = dumping_child(kernel)
+    kernel.init.kill(child.pid, SIGABRT)
+    r = kernel.init.waitid(P_PID, child.pid, WEXITED)
+    assert (r.si_pid, r.si_code, r.si_status) == (child.pid, CLD_DUMPED, SIGABRT)
+
+
+def test_waitid_reports_cld_killed_without_a_dump(kernel):
+    child = kernel.init.fork()
+    kernel.init.kill(child.pid, SIGABRT)
+    r = kernel.init.waitid(P_PID, child.pid, WEXITED)
+    assert (r.si_code, r.si_status) == (CLD_KILLED, SIGABRT)
+
+
+def test_rlimit_core_below_one_page_writes_nothing(kernel):
+    dumps_stay_in_sandbox(kernel)
+    child = dumping_child(kernel, soft=PAGE - 1)
+    kernel.init.kill(child.pid, SIGSEGV)
+    assert kernel.init.waitpid(child.pid)[1] == SIGSEGV
+
+
+def test_a_dump_truncated_by_rlimit_core_still_counts(kernel):
+    dumps_stay_in_sandbox(kernel)
+    child = dumping_child(kernel, soft=PAGE)
+    kernel.init.kill(child.pid, SIGSEGV)
+    assert kernel.init.waitpid(child.pid)[1] == SIGSEGV | 0x80
+
+
+def test_a_non_dumpable_process_dumps_nothing(kernel):
+    child = dumping_child(kernel)
+    child.task.prctl(PR_SET_DUMPABLE, 0)
+    kernel.init.kill(child.pid, SIGSEGV)
+    assert kernel.init.waitpid(child.pid)[1] == SIGSEGV
+    assert exit_info(kernel.init, child.pidfd) == (SIGSEGV, 0)
+
+
+def test_a_process_made_non_dumpable_by_setuid_dumps_nothing(kernel):
+    """commit_creds sets dumpable to fs.suid_dumpable (0 by default) when the euid changes."""
+    if kernel.init.read_text(SUID_DUMPABLE).strip() != "0":
+        pytest.skip("the host's fs.suid_dumpable is not 0")
+    child = dumping_child(kernel)
+    child.task.setresuid(-1, 1000, -1)
+    kernel.init.kill(child.pid, SIGSEGV)
+    assert kernel.init.waitpid(child.pid)[1] == SIGSEGV
+
+
+def test_a_file_dump_records_no_coredump_mask_in_pidfs(kernel):
+    """Only the pipe (%F) and socket patterns call pidfs_coredump."""
+    dumps_stay_in_sandbox(kernel)
+    child = dumping_child(kernel)
+    kernel.init.kill(child.pid, SIGQUIT)
+    kernel.init.waitpid(child.pid)
+    assert exit_info(kernel.init, child.pidfd) == (SIGQUIT | 0x80, 0)
+
+
+def test_the_thread_that_dumps_gives_the_group_its_status(kernel):
+    dumps_stay_in_sandbox(kernel)
+    child = dumping_child(kernel)
+    thread = child.task.spawn_thread()
+    tfd = kernel.init.pidfd_open(thread.pid, PIDFD_THREAD)
+    kernel.init.tgkill(child.pid, thread.pid, SIGSEGV)
+    assert kernel.init.waitpid(child.pid)[1] == SIGSEGV | 0x80
+    assert exit_info(kernel.init, tfd) == (SIGSEGV | 0x80, 0)
+    # The leader was zapped with the bare signal.  If it is still a zombie when the
+    # dumping thread is released, it takes the group's code (release_task); the two
+    # run concurrently after coredump_finish, so Linux gives either.
+    assert exit_info(kernel.init, child.pidfd) in ((SIGSEGV | 0x80, 0), (SIGSEGV, 0))
+
+
+def test_zapped_threads_exit_with_the_bare_signal(kernel):
+    dumps_stay_in_sandbox(kernel)
+    child = dumping_child(kernel)
+    thread = child.task.spawn_thread()
+    tfd = kernel.init.pidfd_open(thread.pid, PIDFD_THREAD)
+    kernel.init.tgkill(child.pid, child.pid, SIGSEGV)      # the leader dumps
+    assert kernel.init.waitpid(child.pid)[1] == SIGSEGV | 0x80
+    assert exit_info(kernel.init, child.pidfd) == (SIGSEGV | 0x80, 0)
+    assert exit_info(kernel.init, tfd) == (SIGSEGV, 0)
+
+
+# ---------------------------------------------------------------- the coredump mask of a live task
+
+@pytest.mark.parametrize("dumpable, mask", [(1, PIDFD_COREDUMP_USER), (0, PIDFD_COREDUMP_SKIP)])
+def test_pr_set_dumpable_decides_the_mask_of_a_live_task(kernel, dumpable, mask):
+    child = kernel.init.clone(pidfd=True)
+    child.task.prctl(PR_SET_DUMPABLE, dumpable)
+    info = kernel.init.pidfd_get_info(child.pidfd, PIDFD_INFO_COREDUMP)
+    assert info.mask & PIDFD_INFO_COREDUMP
+    assert info.coredump_mask == mask
+
+
+def test_pr_set_dumpable_2_is_einval(kernel):
+    child = kernel.init.fork()
+    with raises_errno(errno.EINVAL):
+        child.task.prctl(PR_SET_DUMPABLE, 2)
+    assert child.task.prctl(pidlab.PR_GET_DUMPABLE) == 1
+
+
+# ---------------------------------------------------------------- core_pattern and suid_dumpable
+
+def test_the_core_sysctls_read_as_text(kernel):
+    pattern = kernel.init.read_text(CORE_PATTERN)
+    assert pattern.endswith("\n") and len(pattern) <= 128
+    assert kernel.init.read_text(SUID_DUMPABLE) in ("0\n", "1\n", "2\n")
+
+
+def test_the_model_takes_linuxs_default_core_sysctls(model):
+    assert model.init.read_text(CORE_PATTERN) == "core\n"
+    assert model.init.read_text(SUID_DUMPABLE) == "0\n"
+
+
+@pytest.mark.live_only(reason="the refusal protects the host: the live backend never writes "
+                       "a global sysctl")
+def test_the_live_backend_refuses_to_write_global_sysctls(kernel):
+    for path in (CORE_PATTERN, SUID_DUMPABLE, "/proc/sys/kernel/threads-max", "/tmp/x"):
+        with pytest.raises(pidlab.Unsupported):
+            kernel.init.write_text(path, "1")
+
+
+def test_pipe_pattern_with_pidfd_records_the_coredump_mask():
+    k = pidlab.Kernel(core_pattern="|/usr/lib/core-helper %P %F")
+    child = k.init.clone(pidfd=True)            # RLIMIT_CORE 0 does not stop a pipe
+    k.init.kill(child.pid, SIGSEGV)
+    assert k.init.waitpid(child.pid)[1] == SIGSEGV | 0x80
+    assert exit_info(k.init, child.pidfd) == (SIGSEGV | 0x80,
+                                              PIDFD_COREDUMPED | PIDFD_COREDUMP_USER)
+    k.check()
+
+
+def test_pipe_pattern_without_pidfd_records_no_mask():
+    k = pidlab.Kernel(core_pattern="|/usr/lib/core-helper %P %%F")
+    child = k.init.clone(pidfd=True)
+    k.init.kill(child.pid, SIGSEGV)
+    k.init.waitpid(child.pid)
+    assert exit_info(k.init, child.pidfd) == (SIGSEGV | 0x80, 0)
+
+
+def test_rlimit_core_1_aborts_a_pipe_dump():
+    k = pidlab.Kernel(core_pattern="|/helper %F")
+    child = k.init.clone(pidfd=True)
+    child.task.setrlimit(RLIMIT_CORE, 1, 1)
+    k.init.kill(child.pid, SIGSEGV)
+    assert k.init.waitpid(child.pid)[1] == SIGSEGV
+    assert exit_info(k.init, child.pidfd) == (SIGSEGV, 0)
+
+
+def test_a_socket_pattern_records_the_mask_although_nobody_listens():
+    k = pidlab.Kernel(core_pattern="@/run/coredump.socket")
+    child = k.init.clone(pidfd=True)
+    k.init.kill(child.pid, SIGSEGV)
+    assert k.init.waitpid(child.pid)[1] == SIGSEGV
+    assert exit_info(k.init, child.pidfd) == (SIGSEGV, PIDFD_COREDUMPED | PIDFD_COREDUMP_USER)
+
+
+def test_suid_dumpable_2_dumps_setuid_processes_as_root_through_a_pipe():
+    k = pidlab.Kernel(core_pattern="|/helper %F", suid_dumpable=2)
+    child = k.init.clone(pidfd=True)
+    child.task.setresuid(-1, 1000, -1)
+    info = k.init.pidfd_get_info(child.pidfd, PIDFD_INFO_COREDUMP)
+    assert info.coredump_mask == PIDFD_COREDUMP_ROOT
+    k.init.kill(child.pid, SIGSEGV)
+    k.init.waitpid(child.pid)
+    assert exit_info(k.init, child.pidfd) == (SIGSEGV | 0x80,
+                                              PIDFD_COREDUMPED | PIDFD_COREDUMP_ROOT)
+
+
+def test_suid_dumpable_2_refuses_a_relative_file_pattern():
+    k = pidlab.Kernel(suid_dumpable=2)
+    child = k.init.fork()
+    child.task.setrlimit(RLIMIT_CORE, -1, -1)
+    child.task.setresuid(-1, 1000, -1)
+    k.init.kill(child.pid, SIGSEGV)
+    assert k.init.waitpid(child.pid)[1] == SIGSEGV
+    k2 = pidlab.Kernel(core_pattern="/var/crash/core", suid_dumpable=2)
+    child = k2.init.fork()
+    child.task.setrlimit(RLIMIT_CORE, -1, -1)
+    child.task.setresuid(-1, 1000, -1)
+    k2.init.kill(child.pid, SIGSEGV)
+    assert k2.init.waitpid(child.pid)[1] == SIGSEGV | 0x80
+
+
+def test_writing_core_pattern_in_the_model():
+    k = pidlab.Kernel()
+    k.init.write_text(CORE_PATTERN, "|/helper %F\nignored")
+    assert k.init.read_text(CORE_PATTERN) == "|/helper %F\n"
+    k.init.write_text(CORE_PATTERN, "x" * 200)
+    assert k.init.read_text(CORE_PATTERN) == "x" * 127 + "\n"
+
+
+@pytest.mark.parametrize("pattern", ["@relative", "@@relative", "@/a/../b", "@/" + "s" * 107])
+def test_bad_socket_patterns_are_einval_and_keep_the_old_one(pattern):
+    k = pidlab.Kernel()
+    with raises_errno(errno.EINVAL):
+        k.init.write_text(CORE_PATTERN, pattern)
+    assert k.init.read_text(CORE_PATTERN) == "core\n"
+
+
+def test_only_euid_0_writes_the_core_sysctls():
+    k = pidlab.Kernel()
+    child = k.init.fork()
+    child.task.setresuid(-1, 1000, -1)
+    for path in (CORE_PATTERN, SUID_DUMPABLE):
+        with raises_errno(errno.EACCES):
+            child.task.write_text(path, "1")
+    assert k.init.read_text(SUID_DUMPABLE) == "0\n"
+    assert child.task.read_text(CORE_PATTERN) == "core\n"
+
+
+@pytest.mark.parametrize("text", ["3", "-1", "x", "0x"])
+def test_suid_dumpable_range_is_0_to_2(text):
+    k = pidlab.Kernel()
+    with raises_errno(errno.EINVAL):
+        k.init.write_text(SUID_DUMPABLE, text)
+    assert k.init.read_text(SUID_DUMPABLE) == "0\n"
+    k.init.write_text(SUID_DUMPABLE, "0x2")
+    assert k.init.read_text(SUID_DUMPABLE) == "2\n"
+
+
+def test_kernel_rejects_bad_core_settings():
+    with pytest.raises(TypeError):
+        pidlab.Kernel(core_pattern=b"core")
+    with pytest.raises(TypeError):
+        pidlab.Kernel(suid_dumpable="0")
+    with pytest.raises(ValueError):
+        pidlab.Kernel(suid_dumpable=3)
+    with pytest.raises(ValueError):
+        pidlab.Kernel(core_pattern="@relative")
+
+
+def test_a_failed_setrlimit_changes_nothing_observable(kernel):
+    child = kernel.init.fork()
+    before = snapshot([kernel.init, child.task])
+    for args in [(RLIMIT_CORE, 2, 1), (99, 0, 0)]:
+        with pytest.raises(OSError):
+            child.task.setrlimit(*args)
+    assert snapshot([kernel.init, child.task]) == before
