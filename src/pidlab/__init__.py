@@ -8,7 +8,8 @@
 
 from . import constants as _constants
 from .api import (BackendUnavailable, Child, FileHandle, InvariantError, PidfdInfo,
-                  PidlabError, StatResult, TaskExited, Unsupported, WaitidResult, WouldBlock)
+                  PidlabError, StatResult, TaskExited, TaskView, Unsupported, WaitidResult,
+                  WouldBlock)
 from .constants import *  # noqa: F401,F403  (Linux's names and values)
 from .model import Kernel, Task
 from .live import LiveKernel, LiveTask
@@ -17,6 +18,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Kernel", "Task", "LiveKernel", "LiveTask", "Child", "WaitidResult", "PidfdInfo", "FileHandle", "StatResult",
+    "TaskView",
     "PidlabError", "WouldBlock", "TaskExited", "InvariantError", "BackendUnavailable",
     "Unsupported",
 ] + [n for n in dir(_constants) if n[:1].isupper()]

@@ -66,6 +66,31 @@ def oserror(err: int, detail: str | None = None) -> OSError:
 # ---------------------------------------------------------------- records
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class TaskView:
+    """One task as `k.snapshot()` shows it (introspection, not a system call).
+
+    `numbers` and `namespaces` run from the backend's top pid namespace down to
+    the task's own: its pid and the namespace's inode number at every level.
+    `tgid` and `ppid` are top-level numbers (0: no parent in the sandbox).
+    """
+
+    numbers: tuple[int, ...]
+    namespaces: tuple[int, ...]
+    tgid: int
+    ppid: int
+    state: str
+    name: str
+
+    @property
+    def pid(self) -> int:
+        return self.numbers[0]
+
+    @property
+    def is_thread(self) -> bool:
+        return self.tgid != self.numbers[0]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Child:
     """What fork/clone returned: the pid as the caller sees it, the new task, the pidfd."""
 

@@ -54,6 +54,13 @@ DIFFERENCES: tuple[Difference, ...] = (
         "machine's hard limit allows, otherwise the live ceiling is lower",
         "scenarios keep below 896 open descriptors per task"),
     Difference(
+        "status-lines", "the lines of /proc/<pid>/status",
+        "the model writes only the lines of the pid subsystem (Name, State, Tgid, Ngid, Pid, "
+        "PPid, TracerPid, Uid, Gid, NStgid, NSpid, NSpgid, NSsid, Kthread, Threads, SigIgn, "
+        "SigCgt and the capability sets); Linux adds memory, scheduling and other lines",
+        "comparisons take the lines in COMPARED_STATUS_LINES (the capability sets differ by "
+        "'caps')"),
+    Difference(
         "host-sysctls", "kernel.core_pattern, fs.suid_dumpable and the hard RLIMIT_CORE",
         "they are global to the machine: the model starts from Linux's defaults ('core', 0, "
         "RLIM_INFINITY) and lets a scenario change them; the live sandbox inherits the "
@@ -69,6 +76,18 @@ DIFFERENCES: tuple[Difference, ...] = (
         "CLONE_VFORK, and set_tid for a thread cannot run there",
         "both backends raise pidlab.Unsupported with the reason; tests skip such cases"),
 )
+
+
+# The /proc/<pid>/status lines that both backends must agree on.
+COMPARED_STATUS_LINES = ("Name", "State", "Tgid", "Ngid", "Pid", "PPid", "TracerPid", "Uid",
+                         "Gid", "NStgid", "NSpid", "NSpgid", "NSsid", "Kthread", "Threads",
+                         "SigIgn", "SigCgt")
+
+
+def status_subset(text: str) -> str:
+    """The lines of a status file that are compared between backends, in order."""
+    keep = [ln for ln in text.splitlines() if ln.partition(":")[0] in COMPARED_STATUS_LINES]
+    return "\n".join(keep) + ("\n" if keep else "")
 
 
 def describe() -> str:

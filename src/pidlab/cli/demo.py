@@ -4,44 +4,78 @@ from __future__ import annotations
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
 import pidlab
-from pidlab import CLONE_NEWPID, SIGKILL
+from pidlab import (AT_EMPTY_PATH, CLONE_NEWPID, FD_PIDFS_ROOT, O_RDONLY, PIDFD_INFO_EXIT,
+                    SIGKILL)
+
+from .. import render
+from .common import console, is_rich
 
 
-def _nspid(task) -> str:
+def _nums(task) -> str:
     return " / ".join(map(str, task.numbers))
 
 
-def step(con: Console, title: str, text: str) -> None:
-    con.print()
-    con.print(Panel(text, title=f"[bold]{title}", width=min(con.width, 88), border_style="cyan"))
+class Tour:
+    def __init__(self, con: Console) -> None:
+        self.con = con
+        self.rich = is_rich(con)
+        self.n = 0
+
+    def screen(self, title: str, text: str) -> None:
+        self.n += 1
+        self.con.print()
+        if self.rich:
+            self.con.print(Panel(text, title=f"[bold]{self.n}. {title}", width=min(self.con.width, 92),
+                                 border_style="cyan"))
+        else:
+            self.con.print(f"{self.n}. {title}", markup=False)
+            self.con.print("   " + text, markup=False)
+
+    def say(self, text: str) -> None:
+        self.con.print(text if self.rich else _plain(text), markup=self.rich, highlight=False)
+
+    def table(self, *cols: str) -> Table:
+        return Table(*cols, box=None if not self.rich else None, pad_edge=False)
+
+
+def _plain(text: str) -> str:
+    from rich.text import Text
+    return Text.from_markup(text).plain
 
 
 def tour(con: Console) -> None:
+    t = Tour(con)
     k = pidlab.Kernel()
     init = k.init
 
-    step(con, "1. Nested pid namespaces",
-         "A process has one number in every namespace from the top down to its own. "
-         "We clone three nested namespaces and print each init's numbers (NSpid).")
-    table = Table("task", "getpid() inside", "numbers, outermost first")
+    t.screen("Nested pid namespaces",
+             "A process has one pid in every namespace from the top down to its own. "
+             "We nest three namespaces and ask each task for its own pid (getpid) and for "
+             "its numbers at every level (what /proc/<pid>/status calls NSpid).")
+    table = t.table("task", "getpid() inside", "pid at every level, outermost first")
     parent = init
-    inits = []
     for depth in range(1, 4):
         c = parent.clone(CLONE_NEWPID)
-        inits.append(c.task)
-        table.add_row(f"init of level {depth}", str(c.task.getpid()), _nspid(c.task))
+        table.add_row(f"init of level {depth}", str(c.task.getpid()), _nums(c.task))
         parent = c.task
     leaf = parent.fork().task
-    table.add_row("a child at level 3", str(leaf.getpid()), _nspid(leaf))
+    table.add_row("its child", str(leaf.getpid()), _nums(leaf))
     con.print(table)
+    t.say("The whole machine, drawn by [bold]pidlab tree[/]:")
+    if t.rich:
+        con.print(render.to_rich(k.snapshot()))
+    else:
+        con.print(render.to_text(k.snapshot()), markup=False, end="")
 
-    step(con, "2. pid_max per namespace, capped by every ancestor",
-         "A new namespace starts with pid_max 4194304 whatever its parent says, but a fork "
-         "needs a free number at every level: the parent's limit wins (EAGAIN).")
+    t.screen("pid_max per namespace, capped by every ancestor",
+             "Each namespace has its own /proc/sys/kernel/pid_max. A new one starts at "
+             "4194304 whatever its parent says, but a fork needs a free number at every "
+             "level, so the tightest limit on the way up wins (EAGAIN).")
     outer = init.clone(CLONE_NEWPID).task
     outer.write_text("/proc/sys/kernel/pid_max", "310")
     inner = outer.clone(CLONE_NEWPID).task
@@ -51,12 +85,13 @@ def tour(con: Console) -> None:
             inner.fork()
             made += 1
     except OSError as e:
-        con.print(f"outer pid_max=310, inner pid_max={inner.read_text('/proc/sys/kernel/pid_max').strip()}: "
-                  f"the inner init forked {made} children, then [bold red]{e.strerror}[/]")
+        t.say(f"outer pid_max = 310, inner pid_max = "
+              f"{inner.read_text('/proc/sys/kernel/pid_max').strip()}: the inner init forked "
+              f"{made} children, then got [bold red]{e.strerror}[/].")
 
-    step(con, "3. The wrap goes to 300",
-         "Numbers are handed out by a cursor; after pid_max - 1 it wraps to "
-         "RESERVED_PIDS (300), never back to 2.")
+    t.screen("The cursor wraps to 300",
+             "Numbers come from a per-namespace cursor. Past pid_max - 1 it wraps to "
+             "RESERVED_PIDS (300), never back to 2, so low numbers stay with early processes.")
     ns = init.clone(CLONE_NEWPID).task
     ns.write_text("/proc/sys/kernel/pid_max", "400")
     ns.write_text("/proc/sys/kernel/ns_last_pid", "396")
@@ -66,23 +101,86 @@ def tour(con: Console) -> None:
         pids.append(c.pid)
         c.task.exit(0)
         ns.waitpid(c.pid, 0)
-    con.print("five forks after ns_last_pid=396 with pid_max=400: " + ", ".join(map(str, pids)))
+    t.say("five forks after ns_last_pid = 396 with pid_max = 400: "
+          f"[bold]{', '.join(map(str, pids))}[/]")
 
-    step(con, "4. When a namespace's init dies",
-         "Every task in it is killed, and the namespace accepts no new process (ENOMEM).")
-    victim_ns = init.clone(CLONE_NEWPID)
-    for _ in range(3):
-        victim_ns.task.fork()
-    init.kill(victim_ns.pid, SIGKILL)
-    init.waitpid(victim_ns.pid, 0)
-    con.print(f"killed the init (pid {victim_ns.pid} here): its three children died with it.")
+    t.screen("A pid is recycled; a pidfd is not",
+             "A supervisor holding a number can signal the wrong process once the number is "
+             "reused. A pidfd names the process itself: it fails with ESRCH instead, and "
+             "its pidfs inode number is never reused.")
+    ns = init.clone(CLONE_NEWPID).task
+    victim = ns.clone(pidfd=True)
+    ino = ns.fstat(victim.pidfd).st_ino
+    ns.kill(victim.pid, SIGKILL)
+    ns.waitpid(victim.pid, 0)
+    ns.write_text("/proc/sys/kernel/ns_last_pid", str(victim.pid - 1))
+    impostor = ns.fork()
+    try:
+        ns.pidfd_send_signal(victim.pidfd, SIGKILL)
+        outcome = "delivered (wrong!)"
+    except OSError as e:
+        outcome = f"[bold red]{e.strerror}[/]"
+    fresh = ns.pidfd_open(impostor.pid)
+    t.say(f"the victim was pid {victim.pid}; after its reap a new process got pid "
+          f"[bold]{impostor.pid}[/] again.")
+    t.say(f"pidfd_send_signal(victim's pidfd, SIGKILL): {outcome}; "
+          f"pidfs inode {ino} (victim) vs {ns.fstat(fresh).st_ino} (newcomer).")
+
+    t.screen("A file handle names a process by inode",
+             "name_to_handle_at on a pidfd gives an 8-byte handle (type 0xfe) holding the "
+             "64-bit inode number; open_by_handle_at turns it back into a pidfd while the "
+             "process's pid exists, and fails with ESTALE once it has been freed.")
+    c = init.clone(pidfd=True)
+    h = init.name_to_handle_at(c.pidfd, "", AT_EMPTY_PATH)
+    fd = init.open_by_handle_at(FD_PIDFS_ROOT, h, O_RDONLY)
+    t.say(f"handle type {h.handle_type:#x}, bytes {h.handle.hex()}: reopened as fd {fd}, "
+          f"same inode: {init.fstat(fd).st_ino == init.fstat(c.pidfd).st_ino}")
+    init.kill(c.pid, SIGKILL)
+    init.waitpid(c.pid, 0)
+    try:
+        init.open_by_handle_at(FD_PIDFS_ROOT, h, O_RDONLY)
+    except OSError as e:
+        t.say(f"after the reap: open_by_handle_at → [bold red]{e.strerror}[/]")
+
+    t.screen("Exit information outlives the process",
+             "Since Linux 6.17 every struct pid that ever had a pidfd keeps its exit status "
+             "in pidfs: PIDFD_GET_INFO reports it after the reap, when the pid number is "
+             "already free.")
+    c = init.clone(pidfd=True)
+    c.task.exit_group(7)
+    before = init.pidfd_get_info(c.pidfd, PIDFD_INFO_EXIT)
+    init.waitpid(c.pid, 0)
+    after = init.pidfd_get_info(c.pidfd, PIDFD_INFO_EXIT)
+    table = t.table("when", "mask", "pid", "exit_code")
+    table.add_row("zombie (not reaped)", f"{before.mask:#x}", str(before.pid), "-")
+    table.add_row("after waitpid", f"{after.mask:#x}", str(after.pid),
+                  f"{after.exit_code:#x} (exit status 7)")
+    con.print(table)
+
+    t.screen("When a namespace's init dies",
+             "Every task in the namespace is killed, and no process can join it any more: "
+             "a fork into it fails with ENOMEM.")
+    u = init.fork().task
+    u.unshare(CLONE_NEWPID)
+    first = u.fork()
+    second = u.fork()
+    u.kill(first.pid, SIGKILL)
+    u.waitpid(second.pid, 0)
+    u.waitpid(first.pid, 0)
+    try:
+        u.fork()
+    except OSError as e:
+        t.say(f"killed the namespace's init; its other process died with it; the next "
+              f"fork into the namespace: [bold red]{escape(e.strerror or '')}[/]")
+
     k.check()
     con.print()
-    con.print("[green]Every invariant of the model holds.[/] "
-              "Try [bold]pidlab --help[/] for more.")
+    t.say("[green]Every invariant of the model holds.[/] Next: [bold]pidlab run "
+          "nested-namespaces[/], [bold]pidlab shell[/], [bold]pidlab compare "
+          "pid-reuse-vs-pidfd[/] (needs root), [bold]pidlab --help[/].")
 
 
 @click.command()
 def demo() -> None:
     """A guided tour of what the kernel does, on the model (no privileges needed)."""
-    tour(Console())
+    tour(console())

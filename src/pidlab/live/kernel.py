@@ -11,6 +11,7 @@ visible, as in the model.  Every wait is bounded.
 from __future__ import annotations
 
 import errno
+import fcntl
 import itertools
 import os
 import select
@@ -20,14 +21,14 @@ import sys
 import tempfile
 import time
 import weakref
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from .. import args as A
 from ..api import (BackendUnavailable, Child, FileHandle, PidfdInfo, PidlabError,
-                   StatResult, TaskExited, Unsupported, WaitidResult, WouldBlock, oserror)
+                   StatResult, TaskExited, TaskView, Unsupported, WaitidResult, WouldBlock, oserror)
 from ..constants import (CLONE_FILES, CLONE_FS, CLONE_PIDFD, CLONE_SIGHAND, CLONE_THREAD,
                          CLONE_VM, MAX_HANDLE_SZ, O_RDONLY, PID_MAX_DEFAULT, PID_MAX_LIMIT,
-                         PIDS_PER_CPU_DEFAULT, POLLIN, POLLRDNORM, RLIM_NLIMITS, RLIMIT_CORE,
+                         MAX_PID_NS_LEVEL, PIDS_PER_CPU_DEFAULT, POLLIN, POLLRDNORM, RLIM_NLIMITS, RLIMIT_CORE,
                          RLIMIT_NOFILE, SIGCHLD, Handler)
 from . import channel
 from . import syscalls as S
@@ -45,7 +46,8 @@ class LiveTimeout(PidlabError):
 class Agent:
     """The controller's end of one agent."""
 
-    __slots__ = ("req", "rep", "host_pid", "host_tid", "dead", "handle", "__weakref__")
+    __slots__ = ("req", "rep", "host_pid", "host_tid", "dead", "handle", "namespaces",
+                 "__weakref__")
 
     def __init__(self, req: int, rep: int) -> None:
         self.req = req                  # we write requests here
@@ -54,6 +56,7 @@ class Agent:
         self.host_tid = 0
         self.dead = False
         self.handle: LiveTask | None = None
+        self.namespaces: tuple[int, ...] = ()     # pid namespace inodes, sandbox's first
 
     def stat(self) -> tuple[str, int] | None:
         """(state, flags) of the agent's thread, None once it is gone."""
@@ -164,6 +167,40 @@ class LiveKernel:
     def init(self) -> "LiveTask":
         return self._init
 
+    def tasks(self) -> Iterator["LiveTask"]:
+        """Every task of the sandbox that has not been reaped, by top-level number."""
+        self._settle()
+        views = {}
+        for a in self._agents:
+            if a.dead or a.handle is None:
+                continue
+            nums = a.handle.numbers
+            if nums:
+                views[nums[0]] = a.handle
+        for nr in sorted(views):
+            yield views[nr]
+
+    def snapshot(self) -> list[TaskView]:
+        """Every task with its numbers and namespaces at every level (from the host's /proc)."""
+        tasks = list(self.tasks())
+        by_host = {t._a.host_tid: t for t in tasks}
+        out = []
+        for t in tasks:
+            a = t._a
+            status = a._read("status")
+            if not status:
+                continue
+            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+            nums = tuple(int(x) for x in fields["NSpid"].split())[self._host_depth:]
+            tgid_host = int(fields["Tgid"])
+            leader = by_host.get(tgid_host)
+            parent = by_host.get(int(fields["PPid"]))
+            out.append(TaskView(nums, a.namespaces[-len(nums):] if a.namespaces else (),
+                                leader.numbers[0] if leader is not None and leader.numbers else nums[0],
+                                parent.numbers[0] if parent is not None and parent.numbers else 0,
+                                fields["State"].split()[0], fields["Name"].strip()))
+        return out
+
     def close(self) -> None:
         """Kill the sandbox's init (and so every task in it) and wait for it."""
         if self._closed:
@@ -187,7 +224,31 @@ class LiveKernel:
             msg = self._recv(agent, deadline)
             if msg[0] == "hello":
                 agent.host_pid, agent.host_tid = msg[1], msg[2]
+                agent.namespaces = self._ns_chain(agent)
                 return
+
+    def _ns_chain(self, agent: Agent) -> tuple[int, ...]:
+        """The agent's pid namespace and its ancestors up to the sandbox's (NS_GET_PARENT)."""
+        top = self._agents[0].namespaces[0] if self._agents[0].namespaces else None
+        chain: list[int] = []
+        try:
+            fd = os.open(f"/proc/{agent.host_pid}/task/{agent.host_tid}/ns/pid", os.O_RDONLY)
+        except OSError:
+            return ()
+        try:
+            while True:
+                ino = os.fstat(fd).st_ino
+                chain.append(ino)
+                if top is None or ino == top or len(chain) > MAX_PID_NS_LEVEL:
+                    break
+                parent = fcntl.ioctl(fd, NS_GET_PARENT)
+                os.close(fd)
+                fd = parent
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+        return tuple(reversed(chain))
 
     def _recv(self, agent: Agent, deadline: float) -> Any:
         while True:
@@ -298,6 +359,8 @@ class LiveKernel:
         self._quiet(child)              # as in the model, a new child sleeps when clone returns
         return child
 
+
+NS_GET_PARENT = 0xB702         # _IO(NSIO, 0x2), linux/nsfs.h
 
 # The only sysctls whose writes stay inside the sandbox's pid namespaces.
 _NAMESPACED_SYSCTLS = ("/proc/sys/kernel/pid_max", "/proc/sys/kernel/ns_last_pid")

@@ -16,7 +16,7 @@ import errno
 from typing import Any, Iterable, Iterator
 
 from .. import args as A
-from ..api import (Child, FileHandle, PidfdInfo, StatResult, TaskExited, WaitidResult,
+from ..api import (Child, FileHandle, PidfdInfo, StatResult, TaskExited, TaskView, WaitidResult,
                    WouldBlock, oserror)
 from ..constants import (CLONE_FILES, CLONE_FS, CLONE_PIDFD, CLONE_SIGHAND, CLONE_THREAD,
                          CLONE_VM, INT_MIN, MAX_HANDLE_SZ, O_ACCMODE, O_CLOEXEC, O_CREAT,
@@ -151,6 +151,23 @@ class Kernel:
             t = self.init_ns.idr.entries[nr].task
             if t is not None:
                 yield self.handle(t)
+
+    def snapshot(self) -> list[TaskView]:
+        """Every task with its numbers and namespaces at every level, by global number."""
+        out = []
+        for nr in sorted(self.init_ns.idr.entries):
+            t = self.init_ns.idr.entries[nr].task
+            if t is None:
+                continue
+            pid = t.pid
+            leader = t.signal.group_leader
+            parent = t.real_parent
+            ppid = parent.pid.numbers[0] if parent is not None and parent.pid is not None else 0
+            state = procfs.task_state(None, t).split(" ")[0]
+            out.append(TaskView(pid.numbers, tuple(ns.inum for ns in pid.ns.chain),
+                                leader.pid.numbers[0] if leader.pid is not None else nr,
+                                ppid, state, t.signal.comm))
+        return out
 
     def check(self) -> None:
         """Verify every internal invariant; raise InvariantError on the first broken one."""

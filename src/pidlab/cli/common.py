@@ -1,0 +1,82 @@
+"""What every command shares: output, backends, scenario files."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from importlib import resources
+from typing import Any, Iterator
+
+import click
+from rich.console import Console
+
+from .. import script
+from ..api import BackendUnavailable
+
+BACKENDS = ("model", "live")
+
+
+def console(stderr: bool = False) -> Console:
+    """Rich output on a terminal; plain text (no colour, no markup codes) otherwise."""
+    stream = sys.stderr if stderr else sys.stdout
+    if stream.isatty():
+        return Console(file=stream, highlight=False)
+    return Console(file=stream, no_color=True, highlight=False, emoji=False, width=200,
+                   force_terminal=False, soft_wrap=True)
+
+
+def is_rich(con: Console) -> bool:
+    return con.is_terminal
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+@contextlib.contextmanager
+def backend(name: str) -> Iterator[Any]:
+    """A fresh kernel of the named backend; a one-line error when it cannot start."""
+    import pidlab
+    if name == "model":
+        with pidlab.Kernel() as k:
+            yield k
+        return
+    try:
+        k = pidlab.LiveKernel()
+    except BackendUnavailable as e:
+        raise click.ClickException(f"the live backend is not available here: {e}") from None
+    with k:
+        yield k
+
+
+def examples() -> dict[str, str]:
+    """The example scenarios shipped with pidlab: name -> path."""
+    base = resources.files("pidlab") / "examples"
+    return {p.name.removesuffix(".pidlab"): str(p) for p in sorted(base.iterdir(), key=str)
+            if p.name.endswith(".pidlab")}
+
+
+def resolve_script(path: str) -> str:
+    """A file path, or the name of a shipped example."""
+    if os.path.exists(path):
+        return path
+    ex = examples()
+    name = os.path.basename(path).removesuffix(".pidlab")
+    if name in ex and not os.sep in path.rstrip(os.sep).removeprefix("examples" + os.sep):
+        return ex[name]
+    raise click.ClickException(f"{path}: no such file (examples: {', '.join(ex)})")
+
+
+def load(path: str) -> tuple[str, list[script.Step]]:
+    real = resolve_script(path)
+    try:
+        with open(real, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise click.ClickException(f"{path}: {e.strerror}") from None
+    try:
+        return path, script.parse(text, path)
+    except script.ScriptError as e:
+        raise click.ClickException(str(e)) from None

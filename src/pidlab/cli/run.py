@@ -1,0 +1,316 @@
+"""pidlab run and pidlab compare."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from .. import render, script
+from .common import BACKENDS, backend, console, emit_json, is_rich, load
+
+
+@dataclasses.dataclass
+class Played:
+    """A scenario played on one backend."""
+
+    name: str
+    backend: str
+    events: list[dict]
+    outcomes: list[script.Outcome]
+    error: str = ""                     # a mistake found while running (unbound name, ...)
+
+    @property
+    def failures(self) -> int:
+        return sum(1 for o in self.outcomes if o.failed) + (1 if self.error else 0)
+
+    @property
+    def summary(self) -> dict:
+        expected = [o for o in self.outcomes if o.passed is not None]
+        return {"steps": len(self.outcomes),
+                "expectations": len(expected),
+                "met": sum(1 for o in expected if o.passed),
+                "failed": sum(1 for o in expected if not o.passed),
+                "unexpected_errors": sum(1 for o in self.outcomes
+                                         if o.passed is None and o.failed),
+                "error": self.error or None}
+
+
+def play(name: str, steps: list[script.Step], backend_name: str,
+         on_step=None) -> Played:  # noqa: ANN001
+    """Run the steps on a fresh kernel of `backend_name`."""
+    played = Played(name, backend_name, [], [])
+    with backend(backend_name) as k:
+        runner = script.Runner(k, name)
+        for n, step in enumerate(steps, 1):
+            try:
+                out = runner.step(step)
+            except script.ScriptError as e:
+                played.error = str(e)
+                played.events.append({"step": n, "line": step.line, "source": step.source,
+                                      "backend": backend_name, "kind": step.kind,
+                                      "call": None, "result": {"outcome": "script-error",
+                                                               "message": e.message},
+                                      "expect": None, "passed": False})
+                if on_step:
+                    on_step(None, e)
+                break
+            played.outcomes.append(out)
+            played.events.append(script.event(n, out, backend_name))
+            if on_step:
+                on_step(out, None)
+    return played
+
+
+# ---------------------------------------------------------------- printing
+
+def _mark(out: script.Outcome, rich: bool) -> str:
+    if out.passed is True:
+        return "[green]✓[/]" if rich else "ok"
+    if out.passed is False:
+        got = out.describe()
+        exp = out.expected
+        return (f"[bold red]✗ expected {escape(exp)}[/]" if rich else f"FAILED: expected {exp}") + \
+            ("" if out.kind == "assert" else (f" [red]got {escape(got)}[/]" if rich else f", got {got}"))
+    if out.failed:
+        return "[bold red]✗ unexpected error[/]" if rich else "FAILED: unexpected error"
+    return ""
+
+
+def print_outcome(con: Console, out: script.Outcome | None, err: Exception | None) -> None:
+    rich = is_rich(con)
+    if out is None:
+        con.print(f"[bold red]{escape(str(err))}[/]" if rich else str(err))
+        return
+    step = out.step
+    src = escape(step.source) if rich else step.source
+    lead = f"[dim]{step.line:4d}[/]  " if rich else f"{step.line:4d}  "
+    if step.kind == "directive":
+        if step.directive == "echo":
+            con.print(lead + (f"[bold cyan]{escape(step.arg)}[/]" if rich else step.arg))
+            return
+        con.print(lead + (f"[bold]{src}[/]" if rich else src))
+        if step.directive in ("tree", "ps"):
+            fmt = step.arg or "text"
+            if step.directive == "ps":
+                con.print(_ps(out.output, rich), highlight=False)
+            elif fmt == "text" and rich:
+                con.print(render.to_rich(out.output))
+            else:
+                con.print(render.render(out.output, fmt), markup=False, highlight=False, end="")
+        elif out.kind == "exception":
+            con.print(f"      {out.exception}: {out.message}", markup=False)
+        else:
+            con.print(f"      {out.output}", markup=False)
+        return
+    result = out.describe()
+    if out.kind == "ok" and step.repeat:
+        result = f"{out.count} calls, last: {result}"
+    elif step.repeat:
+        result = f"{result} after {out.count} successful calls"
+    multiline = "\n" in result
+    arrow = "[dim]⇒[/]" if rich else "=>"
+    style = {"errno": "yellow", "exception": "magenta"}.get(out.kind, "cyan")
+    res = f"[{style}]{escape(result)}[/]" if rich else result
+    mark = _mark(out, rich)
+    if multiline:
+        con.print(f"{lead}{src}  {mark}".rstrip())
+        for line in result.splitlines():
+            con.print("        " + (escape(line) if rich else line), highlight=False)
+    else:
+        con.print(f"{lead}{src}  {arrow} {res}  {mark}".rstrip(), highlight=False)
+
+
+def _ps(views: list, rich: bool) -> Any:
+    pic = render.arrange(views)
+    table = Table("PID", "NUMBERS (outermost first)", "NS", "PPID", "TGID", "STATE", "NAME",
+                  box=None, pad_edge=False, show_edge=False)
+    for v in pic.views:
+        table.add_row(str(v.pid), "/".join(map(str, v.numbers)), pic.label(v), str(v.ppid),
+                      str(v.tgid), render.STATE_NAMES.get(v.state, v.state), v.name)
+    return table
+
+
+def print_summary(con: Console, played: Played) -> None:
+    s = played.summary
+    rich = is_rich(con)
+    text = (f"{played.name} on {played.backend}: {s['steps']} steps, "
+            f"{s['expectations']} expectations, {s['met']} met, {s['failed']} failed"
+            + (f", {s['unexpected_errors']} unexpected errors" if s["unexpected_errors"] else ""))
+    if rich:
+        colour = "green" if not played.failures else "bold red"
+        con.print(f"[{colour}]{escape(text)}[/]")
+    else:
+        con.print(text)
+
+
+# ---------------------------------------------------------------- commands
+
+@click.command()
+@click.argument("script_path", metavar="SCRIPT")
+@click.option("--backend", "backend_name", type=click.Choice(BACKENDS), default="model",
+              show_default=True, help="Run on the model or on the live kernel.")
+@click.option("--trace", "trace_path", type=click.Path(dir_okay=False, writable=True),
+              help="Write one JSON line per step (call and result) to this file.")
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text",
+              show_default=True, help="How to print the steps.")
+def run(script_path: str, backend_name: str, trace_path: str | None, fmt: str) -> None:
+    """Run a scenario SCRIPT and print what every step returned.
+
+    SCRIPT is a file in pidlab's scenario language (see `pidlab run --help-language`
+    in README.md) or the name of a shipped example (`pidlab run nested-namespaces`).
+    Exits 1 when an expectation fails or a call fails unexpectedly.
+    """
+    name, steps = load(script_path)
+    con = console()
+    hook = None if fmt == "json" else (lambda out, err: print_outcome(con, out, err))
+    played = play(name, steps, backend_name, hook)
+    if trace_path:
+        write_trace(trace_path, played.events)
+    if fmt == "json":
+        emit_json({"script": name, "backend": backend_name, "events": played.events,
+                   "summary": played.summary})
+    else:
+        print_summary(con, played)
+    if played.failures:
+        raise SystemExit(1)
+
+
+def write_trace(path: str, events: list[dict]) -> None:
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            for ev in events:
+                f.write(json.dumps(ev, sort_keys=True) + "\n")
+    except OSError as e:
+        raise click.ClickException(f"{path}: {e.strerror}") from None
+
+
+def read_trace(path: str) -> list[dict]:
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = [ln for ln in f.read().splitlines() if ln.strip()]
+    except OSError as e:
+        raise click.ClickException(f"{path}: {e.strerror}") from None
+    events = []
+    for i, line in enumerate(lines, 1):
+        try:
+            ev = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise click.ClickException(f"{path}:{i}: not a JSON line ({e.msg})") from None
+        if not isinstance(ev, dict) or not {"step", "source", "result"} <= ev.keys():
+            raise click.ClickException(f"{path}:{i}: not a pidlab trace event "
+                                       "(needs step, source and result)")
+        events.append(ev)
+    return events
+
+
+def first_difference(a: list[dict], b: list[dict]) -> int | None:
+    """Index of the first step whose results differ (after relabelling), or None."""
+    ca, cb = script.comparable(a), script.comparable(b)
+    for i, (x, y) in enumerate(zip(ca, cb)):
+        if x != y:
+            return i
+    if len(ca) != len(cb):
+        return min(len(ca), len(cb))
+    return None
+
+
+def _result_text(ev: dict | None) -> str:
+    if ev is None:
+        return "(no such step: the run ended before it)"
+    r = ev["result"]
+    kind = r.get("outcome")
+    if kind == "errno":
+        return r["errno"]
+    if kind == "exception":
+        return r["exception"]
+    if kind == "script-error":
+        return f"scenario error: {r.get('message')}"
+    value = r.get("value")
+    text = json.dumps(value, sort_keys=True) if not isinstance(value, str) else value
+    if "count" in r:
+        text += f" (after {r['count']} calls)"
+    return text
+
+
+@click.command()
+@click.argument("script_path", metavar="[SCRIPT]", required=False)
+@click.option("--trace", "traces", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Compare two recorded traces instead (give --trace twice).")
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text",
+              show_default=True)
+def compare(script_path: str | None, traces: tuple[str, ...], fmt: str) -> None:
+    """Run SCRIPT on the model and on the live kernel; show the first step where they differ.
+
+    pidfs and namespace inode numbers differ between backends by design
+    (see pidlab.differences): they are compared by equality and order only.
+    Exits 1 when the backends diverge.
+    """
+    con = console()
+    if traces:
+        if script_path or len(traces) != 2:
+            raise click.UsageError("give either SCRIPT or exactly two --trace files")
+        a, b = (read_trace(t) for t in traces)
+        names = traces
+    else:
+        if not script_path:
+            raise click.UsageError("missing SCRIPT (or two --trace files)")
+        name, steps = load(script_path)
+        a = play(name, steps, "model").events
+        b = play(name, steps, "live").events
+        names = ("model", "live")
+    idx = first_difference(a, b)
+    if fmt == "json":
+        first = None
+        if idx is not None:
+            ea = a[idx] if idx < len(a) else None
+            eb = b[idx] if idx < len(b) else None
+            ref = ea or eb
+            first = {"step": ref["step"], "line": ref.get("line"), "source": ref["source"],
+                     names[0]: ea and ea["result"], names[1]: eb and eb["result"]}
+        emit_json({"sides": list(names), "steps": max(len(a), len(b)),
+                   "diverged": idx is not None, "first_difference": first})
+    else:
+        _print_comparison(con, a, b, idx, names)
+    if idx is not None:
+        raise SystemExit(1)
+
+
+def _short(text: str, width: int = 90) -> str:
+    first = text.splitlines()[0] if text else ""
+    more = first != text
+    if len(first) > width:
+        first, more = first[:width], True
+    return first + (" …" if more else "")
+
+
+def _print_comparison(con: Console, a: list[dict], b: list[dict], idx: int | None,
+                      names: tuple[str, str]) -> None:
+    rich = is_rich(con)
+    upto = len(a) if idx is None else idx
+    for ev in a[:upto]:
+        line = f"{ev.get('line', 0):4d}  {ev['source']}  => {_short(_result_text(ev))}"
+        con.print(f"[dim]{escape(line)}[/]  [green]same[/]" if rich else f"{line}  same",
+                  highlight=False)
+    if idx is None:
+        msg = f"{names[0]} and {names[1]} agree on all {len(a)} steps"
+        con.print(f"[bold green]{msg}[/]" if rich else msg)
+        return
+    ea = a[idx] if idx < len(a) else None
+    eb = b[idx] if idx < len(b) else None
+    ref = ea or eb
+    head = f"first difference at step {ref['step']} (line {ref.get('line')}): {ref['source']}"
+    if rich:
+        con.print(f"[bold red]{escape(head)}[/]")
+        table = Table(names[0], names[1], show_lines=True)
+        table.add_row(escape(_result_text(ea)), escape(_result_text(eb)))
+        con.print(table)
+    else:
+        con.print(head)
+        con.print(f"  {names[0]}: {_result_text(ea)}")
+        con.print(f"  {names[1]}: {_result_text(eb)}")

@@ -1,0 +1,139 @@
+"""pidlab shell: the scenario language, one line at a time."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from typing import Iterable, Iterator
+
+import click
+
+from .. import script
+from .common import BACKENDS, backend, console, is_rich
+from .run import print_outcome
+
+HELP = """\
+Type one scenario line at a time, for example:
+  c = init.fork()                  bind the new Child to `c`
+  c.getppid() -> 1                 call as `c`, with an expectation
+  init.kill(c.pid, SIGKILL)        constants are pidlab's (CLONE_*, SIG*, PIDFD_* ...)
+  repeat 500 c.fork() -> EAGAIN    repeat a call until it fails
+  tree [text|json|dot|svg]         draw every task and namespace now
+  ps                               list the tasks
+  check                            verify the model's invariants
+  names                            the names bound so far
+  help, quit                       this text; leave (Ctrl-D works too)"""
+
+WORDS = ("tree", "ps", "check", "echo", "repeat", "assert", "names", "help", "quit", "exit")
+
+
+class Completer:
+    """Completion of commands, names, methods after `name.` and constants."""
+
+    def __init__(self, env: script.Env) -> None:
+        self.env = env
+
+    def candidates(self, before: str) -> Iterable[str]:
+        m = re.search(r"([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_]*)$", before)
+        if m:
+            try:
+                obj = self.env.lookup(m.group(1))
+            except Exception:
+                return []
+            prefix = m.group(2)
+            if isinstance(obj, script.Child):
+                names = ["pid", "pidfd", "task", *script.TASK_METHODS, *script.TASK_ATTRS]
+            elif script._is_task(obj):
+                names = [*script.TASK_METHODS, *script.TASK_ATTRS]
+            else:
+                names = [n for n in dir(obj) if not n.startswith("_")]
+            return sorted(n for n in names if n.startswith(prefix))
+        m = re.search(r"([A-Za-z_][A-Za-z0-9_]*)$", before)
+        word = m.group(1) if m else ""
+        pool = ["init", *self.env.names]
+        if before.strip() == word:
+            pool += WORDS
+        if word[:1].isupper():
+            pool += list(script.CONSTANTS) + list(script.ERRNOS) + list(script.EXCEPTIONS)
+        return sorted({n for n in pool if n.startswith(word)})
+
+
+def _prompt_lines(env: script.Env) -> Iterator[str]:
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.completion import Completer as PTCompleter, Completion
+    from prompt_toolkit.history import FileHistory
+
+    comp = Completer(env)
+
+    class _PT(PTCompleter):
+        def get_completions(self, document, complete_event):  # noqa: ANN001
+            before = document.text_before_cursor
+            word = re.search(r"[A-Za-z0-9_]*$", before).group(0)
+            for c in comp.candidates(before):
+                yield Completion(c, start_position=-len(word))
+
+    path = os.environ.get("PIDLAB_HISTORY", os.path.expanduser("~/.pidlab_history"))
+    try:
+        history = FileHistory(path)
+        session = PromptSession(history=history, completer=_PT(), complete_while_typing=False)
+    except OSError:
+        session = PromptSession(completer=_PT(), complete_while_typing=False)
+    while True:
+        try:
+            yield session.prompt("pidlab> ")
+        except KeyboardInterrupt:
+            continue
+        except EOFError:
+            return
+
+
+def _plain_lines() -> Iterator[str]:
+    for line in sys.stdin:
+        yield line.rstrip("\n")
+
+
+@click.command()
+@click.option("--backend", "backend_name", type=click.Choice(BACKENDS), default="model",
+              show_default=True, help="Explore the model or the live kernel.")
+def shell(backend_name: str) -> None:
+    """An interactive session: scenario lines one at a time, with history and completion.
+
+    On a terminal, Tab completes commands, names, methods after `name.` and
+    constants; history is kept in ~/.pidlab_history.  With input from a pipe it
+    reads the lines as a script would, and exits 1 if any of them failed.
+    """
+    con = console()
+    failed = False
+    with backend(backend_name) as k:
+        runner = script.Runner(k, "<shell>")
+        interactive = sys.stdin.isatty() and sys.stdout.isatty()
+        if interactive:
+            con.print(f"[bold]pidlab shell[/] on the [cyan]{backend_name}[/]: type "
+                      "[bold]help[/] for the language, Ctrl-D to leave.")
+        lines = _prompt_lines(runner.env) if interactive else _plain_lines()
+        for n, line in enumerate(lines, 1):
+            word = line.strip()
+            if word in ("quit", "exit"):
+                break
+            if word == "help":
+                con.print(HELP, markup=False, highlight=False)
+                continue
+            if word == "names":
+                for name, value in runner.env.names.items():
+                    con.print(f"  {name} = {script.show(value)}", markup=False, highlight=False)
+                continue
+            try:
+                step = script.parse_line(line, n, "<shell>")
+                if step is None:
+                    continue
+                out = runner.step(step)
+            except script.ScriptError as e:
+                failed = True
+                msg = f"line {n}: {e.message}"
+                con.print(f"[bold red]{msg}[/]" if is_rich(con) else msg, markup=is_rich(con))
+                continue
+            failed |= out.failed
+            print_outcome(con, out, None)
+    if failed and not interactive:
+        raise SystemExit(1)

@@ -1,0 +1,52 @@
+"""pidlab tree: draw processes and pid namespaces."""
+
+from __future__ import annotations
+
+import click
+
+from .. import render, script
+from .common import BACKENDS, backend, console, is_rich, load
+
+DEFAULT_SCENARIO = "nested-namespaces"
+
+
+@click.command()
+@click.argument("script_path", metavar="[SCRIPT]", required=False)
+@click.option("--format", "fmt", type=click.Choice(render.FORMATS), default="text",
+              show_default=True, help="text (rich on a terminal), Graphviz dot, SVG or JSON.")
+@click.option("--backend", "backend_name", type=click.Choice(BACKENDS), default="model",
+              show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
+              help="Write the drawing to this file instead of stdout.")
+def tree(script_path: str | None, fmt: str, backend_name: str, output: str | None) -> None:
+    """Draw every task and pid namespace after running SCRIPT.
+
+    Each task shows its pid in every namespace from the outermost down to its
+    own.  Without SCRIPT, the shipped `nested-namespaces` example is played
+    first.  Exits 1 if a step of the scenario fails.
+    """
+    name, steps = load(script_path or DEFAULT_SCENARIO)
+    with backend(backend_name) as k:
+        runner = script.Runner(k, name)
+        for step in steps:
+            try:
+                out = runner.step(step)
+            except script.ScriptError as e:
+                raise click.ClickException(str(e)) from None
+            if out.failed:
+                raise click.ClickException(
+                    f"{name}:{step.line}: {step.source} failed ({out.describe()})")
+        views = k.snapshot()
+    title = f"pidlab · {name} · {backend_name}"
+    if output:
+        try:
+            with open(output, "w", encoding="utf-8") as f:
+                f.write(render.render(views, fmt, title))
+        except OSError as e:
+            raise click.ClickException(f"{output}: {e.strerror}") from None
+        return
+    con = console()
+    if fmt == "text" and is_rich(con):
+        con.print(render.to_rich(views))
+    else:
+        click.echo(render.render(views, fmt, title), nl=False)
