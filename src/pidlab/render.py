@@ -358,7 +358,10 @@ def to_svg(views: Iterable[TaskView], title: str = "pidlab") -> str:
     for b in tops:
         b.x, b.y = x, title_h
         x += b.w + margin
-    width = max(x, 520)
+    # Wide enough for the title lines and the legend as well as the boxes.
+    subtitle_chars = 100 + len(str(len(pic.views))) + len(str(len(pic.namespaces)))
+    width = max(x, 520, margin * 2 + subtitle_chars * 6.6, margin * 2 + len(title) * 11.5,
+                margin * 2 + 118 * 6.2)
     height = title_h + max((b.h for b in tops), default=0) + margin + 34
     centres: dict[int, tuple[float, float, float]] = {}
     body: list[str] = []

@@ -23,8 +23,9 @@ def console(stderr: bool = False) -> Console:
     stream = sys.stderr if stderr else sys.stdout
     if stream.isatty():
         return Console(file=stream, highlight=False)
+    # markup=False: scenario text such as `ns.poll([a, b])` is printed as written.
     return Console(file=stream, no_color=True, highlight=False, emoji=False, width=200,
-                   force_terminal=False, soft_wrap=True)
+                   force_terminal=False, soft_wrap=True, markup=False)
 
 
 def is_rich(con: Console) -> bool:
@@ -76,6 +77,9 @@ def load(path: str) -> tuple[str, list[script.Step]]:
             text = f.read()
     except OSError as e:
         raise click.ClickException(f"{path}: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise click.ClickException(f"{path}: not a UTF-8 text file (byte {e.start}: "
+                                   f"{e.reason})") from None
     try:
         return path, script.parse(text, path)
     except script.ScriptError as e:

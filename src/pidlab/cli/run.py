@@ -271,8 +271,11 @@ def compare(script_path: str | None, traces: tuple[str, ...], fmt: str) -> None:
             ea = a[idx] if idx < len(a) else None
             eb = b[idx] if idx < len(b) else None
             ref = ea or eb
-            first = {"step": ref["step"], "line": ref.get("line"), "source": ref["source"],
-                     names[0]: ea and ea["result"], names[1]: eb and eb["result"]}
+            first = {"step": ref["step"],
+                     names[0]: ea and {"line": ea.get("line"), "source": ea["source"],
+                                       "result": ea["result"]},
+                     names[1]: eb and {"line": eb.get("line"), "source": eb["source"],
+                                       "result": eb["result"]}}
         emit_json({"sides": list(names), "steps": max(len(a), len(b)),
                    "diverged": idx is not None, "first_difference": first})
     else:
@@ -304,13 +307,21 @@ def _print_comparison(con: Console, a: list[dict], b: list[dict], idx: int | Non
     ea = a[idx] if idx < len(a) else None
     eb = b[idx] if idx < len(b) else None
     ref = ea or eb
-    head = f"first difference at step {ref['step']} (line {ref.get('line')}): {ref['source']}"
+    same_source = ea is not None and eb is not None and ea["source"] == eb["source"]
+    head = f"first difference at step {ref['step']}" + (
+        f" (line {ref.get('line')}): {ref['source']}" if same_source else "")
+
+    def step_of(ev: dict | None) -> str:
+        return "" if ev is None else f"line {ev.get('line')}: {ev['source']}"
     if rich:
         con.print(f"[bold red]{escape(head)}[/]")
         table = Table(names[0], names[1], show_lines=True)
+        if not same_source:
+            table.add_row(escape(step_of(ea)), escape(step_of(eb)))
         table.add_row(escape(_result_text(ea)), escape(_result_text(eb)))
         con.print(table)
     else:
         con.print(head)
-        con.print(f"  {names[0]}: {_result_text(ea)}")
-        con.print(f"  {names[1]}: {_result_text(eb)}")
+        for name, ev in ((names[0], ea), (names[1], eb)):
+            where = "" if same_source or ev is None else f"{step_of(ev)}  => "
+            con.print(f"  {name}: {where}{_result_text(ev)}")

@@ -181,7 +181,9 @@ def serve(env: Env, req: int, rep: int, greet: bool = True) -> None:
         except Block as e:
             reply = (seq, "block", str(e))
         except OSError as e:
-            reply = (seq, "err", e.errno, str(e))
+            # The detail only when it adds something to strerror (a file name, say).
+            detail = str(e) if e.filename is not None else ""
+            reply = (seq, "err", e.errno, detail)
         except Exception as e:          # Unsupported, TypeError...: reported, not fatal
             reply = (seq, "exc", type(e).__name__, str(e))
         channel.send(rep, reply)
