@@ -64,8 +64,7 @@ def do_execve(k: "Kernel", tsk: TaskStruct) -> None:
     # unshare_sighand, then flush_signal_handlers(me, 0): SIG_IGN survives exec.
     old = sig.sighand
     kept = {s: h for s, h in (old.action or {}).items() if h == SIG_IGN}
-    if old.users > 1:
-        old.users -= 1
+    old.drop()
     sig.sighand = Sighand(kept or None, True)
     # Credentials: cap_bprm_creds_from_file, then commit_creds.
     old_cred = tsk.cred

@@ -23,7 +23,8 @@ from . import signal as sigmod
 from .exit import link_child
 from .pid import alloc_pid
 from .pid_namespace import create_pid_namespace
-from .task import (PF_FORKNOEXEC, SIGNAL_UNKILLABLE, Mm, Sighand, SignalStruct, TaskStruct)
+from .task import (PF_FORKNOEXEC, SIGNAL_UNKILLABLE, Mm, Sighand, SignalStruct, TaskStruct,
+                   own_sighand)
 
 if TYPE_CHECKING:
     from .kernel import Kernel
@@ -87,7 +88,8 @@ def copy_process(k: "Kernel", cur: TaskStruct, flags: int, exit_signal: int,
 
     # alloc_pid; from here on a failure only leaves moved cursors behind.
     cred = cur.cred
-    pid = alloc_pid(k, pid_ns, set_tid, lambda user_ns: credmod.checkpoint_restore_ns_capable(cred))
+    pid = alloc_pid(k, pid_ns, set_tid,
+                    (lambda user_ns: credmod.checkpoint_restore_ns_capable(cred)) if set_tid else None)
 
     files = cur.files
     if flags & CLONE_FILES:
@@ -126,13 +128,14 @@ def copy_process(k: "Kernel", cur: TaskStruct, flags: int, exit_signal: int,
         p.signal = sig
     else:
         if flags & CLONE_SIGHAND:
-            sighand = cur.signal.sighand
+            sighand = own_sighand(cur.signal)
             sighand.users += 1
         else:
             sighand = cur.signal.sighand.copy()
             if flags & CLONE_CLEAR_SIGHAND:
                 # flush_signal_handlers(p, 0): handlers reset, SIG_IGN stays.
                 kept = {s: h for s, h in (sighand.action or {}).items() if h == SIG_IGN}
+                sighand.drop()
                 sighand = Sighand(kept or None, True)
         sig = SignalStruct(p, sighand)
         sig.comm = cur.signal.comm

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections
 import errno
+import weakref
 from typing import Any, Iterable, Iterator
 
 from .. import args as A
@@ -140,9 +141,12 @@ class Kernel:
         return self.init_signal.group_leader
 
     def handle(self, t: TaskStruct) -> "Task":
-        h = t.handle
+        # The task keeps a weak reference: a handle nobody holds costs nothing.
+        ref = t.handle
+        h = ref() if ref is not None else None
         if h is None:
-            h = t.handle = Task(self, t)
+            h = Task(self, t)
+            t.handle = weakref.ref(h)
         return h
 
     def tasks(self) -> Iterator["Task"]:
@@ -312,11 +316,17 @@ def _waitid_result(res: tuple[int, int, int, int, int]) -> WaitidResult:
 class Task:
     """A task of the model.  Each method is one system call made by this task."""
 
-    __slots__ = ("_k", "_t")
+    __slots__ = ("_k", "_t", "__weakref__")
 
     def __init__(self, kernel: Kernel, task: TaskStruct) -> None:
         self._k = kernel
         self._t = task
+
+    def __del__(self) -> None:
+        t = self._t
+        ref = t.handle
+        if ref is not None and ref() in (self, None):
+            t.handle = None         # drop the weak reference along with the handle
 
     def __repr__(self) -> str:
         t = self._t
@@ -356,7 +366,14 @@ class Task:
     # -- processes and threads ---------------------------------------------------------
 
     def fork(self) -> Child:
-        return self.clone(0, exit_signal=SIGCHLD)
+        # clone(0, exit_signal=SIGCHLD) without the argument checks these constants pass.
+        t = self._enter()
+        k = self._k
+        p, _ = forkmod.copy_process(k, t, 0, SIGCHLD, (), False)
+        nr = pid_nr_ns(p.pid, t.pid.ns)
+        if k.runq:
+            k.run_pending()
+        return Child(nr, k.handle(p), None)
 
     def clone(self, flags: int = 0, *, exit_signal: int = SIGCHLD,
               set_tid: Iterable[int] = (), pidfd: bool = False) -> Child:
