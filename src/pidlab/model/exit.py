@@ -170,6 +170,8 @@ def do_exit(k: "Kernel", t: TaskStruct, code: int) -> None:
     group_dead = sig.live == 0
     t.exit_code = code
     # exit_mm: a vfork parent waiting for us may run again.
+    if group_dead and t.mm is not None:
+        t.mm.drop()
     t.mm = None
     if t.vfork_parent is not None:
         t.vfork_parent.vfork_child = None

@@ -111,12 +111,49 @@ def own_sighand(sig: "SignalStruct") -> Sighand:
 
 
 class Mm:
-    """mm_struct: only its dumpable mode matters here."""
+    """mm_struct: only its dumpable mode matters here.
 
-    __slots__ = ("dumpable",)
+    `users` counts the processes sharing it for real (CLONE_VM without
+    CLONE_THREAD; the threads of one process count once).  Fork's copy is
+    lazy: the child holds the parent's object (`copies` counts such holders)
+    until one of them changes it through `own_mm`.
+    """
+
+    __slots__ = ("dumpable", "users", "copies")
 
     def __init__(self, dumpable: int = 1) -> None:
         self.dumpable = dumpable
+        self.users = 1
+        self.copies = 0
+
+    def copy(self) -> "Mm":
+        """dup_mm for fork."""
+        if self.users == 1:
+            self.copies += 1
+            return self
+        return Mm(self.dumpable)
+
+    def drop(self) -> None:
+        """A process lets go of it (its last thread exited, or it exec'ed)."""
+        if self.copies:
+            self.copies -= 1
+        elif self.users > 1:
+            self.users -= 1
+
+
+def own_mm(t: "TaskStruct") -> Mm:
+    """The mm of t's process, made the process's own first (for all its threads)."""
+    mm = t.mm
+    if mm is not None and mm.copies:
+        mm.copies -= 1
+        new = Mm(mm.dumpable)
+        for th in t.signal.threads:
+            if th.mm is mm:
+                th.mm = new
+        if t.mm is mm:
+            t.mm = new
+        return new
+    return mm
 
 
 class SignalStruct:
