@@ -32,6 +32,8 @@ def _int(value: Any, name: str) -> int:
 
 def c_int(value: Any, name: str, err: int = errno.EINVAL) -> int:
     """A C int (pid_t, signal numbers, flags declared int)."""
+    if type(value) is int and INT_MIN <= value <= INT_MAX:
+        return value
     v = _int(value, name)
     if not INT_MIN <= v <= INT_MAX:
         raise oserror(err, f"{name}={v} does not fit a C int")
@@ -40,6 +42,8 @@ def c_int(value: Any, name: str, err: int = errno.EINVAL) -> int:
 
 def c_uint(value: Any, name: str, err: int = errno.EINVAL) -> int:
     """A C unsigned int (uid_t, gid_t, unsigned flags): negatives wrap."""
+    if type(value) is int and 0 <= value <= 0xFFFFFFFF:
+        return value
     v = _int(value, name)
     if not INT_MIN <= v <= 0xFFFFFFFF:
         raise oserror(err, f"{name}={v} does not fit a C unsigned int")
@@ -55,6 +59,8 @@ def c_ulong(value: Any, name: str, err: int = errno.EINVAL) -> int:
 
 
 def pid_arg(value: Any, name: str = "pid") -> int:
+    if type(value) is int and INT_MIN <= value <= INT_MAX:
+        return value
     return c_int(value, name, errno.ESRCH)
 
 
@@ -105,6 +111,8 @@ def int_list(value: Any, name: str) -> list[int]:
 
 def set_tid_arg(value: Any) -> tuple[int, ...]:
     """clone3's set_tid array: innermost namespace first."""
+    if value == () and type(value) is tuple:
+        return value
     if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple, range)):
         raise TypeError(f"set_tid must be a sequence of ints, not {type(value).__name__}")
     return tuple(c_int(v, "set_tid[]") for v in value)

@@ -16,6 +16,7 @@ from ..constants import SIGCHLD, SIG_IGN, SUID_DUMP_USER
 from . import cred as credmod
 from . import signal as sigmod
 from .exit import release_task, set_exit_signal, wait_class
+from .fdtable import own_files
 from .task import EXIT_DEAD, PF_FORKNOEXEC, Mm, Sighand, TaskStruct
 
 if TYPE_CHECKING:
@@ -64,8 +65,7 @@ def do_execve(k: "Kernel", tsk: TaskStruct) -> None:
     # unshare_sighand, then flush_signal_handlers(me, 0): SIG_IGN survives exec.
     old = sig.sighand
     kept = {s: h for s, h in (old.action or {}).items() if h == SIG_IGN}
-    if old.users > 1:
-        old.users -= 1
+    old.drop()
     sig.sighand = Sighand(kept or None, True)
     # Credentials: cap_bprm_creds_from_file, then commit_creds.
     old_cred = tsk.cred
@@ -75,6 +75,8 @@ def do_execve(k: "Kernel", tsk: TaskStruct) -> None:
         tsk.pdeath_signal = 0
     dumpable = SUID_DUMP_USER if (new_cred.euid == new_cred.uid and
                                   new_cred.egid == new_cred.gid) else k.suid_dumpable
+    if tsk.mm is not None:
+        tsk.mm.drop()
     tsk.mm = Mm(dumpable)
     tsk.flags &= ~PF_FORKNOEXEC
     tsk.self_exec_id += 1
@@ -82,6 +84,6 @@ def do_execve(k: "Kernel", tsk: TaskStruct) -> None:
     files = tsk.files
     if files.users > 1:
         files.users -= 1
-        files = files.dup_for_fork()
-        tsk.files = files
-    files.close_on_exec()
+        tsk.files = files.unshared()
+    if tsk.files.map.cloexec:
+        own_files(tsk).close_on_exec()

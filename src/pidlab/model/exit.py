@@ -30,7 +30,7 @@ from . import signal as sigmod
 from .pid import Pid, free_pid, pid_nr_ns
 from .task import (EXIT_DEAD, EXIT_ZOMBIE, JOBCTL_STOP_PENDING, PF_EXITING,
                    SIGNAL_GROUP_EXIT, SIGNAL_STOP_CONTINUED, SIGNAL_STOP_STOPPED,
-                   SignalStruct, TaskStruct)
+                   SignalStruct, TaskStruct, own_sighand)
 
 if TYPE_CHECKING:
     from .kernel import Kernel
@@ -170,6 +170,8 @@ def do_exit(k: "Kernel", t: TaskStruct, code: int) -> None:
     group_dead = sig.live == 0
     t.exit_code = code
     # exit_mm: a vfork parent waiting for us may run again.
+    if group_dead and t.mm is not None:
+        t.mm.drop()
     t.mm = None
     if t.vfork_parent is not None:
         t.vfork_parent.vfork_child = None
@@ -290,7 +292,7 @@ def zap_pid_ns_processes(k: "Kernel", ns: "PidNamespace", me: TaskStruct) -> boo
     reaper then sleeps until free_pid wakes it.
     """
     ns.pid_allocated &= ~PIDNS_ADDING         # disable_pid_allocation
-    me.signal.sighand.set(SIGCHLD, SIG_IGN)   # terminated children now autoreap
+    own_sighand(me.signal).set(SIGCHLD, SIG_IGN)   # terminated children now autoreap
     for nr, pid in list(ns.idr.entries.items()):
         if nr < 2:
             continue
@@ -314,7 +316,8 @@ def zap_pid_ns_processes(k: "Kernel", ns: "PidNamespace", me: TaskStruct) -> boo
 
 def detach_pid(post: list[Pid | None], pid: Pid | None, type_: int) -> None:
     """After removing a task from one list: queue the pid for free_pid if unused."""
-    if pid is not None and not pid.has_task() and pid not in post:
+    if pid is not None and pid.task is None and pid.tgid_task is None and not pid.pgrp \
+            and pid.sid_users <= 0 and pid not in post:
         post[type_] = pid
 
 
@@ -349,6 +352,8 @@ def release_task(k: "Kernel", p: TaskStruct) -> None:
             if parent is not None and parent.children is not None and sig in parent.children:
                 unlink_child(parent, sig)
         sig.threads.remove(p)
+        if not sig.threads:
+            sig.sighand.drop()              # __cleanup_sighand of the last thread
         p.queued = False
         zap_leader = False
         if leader is not p and len(sig.threads) == 1 and leader.exit_state == EXIT_ZOMBIE:

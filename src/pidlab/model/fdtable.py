@@ -1,9 +1,12 @@
 """File descriptor tables.  Linux: fs/file.c, fs/fcntl.c.
 
-`Files` is a files_struct: CLONE_FILES shares the object itself.  Its
-contents (an `FdMap`) are copied lazily: fork gives the child a new Files
-that shares the parent's map until either of them changes it, which is what
-dup_fd's copy would have produced.  A `File` is a struct file: dup and fork
+`Files` is a files_struct: CLONE_FILES shares the object itself (`users`
+counts its tasks).  Fork's copy is lazy twice over: a child whose parent's
+table is not shared first holds the parent's very object (`copies` counts
+such holders beyond the first), and a real copy shares the `FdMap` until
+either side changes it -- what dup_fd's copy would have produced.  Every
+change goes through `own_files(task)`, which gives the caller its own
+object first.  A `File` is a struct file: dup and fork
 share it, and `count` tracks the descriptors (in any table) that refer to
 it, so that the last close releases it.
 """
@@ -61,11 +64,12 @@ class FdMap:
 class Files:
     """files_struct."""
 
-    __slots__ = ("map", "users")
+    __slots__ = ("map", "users", "copies")
 
     def __init__(self, fdmap: FdMap | None = None) -> None:
         self.map = fdmap if fdmap is not None else FdMap()
         self.users = 1              # tasks sharing this table (CLONE_FILES)
+        self.copies = 0             # more tasks holding it as their private copy
 
     # -- copy-on-write ----------------------------------------------------------
 
@@ -81,8 +85,24 @@ class Files:
 
     def dup_for_fork(self) -> "Files":
         """dup_fd: the child's own table with the same open files."""
+        if self.users == 1:
+            self.copies += 1
+            return self
+        return self.unshared()
+
+    def unshared(self) -> "Files":
+        """A new table object with the same contents (copied on first change)."""
         self.map.users += 1
         return Files(self.map)
+
+    def drop(self) -> None:
+        """A task lets go of its table (exit, or a fork that failed)."""
+        if self.copies:
+            self.copies -= 1
+            return
+        self.users -= 1
+        if self.users == 0:
+            self.release()
 
     def release(self) -> None:
         """The last task using this table exited: close everything (put_files_struct)."""
@@ -107,7 +127,7 @@ class Files:
     def is_cloexec(self, fd: int) -> bool:
         return fd in self.map.cloexec
 
-    # -- changes ------------------------------------------------------------------
+    # -- changes (only on a task's own table: see own_files) -------------------------
 
     def alloc_fd(self, start: int = 0, nofile: int = NR_OPEN_DEFAULT) -> int:
         """The lowest free descriptor >= start, or EMFILE."""
@@ -180,3 +200,12 @@ class Files:
             f.f_flags = (arg & SETFL_MASK) | (f.f_flags & ~SETFL_MASK)
             return 0
         raise oserror(errno.EINVAL, f"fcntl command {cmd}")
+
+
+def own_files(task: Any) -> Files:
+    """The task's table, made its own first if it only holds a lazy copy."""
+    f = task.files
+    if f.copies:
+        f.copies -= 1
+        f = task.files = f.unshared()
+    return f

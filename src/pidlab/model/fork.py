@@ -21,9 +21,11 @@ from ..constants import (CLONE_CLEAR_SIGHAND, CLONE_DETACHED, CLONE_FILES, CLONE
 from . import cred as credmod
 from . import signal as sigmod
 from .exit import link_child
+from .fdtable import own_files
 from .pid import alloc_pid
 from .pid_namespace import create_pid_namespace
-from .task import (PF_FORKNOEXEC, SIGNAL_UNKILLABLE, Mm, Sighand, SignalStruct, TaskStruct)
+from .task import (PF_FORKNOEXEC, SIGNAL_UNKILLABLE, Mm, Sighand, SignalStruct, TaskStruct,
+                   own_mm, own_sighand)
 
 if TYPE_CHECKING:
     from .kernel import Kernel
@@ -87,14 +89,15 @@ def copy_process(k: "Kernel", cur: TaskStruct, flags: int, exit_signal: int,
 
     # alloc_pid; from here on a failure only leaves moved cursors behind.
     cred = cur.cred
-    pid = alloc_pid(k, pid_ns, set_tid, lambda user_ns: credmod.checkpoint_restore_ns_capable(cred))
+    pid = alloc_pid(k, pid_ns, set_tid,
+                    (lambda user_ns: credmod.checkpoint_restore_ns_capable(cred)) if set_tid else None)
 
-    files = cur.files
     if flags & CLONE_FILES:
+        files = own_files(cur)
         files.users += 1
         child_files = files
     else:
-        child_files = files.dup_for_fork()
+        child_files = cur.files.dup_for_fork()
 
     pidfd = None
     if want_pidfd:
@@ -103,10 +106,7 @@ def copy_process(k: "Kernel", cur: TaskStruct, flags: int, exit_signal: int,
         try:
             pidfd = k.pidfd_create(cur, pid, thread=bool(flags & CLONE_THREAD), stale=True)
         except OSError:
-            if not flags & CLONE_FILES:
-                child_files.release()
-            else:
-                files.users -= 1
+            child_files.drop()
             from .pid import free_pid
             free_pid(k, pid)
             raise
@@ -119,20 +119,28 @@ def copy_process(k: "Kernel", cur: TaskStruct, flags: int, exit_signal: int,
     p.self_exec_id = cur.self_exec_id
     p.nsproxy_pid = pid_ns
     p.files = child_files
-    p.mm = cur.mm if flags & CLONE_VM else Mm(cur.mm.dumpable if cur.mm else 1)
+    if flags & CLONE_THREAD:
+        p.mm = cur.mm
+    elif flags & CLONE_VM:
+        p.mm = own_mm(cur)
+        if p.mm is not None:
+            p.mm.users += 1
+    else:
+        p.mm = cur.mm.copy() if cur.mm is not None else Mm()
 
     if flags & CLONE_THREAD:
         sig = cur.signal
         p.signal = sig
     else:
         if flags & CLONE_SIGHAND:
-            sighand = cur.signal.sighand
+            sighand = own_sighand(cur.signal)
             sighand.users += 1
         else:
             sighand = cur.signal.sighand.copy()
             if flags & CLONE_CLEAR_SIGHAND:
                 # flush_signal_handlers(p, 0): handlers reset, SIG_IGN stays.
                 kept = {s: h for s, h in (sighand.action or {}).items() if h == SIG_IGN}
+                sighand.drop()
                 sighand = Sighand(kept or None, True)
         sig = SignalStruct(p, sighand)
         sig.comm = cur.signal.comm

@@ -3,7 +3,8 @@
 Linux keeps a namespace's pid numbers in an IDR (a radix tree with free-slot
 tags) and a cursor, `idr_next`.  pidlab keeps:
 
-* `entries`: nr -> struct pid, for find_pid_ns();
+* `entries`: nr -> struct pid, for find_pid_ns(): a table of 4096-slot blocks
+  (8 bytes per number in a block that holds any pid, instead of a dict entry);
 * `used`: one byte per number (1 = allocated), searched with
   bytearray.find (memchr), plus `full`, one byte per block of 4096 numbers
   (1 = no free number in the block), so that "lowest free number >= n" costs
@@ -22,13 +23,84 @@ _SHIFT = 12
 _BLOCK = 1 << _SHIFT
 
 
+class PidTable:
+    """nr -> struct pid as lazily allocated blocks of 4096 slots (a dict's interface)."""
+
+    __slots__ = ("blocks", "n")
+
+    def __init__(self) -> None:
+        self.blocks: list[list[Any] | None] = []
+        self.n = 0
+
+    def get(self, nr: int, default: Any = None) -> Any:
+        if nr < 0:
+            return default
+        blocks = self.blocks
+        b = nr >> _SHIFT
+        if b < len(blocks):
+            blk = blocks[b]
+            if blk is not None:
+                v = blk[nr & (_BLOCK - 1)]
+                if v is not None:
+                    return v
+        return default
+
+    def __getitem__(self, nr: int) -> Any:
+        v = self.get(nr)
+        if v is None:
+            raise KeyError(nr)
+        return v
+
+    def __setitem__(self, nr: int, value: Any) -> None:
+        blocks = self.blocks
+        b = nr >> _SHIFT
+        if b >= len(blocks):
+            blocks.extend([None] * (b + 1 - len(blocks)))
+        blk = blocks[b]
+        if blk is None:
+            blk = blocks[b] = [None] * _BLOCK
+        i = nr & (_BLOCK - 1)
+        if blk[i] is None:
+            self.n += 1
+        blk[i] = value
+
+    def pop(self, nr: int, default: Any = None) -> Any:
+        v = self.get(nr)
+        if v is None:
+            return default
+        self.blocks[nr >> _SHIFT][nr & (_BLOCK - 1)] = None
+        self.n -= 1
+        return v
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __contains__(self, nr: int) -> bool:
+        return self.get(nr) is not None
+
+    def items(self) -> list[tuple[int, Any]]:
+        """(nr, pid) in increasing nr (a list: callers may change the table)."""
+        out = []
+        for b, blk in enumerate(self.blocks):
+            if blk is not None:
+                base = b << _SHIFT
+                out.extend((base + i, v) for i, v in enumerate(blk) if v is not None)
+        return out
+
+    def values(self) -> list[Any]:
+        return [v for _, v in self.items()]
+
+    def __iter__(self):
+        return iter([nr for nr, _ in self.items()])
+
+
 class IDR:
     """One namespace's number space: idr_alloc, idr_alloc_cyclic, idr_remove."""
 
     __slots__ = ("entries", "next", "used", "full", "count")
 
     def __init__(self) -> None:
-        self.entries: dict[int, Any] = {}
+        self.entries = PidTable()
         self.next = 0            # idr_next, the cursor (unsigned int in Linux)
         self.used = bytearray()  # grows by whole blocks
         self.full = bytearray()  # one byte per block of `used`
@@ -103,18 +175,37 @@ class IDR:
         """
         nxt = self.next
         first = nxt if nxt > start else start
-        nr = self.find_free(first, end)
-        if nr < 0 and first > start:
-            nr = self.find_free(start, end)
-        if nr < 0:
-            return -1
-        self._mark(nr)
+        used = self.used
+        if first < len(used) and first < end and not used[first]:
+            nr = first                  # the common case: the cursor's number is free
+        else:
+            nr = self.find_free(first, end)
+            if nr < 0 and first > start:
+                nr = self.find_free(start, end)
+            if nr < 0:
+                return -1
+        if nr >= len(used):
+            self._grow(nr)
+            used = self.used
+        used[nr] = 1
+        blk = nr >> _SHIFT
+        count = self.count
+        c = count[blk] = count[blk] + 1
+        if c == _BLOCK:
+            self.full[blk] = 1
         self.next = nr + 1
         return nr
 
     def remove(self, nr: int) -> None:
         """idr_remove: the number becomes free again."""
-        self.entries.pop(nr, None)
+        entries = self.entries
+        blocks = entries.blocks
+        b = nr >> _SHIFT
+        if 0 <= b < len(blocks):
+            blk = blocks[b]
+            if blk is not None and blk[nr & (_BLOCK - 1)] is not None:
+                blk[nr & (_BLOCK - 1)] = None
+                entries.n -= 1
         used = self.used
         if nr < len(used) and used[nr]:
             used[nr] = 0

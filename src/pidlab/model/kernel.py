@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections
 import errno
+import weakref
 from typing import Any, Iterable, Iterator
 
 from .. import args as A
@@ -35,7 +36,7 @@ from . import fork as forkmod
 from . import nsproxy, procfs
 from . import signal as sigmod
 from . import sys as sysmod
-from .fdtable import File, Files
+from .fdtable import File, Files, own_files
 from .pid import Pid, alloc_pid, pid_nr_ns
 from .pid_namespace import PROC_DYNAMIC_FIRST, PidNamespace, init_pid_namespace
 from . import pidfd as pidfdmod
@@ -43,7 +44,7 @@ from .pidfs import Pidfs
 
 PIDFS_MNT_ID = 15       # the pidfs mount's id: a machine-specific number, compare by equality
 from .task import (EXIT_ZOMBIE, JOBCTL_STOPPED, PF_EXITING, SIGNAL_UNKILLABLE, Mm, Sighand,
-                   SignalStruct, TaskStruct)
+                   SignalStruct, TaskStruct, own_mm)
 
 
 class Kernel:
@@ -140,9 +141,12 @@ class Kernel:
         return self.init_signal.group_leader
 
     def handle(self, t: TaskStruct) -> "Task":
-        h = t.handle
+        # The task keeps a weak reference: a handle nobody holds costs nothing.
+        ref = t.handle
+        h = ref() if ref is not None else None
         if h is None:
-            h = t.handle = Task(self, t)
+            h = Task(self, t)
+            t.handle = weakref.ref(h)
         return h
 
     def tasks(self) -> Iterator["Task"]:
@@ -231,15 +235,13 @@ class Kernel:
     def exit_files(self, t: TaskStruct) -> None:
         files = t.files
         t.files = None
-        files.users -= 1
-        if files.users == 0:
-            files.release()
+        files.drop()
 
     def commit_creds(self, t: TaskStruct, new: credmod.Cred) -> None:
         old = t.cred
         if credmod.creds_lose_privilege(old, new):
             if t.mm is not None:
-                t.mm.dumpable = self.suid_dumpable
+                own_mm(t).dumpable = self.suid_dumpable
             t.pdeath_signal = 0
         t.cred = new
 
@@ -263,12 +265,7 @@ class Kernel:
 
     def mm_shared(self, t: TaskStruct) -> bool:
         """current_is_single_threaded() is false: another process uses our mm."""
-        mm = t.mm
-        for p in self.init_ns.idr.entries.values():
-            o = p.task
-            if o is not None and o.signal is not t.signal and o.mm is mm:
-                return True
-        return False
+        return t.mm is not None and t.mm.users > 1
 
     def task_created(self, t: TaskStruct) -> None:
         pass
@@ -312,11 +309,17 @@ def _waitid_result(res: tuple[int, int, int, int, int]) -> WaitidResult:
 class Task:
     """A task of the model.  Each method is one system call made by this task."""
 
-    __slots__ = ("_k", "_t")
+    __slots__ = ("_k", "_t", "__weakref__")
 
     def __init__(self, kernel: Kernel, task: TaskStruct) -> None:
         self._k = kernel
         self._t = task
+
+    def __del__(self) -> None:
+        t = self._t
+        ref = t.handle
+        if ref is not None and ref() in (self, None):
+            t.handle = None         # drop the weak reference along with the handle
 
     def __repr__(self) -> str:
         t = self._t
@@ -356,7 +359,14 @@ class Task:
     # -- processes and threads ---------------------------------------------------------
 
     def fork(self) -> Child:
-        return self.clone(0, exit_signal=SIGCHLD)
+        # clone(0, exit_signal=SIGCHLD) without the argument checks these constants pass.
+        t = self._enter()
+        k = self._k
+        p, _ = forkmod.copy_process(k, t, 0, SIGCHLD, (), False)
+        nr = pid_nr_ns(p.pid, t.pid.ns)
+        if k.runq:
+            k.run_pending()
+        return Child(nr, k.handle(p), None)
 
     def clone(self, flags: int = 0, *, exit_signal: int = SIGCHLD,
               set_tid: Iterable[int] = (), pidfd: bool = False) -> Child:
@@ -756,25 +766,31 @@ class Task:
             f = File("sysctl", f_flags, node.name)
         else:
             f = File("procfile", f_flags, (node.kind, node.task))
-        return t.files.new_fd(f, bool(flags & O_CLOEXEC))
+        return own_files(t).new_fd(f, bool(flags & O_CLOEXEC))
 
     def close(self, fd: int) -> None:
         fd = A.fd_arg(fd)
-        self._enter().files.close(fd)
+        t = self._enter()
+        if t.files.get(fd) is None:
+            raise oserror(errno.EBADF)
+        own_files(t).close(fd)
 
     def dup(self, fd: int) -> int:
         fd = A.fd_arg(fd)
-        files = self._enter().files
-        f = files.get(fd)
+        t = self._enter()
+        f = t.files.get(fd)
         if f is None:
             raise oserror(errno.EBADF)
-        return files.new_fd(f, False)
+        return own_files(t).new_fd(f, False)
 
     def fcntl(self, fd: int, cmd: int, arg: int = 0) -> int:
         fd = A.fd_arg(fd)
         cmd = A.c_int(cmd, "cmd")
         arg = A.c_int(arg, "arg")
-        return self._enter().files.fcntl(fd, cmd, arg)
+        t = self._enter()
+        if t.files.get(fd) is None:
+            raise oserror(errno.EBADF)
+        return own_files(t).fcntl(fd, cmd, arg)
 
     def read_text(self, path: str) -> str:
         path = A.path_arg(path)

@@ -64,7 +64,7 @@ def ksys_unshare(k: "Kernel", cur: TaskStruct, flags: int) -> None:
     # Commit: nothing can fail from here on.
     if flags & CLONE_FILES and cur.files.users > 1:
         cur.files.users -= 1
-        cur.files = cur.files.dup_for_fork()
+        cur.files = cur.files.unshared()
     if new_ns is not None:
         cur.nsproxy_pid = new_ns
 

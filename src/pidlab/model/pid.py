@@ -69,14 +69,15 @@ def find_pid_ns(nr: int, ns: "PidNamespace") -> Pid | None:
 
 
 def alloc_pid(k: "Kernel", ns: "PidNamespace", set_tid: tuple[int, ...],
-              may_set_tid: Any) -> Pid:
+              may_set_tid: Any = None) -> Pid:
     """Allocate a struct pid in `ns` and all its ancestors.  Linux: alloc_pid.
 
-    `may_set_tid(user_ns)` is checkpoint_restore_ns_capable() of the caller.
-    Levels are visited from the deepest to the shallowest; each is bounded by
-    its own namespace's pid_max.  On failure the numbers already taken at
-    deeper levels are released, but their cursors stay moved; a namespace
-    that never committed a pid gets its cursor reset to 0.
+    `may_set_tid(user_ns)` is checkpoint_restore_ns_capable() of the caller
+    (needed only with set_tid).  Levels are visited from the deepest to the
+    shallowest; each is bounded by its own namespace's pid_max.  On failure
+    the numbers already taken at deeper levels are released, but their
+    cursors stay moved; a namespace that never committed a pid gets its
+    cursor reset to 0.
     """
     n_tid = len(set_tid)
     if n_tid > ns.level + 1:
@@ -90,10 +91,9 @@ def alloc_pid(k: "Kernel", ns: "PidNamespace", set_tid: tuple[int, ...],
     used_tid = 0
     while i >= 0:
         tmp = chain[i]
-        pid_max = tmp.pid_max
         idr = tmp.idr
-        tid = 0
         if used_tid < n_tid:
+            pid_max = tmp.pid_max
             tid = set_tid[used_tid]
             if tid < 1 or tid >= pid_max:
                 err = errno.EINVAL
@@ -106,14 +106,13 @@ def alloc_pid(k: "Kernel", ns: "PidNamespace", set_tid: tuple[int, ...],
                 err = errno.EPERM
                 break
             used_tid += 1
-        if tid:
             if not idr.alloc(tid):
                 err = errno.EEXIST   # idr_alloc's ENOSPC means "taken" here
                 break
             nr = tid
         else:
             # Linux wraps to RESERVED_PIDS (300), not 301: pid_min is 300.
-            nr = idr.alloc_cyclic(RESERVED_PIDS if idr.next > RESERVED_PIDS else 1, pid_max)
+            nr = idr.alloc_cyclic(RESERVED_PIDS if idr.next > RESERVED_PIDS else 1, tmp.pid_max)
             if nr < 0:
                 err = errno.EAGAIN   # ENOSPC from the idr becomes EAGAIN
                 break
@@ -133,10 +132,10 @@ def alloc_pid(k: "Kernel", ns: "PidNamespace", set_tid: tuple[int, ...],
         raise oserror(err, "alloc_pid")
 
     pid = Pid(ns, tuple(numbers))
-    k.pidfs_add_pid(pid)
-    for j in range(level, -1, -1):
+    k.pidfs.add_pid(pid)
+    for j in range(level + 1):
         tmp = chain[j]
-        tmp.idr.entries[pid.numbers[j]] = pid
+        tmp.idr.entries[numbers[j]] = pid
         tmp.pid_allocated += 1
     return pid
 

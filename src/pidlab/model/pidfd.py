@@ -27,7 +27,7 @@ from ..constants import (AT_EMPTY_PATH, AT_FDCWD, AT_HANDLE_CONNECTABLE, AT_HAND
                          XATTR_NAME_MAX, XATTR_REPLACE, XATTR_SIZE_MAX)
 from . import cred as credmod
 from . import signal as sigmod
-from .fdtable import File
+from .fdtable import File, own_files
 from .pid import Pid, pid_nr_ns
 from .pidfs import PIDFS_PID_DEAD, ROOT_CGROUP_ID
 from .procfs import PTRACE_MODE_ATTACH, PTRACE_MODE_REALCREDS, ptrace_may_access
@@ -72,7 +72,7 @@ def install_pidfd(k: "Kernel", cur: TaskStruct, pid: Pid, flags: int, cloexec: b
     files = cur.files
     fd = files.alloc_fd()
     f = k.pidfs.alloc_file(pid, flags)
-    files.install(fd, f, cloexec)
+    own_files(cur).install(fd, f, cloexec)
     return fd
 
 
@@ -132,7 +132,7 @@ def sys_pidfd_getfd(k: "Kernel", cur: TaskStruct, pidfd: int, targetfd: int, fla
     f = task.files.get(targetfd) if task.files is not None and targetfd >= 0 else None
     if f is None:
         raise oserror(errno.ESRCH if task.flags & PF_EXITING else errno.EBADF)
-    return cur.files.new_fd(f, True)
+    return own_files(cur).new_fd(f, True)
 
 
 def sys_pidfd_get_info(k: "Kernel", cur: TaskStruct, pidfd: int, mask: int, size: int) -> bytes:
@@ -297,7 +297,7 @@ def sys_open_by_handle_at(k: "Kernel", cur: TaskStruct, mount_fd: int, handle: F
     fd = files.alloc_fd()
     f = k.pidfs.alloc_file(pid, 0)
     f.f_flags = (flags & ~(O_LARGEFILE | O_EXCL | O_CLOEXEC)) | O_RDWR
-    files.install(fd, f, bool(flags & O_CLOEXEC))
+    own_files(cur).install(fd, f, bool(flags & O_CLOEXEC))
     return fd
 
 
@@ -411,7 +411,7 @@ def sys_socketpair(k: "Kernel", cur: TaskStruct) -> tuple[int, int]:
     """
     peer = cur.signal.group_leader.pid
     k.pidfs.register_pid(peer)
-    files = cur.files
+    files = own_files(cur)
     a = File("socket", O_RDWR, UnixSocket(peer))
     b = File("socket", O_RDWR, UnixSocket(peer))
     fa = files.new_fd(a, False)

@@ -30,7 +30,7 @@ from .task import (JOBCTL_PENDING_MASK, JOBCTL_STOP_CONSUME, JOBCTL_STOP_DEQUEUE
                    JOBCTL_STOP_PENDING, JOBCTL_STOP_SIGMASK, JOBCTL_STOPPED, PF_EXITING,
                    PF_SIGNALED, SIGNAL_CLD_CONTINUED, SIGNAL_CLD_MASK, SIGNAL_CLD_STOPPED,
                    SIGNAL_GROUP_EXIT, SIGNAL_STOP_CONTINUED, SIGNAL_STOP_MASK,
-                   SIGNAL_STOP_STOPPED, SIGNAL_UNKILLABLE, TaskStruct)
+                   SIGNAL_STOP_STOPPED, SIGNAL_UNKILLABLE, TaskStruct, own_sighand)
 
 if TYPE_CHECKING:
     from .kernel import Kernel
@@ -363,10 +363,9 @@ def do_tkill(k: "Kernel", cur: TaskStruct, tgid: int, tid: int, sig: int) -> int
 
 def do_sigaction(k: "Kernel", cur: TaskStruct, sig: int, handler: int | None) -> int:
     """Linux: do_sigaction.  Returns the old handler; raises nothing itself."""
-    sighand = cur.signal.sighand
-    old = sighand.get(sig)
+    old = cur.signal.sighand.get(sig)
     if handler is not None:
-        sighand.set(sig, handler)
+        own_sighand(cur.signal).set(sig, handler)
         if sig_handler_ignored(handler, sig):
             # POSIX: an ignored signal that is pending is discarded.
             _flush(cur, 1 << sig)

@@ -18,7 +18,7 @@ from ..constants import (PR_GET_CHILD_SUBREAPER, PR_GET_DUMPABLE, PR_GET_KEEPCAP
 from . import cred as credmod
 from . import signal as sigmod
 from .pid import Pid, free_pid, pid_nr_ns
-from .task import PF_FORKNOEXEC, SignalStruct, TaskStruct
+from .task import PF_FORKNOEXEC, SignalStruct, TaskStruct, own_mm
 
 if TYPE_CHECKING:
     from .kernel import Kernel
@@ -165,7 +165,7 @@ def sys_prctl(k: "Kernel", cur: TaskStruct, option: int, arg: int) -> int:
     if option == PR_SET_DUMPABLE:
         if arg not in (SUID_DUMP_DISABLE, SUID_DUMP_USER):
             raise oserror(errno.EINVAL, "dumpable must be 0 or 1")
-        cur.mm.dumpable = arg
+        own_mm(cur).dumpable = arg
         return 0
     if option == PR_SET_CHILD_SUBREAPER:
         cur.signal.is_child_subreaper = bool(arg)

@@ -52,22 +52,28 @@ INIT_RLIMIT_CORE = (0, 2**64 - 1)
 class Sighand:
     """sighand_struct: the dispositions.  `action` maps sig -> Handler; absent = SIG_DFL.
 
-    The dict is copied lazily: fork shares it with the child and whoever
-    writes first copies it (`owned` is False while shared).
+    `users` counts the processes that share it for real (CLONE_SIGHAND without
+    CLONE_THREAD).  Fork's copy is lazy twice over: the child first shares the
+    parent's object (`copies` counts such private holders beyond the first)
+    and the action dict (`owned` is False while the dict is shared); whoever
+    writes first gets its own copy (`own_sighand`).  So a process that never
+    changes a disposition costs no sighand of its own.
     """
 
-    __slots__ = ("action", "owned", "users")
+    __slots__ = ("action", "owned", "users", "copies")
 
     def __init__(self, action: dict[int, int] | None = None, owned: bool = True) -> None:
         self.action = action
         self.owned = owned
         self.users = 1          # processes sharing it (CLONE_SIGHAND without CLONE_THREAD)
+        self.copies = 0         # more processes holding it as their private copy
 
     def get(self, sig: int) -> int:
         a = self.action
         return a.get(sig, 0) if a else 0
 
     def set(self, sig: int, handler: int) -> None:
+        """Change a disposition: only through own_sighand(), never on a shared copy."""
         a = self.action
         if a is None or not self.owned:
             a = dict(a) if a else {}
@@ -79,18 +85,75 @@ class Sighand:
             a.pop(sig, None)
 
     def copy(self) -> "Sighand":
-        """copy_sighand for fork: share the table until someone writes."""
+        """copy_sighand for fork: a private copy (lazily)."""
+        if self.users == 1:
+            self.copies += 1
+            return self
         self.owned = False
         return Sighand(self.action, False)
 
+    def drop(self) -> None:
+        """A holder is gone (its process was released or exec'ed)."""
+        if self.users > 1:
+            self.users -= 1
+        elif self.copies:
+            self.copies -= 1
+
+
+def own_sighand(sig: "SignalStruct") -> Sighand:
+    """The process's sighand, made its own first if it only holds a lazy copy."""
+    sh = sig.sighand
+    if sh.copies:
+        sh.copies -= 1
+        sh.owned = False
+        sh = sig.sighand = Sighand(sh.action, False)
+    return sh
+
 
 class Mm:
-    """mm_struct: only its dumpable mode matters here."""
+    """mm_struct: only its dumpable mode matters here.
 
-    __slots__ = ("dumpable",)
+    `users` counts the processes sharing it for real (CLONE_VM without
+    CLONE_THREAD; the threads of one process count once).  Fork's copy is
+    lazy: the child holds the parent's object (`copies` counts such holders)
+    until one of them changes it through `own_mm`.
+    """
+
+    __slots__ = ("dumpable", "users", "copies")
 
     def __init__(self, dumpable: int = 1) -> None:
         self.dumpable = dumpable
+        self.users = 1
+        self.copies = 0
+
+    def copy(self) -> "Mm":
+        """dup_mm for fork."""
+        if self.users == 1:
+            self.copies += 1
+            return self
+        return Mm(self.dumpable)
+
+    def drop(self) -> None:
+        """A process lets go of it (its last thread exited, or it exec'ed)."""
+        if self.copies:
+            self.copies -= 1
+        elif self.users > 1:
+            self.users -= 1
+
+
+def own_mm(t: "TaskStruct") -> Mm:
+    """The mm of t's process, made the process's own first (for all its threads)."""
+    mm = t.mm
+    if mm is not None and mm.copies:
+        mm.copies -= 1
+        new = Mm(mm.dumpable)
+        for th in t.signal.threads:
+            if th.mm is mm:
+                th.mm = new
+        if t.mm is mm:
+            t.mm = new
+        return new
+    return mm
 
 
 class SignalStruct:
@@ -164,7 +227,7 @@ class TaskStruct:
         self.zap_resume: int | None = None    # group_dead, while sleeping in zap_pid_ns_processes
         self.vfork_parent: TaskStruct | None = None   # a CLONE_VFORK parent waiting for us
         self.vfork_child: TaskStruct | None = None    # the vfork child we wait for
-        self.handle: Any = None           # cached public Task facade
+        self.handle: Any = None           # weak reference to the public Task facade
 
     @property
     def group_leader(self) -> "TaskStruct":
