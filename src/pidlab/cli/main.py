@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from .bench import bench
 from .conformance import conformance
 from .demo import demo
 from .run import compare, run
@@ -24,7 +25,7 @@ def cli() -> None:
     """
 
 
-for command in (demo, run, compare, shell, tree, conformance):
+for command in (demo, run, compare, shell, tree, conformance, bench):
     cli.add_command(command)
 
 

@@ -1,0 +1,199 @@
+"""pidlab's benchmark suite: the model and the live kernel side by side.
+
+`run()` measures everything in one run and returns rows for one table (and
+the raw figures for JSON).  Benchmarks are not tests: the targets are shown
+against the figures, never asserted.  `smoke=True` runs every benchmark at
+a tiny size so that the suite keeps working (the test suite does that).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+from typing import Any, Callable
+
+from . import live as livebench
+from . import model as modelbench
+
+DEPTHS = (1, 8, 16, 32)
+FULL_NS = 4_194_303                     # every number of a pid_max 4194304 namespace
+
+
+@dataclasses.dataclass
+class Sizes:
+    churn: int
+    vfork: int
+    depth: int
+    pidfd: int
+    scale: tuple[int, ...]
+    wrap: int
+    hold: int
+    backend: int
+
+    @classmethod
+    def full(cls) -> "Sizes":
+        return cls(churn=20_000, vfork=50_000, depth=5_000, pidfd=100_000,
+                   scale=(1_000_000, FULL_NS), wrap=20_000, hold=5_000, backend=200)
+
+    @classmethod
+    def smoke(cls) -> "Sizes":
+        return cls(churn=200, vfork=200, depth=50, pidfd=500, scale=(2_000,), wrap=50,
+                   hold=50, backend=5)
+
+
+@dataclasses.dataclass
+class Row:
+    benchmark: str
+    model: str
+    target: str = ""
+    met: bool | None = None
+    live: str = ""
+    backend: str = ""
+
+
+@dataclasses.dataclass
+class Report:
+    rows: list[Row]
+    results: dict[str, Any]
+    machine: dict[str, str]
+    smoke: bool
+
+    def as_dict(self) -> dict:
+        return {"machine": self.machine, "smoke": self.smoke, "results": self.results,
+                "table": [dataclasses.asdict(r) for r in self.rows]}
+
+
+def machine() -> dict[str, str]:
+    cpu = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {"kernel": platform.release(), "cpu": cpu, "cpus": str(os.cpu_count()),
+            "python": platform.python_version(), "implementation": platform.python_implementation(),
+            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+
+
+def _fmt_rate(x: float) -> str:
+    return f"{x:,.0f}/s"
+
+
+def _try(fn: Callable[[], Any], results: dict, key: str) -> Any:
+    """Run a live measurement; record why it could not run instead of failing."""
+    try:
+        value = fn()
+    except (livebench.LiveUnavailable, OSError, subprocess.SubprocessError) as e:
+        results.setdefault("live_unavailable", {})[key] = str(e)
+        return None
+    return value
+
+
+def _scale_worker(n: int, wrap: int) -> dict:
+    """Scale runs in a fresh interpreter so that resident memory starts clean."""
+    args = [sys.executable, "-m", "pidlab.bench.worker", "scale", str(n)]
+    if wrap:
+        args.append(str(wrap))
+    r = subprocess.run(args, capture_output=True, text=True, timeout=3600)
+    if r.returncode != 0:
+        raise RuntimeError(f"scale benchmark failed: {r.stderr.strip().splitlines()[-1:]}")
+    return json.loads(r.stdout)
+
+
+def run(smoke: bool = False, live: bool = True, only: set[str] | None = None,
+        progress: Callable[[str], None] = lambda msg: None) -> Report:
+    sizes = Sizes.smoke() if smoke else Sizes.full()
+    res: dict[str, Any] = {"sizes": dataclasses.asdict(sizes)}
+    rows: list[Row] = []
+
+    def want(name: str) -> bool:
+        return only is None or name in only
+
+    def target(ok: bool) -> bool | None:
+        return None if smoke else ok
+
+    if want("churn"):
+        progress("churn")
+        m = modelbench.churn(sizes.churn)
+        res["churn"] = {"model": m}
+        lc = lv = lb = None
+        if live:
+            lc = _try(lambda: livebench.churn(sizes.churn), res, "churn_fork")
+            lv = _try(lambda: livebench.churn(sizes.vfork, vfork=True), res, "churn_vfork")
+            lb = _try(lambda: livebench.backend_churn(sizes.backend), res, "churn_backend")
+            res["churn"]["live"] = {"fork_ns": lc, "vfork_ns": lv, "backend_s": lb}
+        live_txt = ", ".join(x for x in (
+            lc and f"fork {_fmt_rate(1e9 / lc)}", lv and f"vfork {_fmt_rate(1e9 / lv)}") if x)
+        rows.append(Row("churn: fork → exit_group → waitpid at level 1",
+                        _fmt_rate(m["cycles_per_s"]), "≥ 100,000/s",
+                        target(m["cycles_per_s"] >= 100_000), live_txt,
+                        lb and _fmt_rate(1 / lb) or ""))
+
+    if want("scale"):
+        kernel_mem = None
+        if live:
+            progress("scale (live memory per process)")
+            kernel_mem = _try(lambda: livebench.memory(sizes.hold), res, "memory")
+        res["scale"] = {"live": kernel_mem, "model": {}}
+        for n in sizes.scale:
+            progress(f"scale {n:,} tasks")
+            wrap = sizes.wrap if (n == FULL_NS or smoke) and want("wrap") else 0
+            m = _scale_worker(n, wrap)
+            res["scale"]["model"][str(n)] = m
+            full = n == FULL_NS
+            ok = m["bytes_per_task"] <= 1024 and (not full or m["seconds"] <= 60)
+            rows.append(Row(f"scale: {n:,} tasks in one namespace",
+                            f"{m['seconds']:.1f} s, {m['bytes_per_task']:.0f} B/task",
+                            "≤ 60 s, ≤ 1 KiB/task" if full else "≤ 1 KiB/task", target(ok),
+                            kernel_mem and f"{kernel_mem['bytes_per_process'] / 1024:.0f} KiB/process "
+                            f"({sizes.hold:,} sleeping)" or ""))
+            if "wrap" in m:
+                w = m["wrap"]
+                res["wrap"] = w
+                rows.append(Row(f"wrap: alloc + free with {w['free_numbers']:,} free numbers",
+                                f"{w['alloc_free_us']:.2f} µs (fork cycle {w['fork_cycle_us']:.1f} µs)",
+                                "≤ 5 µs", target(w["alloc_free_us"] <= 5)))
+
+    if want("depth"):
+        progress("depth")
+        m = modelbench.depth(list(DEPTHS), sizes.depth)
+        res["depth"] = {"model": m}
+        lvals: dict[int, float] = {}
+        if live:
+            for lvl in DEPTHS:
+                v = _try(lambda lvl=lvl: livebench.churn(sizes.depth, depth=lvl), res,
+                         f"depth_{lvl}")
+                if v is not None:
+                    lvals[lvl] = v
+            res["depth"]["live_ns"] = lvals
+        for lvl in DEPTHS[1:]:
+            rel = m[f"level_{lvl}"]["relative"]
+            lrel = lvals[lvl] / lvals[1] if 1 in lvals and lvl in lvals else None
+            rows.append(Row(f"depth: fork cycle at level {lvl} vs level 1",
+                            f"{rel:.2f}× ({m[f'level_{lvl}']['us_per_cycle']:.1f} µs)",
+                            "≤ 2×" if lvl == 32 else "", target(rel <= 2) if lvl == 32 else None,
+                            f"{lrel:.2f}×" if lrel else ""))
+
+    if want("pidfd"):
+        progress("pidfds")
+        m = modelbench.pidfds(sizes.pidfd)
+        res["pidfd"] = {"model": m}
+        lp = _try(lambda: livebench.pidfds(sizes.pidfd), res, "pidfd") if live else None
+        res["pidfd"]["live"] = lp
+        names = (("pidfd_open_close_per_s", "pidfds: pidfd_open + close", "≥ 200,000/s", 200_000),
+                 ("get_info_per_s", "pidfds: PIDFD_GET_INFO", "", None),
+                 ("handle_roundtrip_per_s", "pidfds: name_to_handle_at + open_by_handle_at",
+                  "", None))
+        for key, label, tgt, need in names:
+            rows.append(Row(label, _fmt_rate(m[key]), tgt,
+                            target(m[key] >= need) if need else None,
+                            lp and _fmt_rate(lp[key]) or ""))
+    return Report(rows, res, machine(), smoke)

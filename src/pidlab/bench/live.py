@@ -1,0 +1,118 @@
+"""The live kernel's side of the benchmarks.
+
+A small C program (forkloop.c, compiled with gcc at run time) measures the
+kernel itself: every process it makes lives in a fresh pid namespace.  The
+live backend (pidlab.LiveKernel) is measured too, to show what driving real
+processes from Python costs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from importlib import resources
+
+import pidlab
+from pidlab import CLONE_NEWPID
+
+
+class LiveUnavailable(Exception):
+    """The live side cannot run here (no gcc, not root, ...): the reason."""
+
+
+_BINARY: str | None = None
+
+
+def forkloop() -> str:
+    """Compile forkloop.c once per run; the path of the binary."""
+    global _BINARY
+    if _BINARY and os.path.exists(_BINARY):
+        return _BINARY
+    cc = shutil.which("gcc") or shutil.which("cc")
+    if cc is None:
+        raise LiveUnavailable("no C compiler (gcc) to build the live fork loop")
+    src = resources.files("pidlab.bench") / "forkloop.c"
+    out = os.path.join(tempfile.mkdtemp(prefix="pidlab-bench-"), "forkloop")
+    with resources.as_file(src) as path:
+        r = subprocess.run([cc, "-O2", "-o", out, str(path)], capture_output=True, text=True,
+                           timeout=120)
+    if r.returncode != 0:
+        raise LiveUnavailable(f"gcc failed: {r.stderr.strip().splitlines()[-1:]}")
+    _BINARY = out
+    return out
+
+
+def _run(*args: str, timeout: float = 300) -> dict[str, float]:
+    if os.geteuid() != 0:
+        raise LiveUnavailable("the live fork loop needs root (it creates pid namespaces)")
+    r = subprocess.run([forkloop(), *args], capture_output=True, text=True, timeout=timeout)
+    if r.returncode != 0:
+        raise LiveUnavailable(f"forkloop {' '.join(args)}: {r.stderr.strip() or r.returncode}")
+    out = {}
+    for line in r.stdout.splitlines():
+        name, _, value = line.partition(" ")
+        out[name] = float(value)
+    return out
+
+
+def churn(n: int, depth: int = 1, vfork: bool = False) -> float:
+    """Nanoseconds per fork -> _exit -> waitpid cycle at pid namespace level `depth`."""
+    return _run("churn", str(n), str(depth), "vfork" if vfork else "fork")["churn_ns"]
+
+
+def pidfds(n: int) -> dict[str, float]:
+    r = _run("pidfd", str(n))
+    return {"pidfd_open_close_per_s": 1e9 / r["pidfd_open_close_ns"],
+            "get_info_per_s": 1e9 / r["get_info_ns"],
+            "handle_roundtrip_per_s": 1e9 / r["handle_roundtrip_ns"]}
+
+
+def _used() -> tuple[int, int]:
+    fields = {}
+    with open("/proc/meminfo") as f:
+        for line in f:
+            key, _, rest = line.partition(":")
+            fields[key] = int(rest.split()[0]) * 1024
+    return (fields["MemTotal"] - fields["MemAvailable"],
+            fields["Slab"] + fields["KernelStack"] + fields["PageTables"])
+
+
+def memory(n: int) -> dict[str, float]:
+    """Memory per sleeping process: the system's used memory before and after
+    `n` children of one namespace exist (noisy: other processes run too)."""
+    if os.geteuid() != 0:
+        raise LiveUnavailable("needs root")
+    used0, kernel0 = _used()
+    p = subprocess.Popen([forkloop(), "hold", str(n)], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True)
+    try:
+        line = p.stdout.readline() if p.stdout else ""
+        if not line.startswith("ready"):
+            raise LiveUnavailable("forkloop hold did not start")
+        time.sleep(0.3)
+        used1, kernel1 = _used()
+    finally:
+        if p.stdin:
+            p.stdin.close()         # the namespace's init exits; the kernel kills the rest
+        p.wait(timeout=60)
+    return {"bytes_per_process": (used1 - used0) / n,
+            "kernel_bytes_per_process": (kernel1 - kernel0) / n}
+
+
+def backend_churn(n: int) -> float:
+    """Seconds per fork -> exit_group -> waitpid cycle through pidlab.LiveKernel."""
+    try:
+        k = pidlab.LiveKernel()
+    except pidlab.BackendUnavailable as e:
+        raise LiveUnavailable(str(e)) from None
+    with k:
+        ns = k.init.clone(CLONE_NEWPID).task
+        t0 = time.perf_counter()
+        for _ in range(n):
+            c = ns.fork()
+            c.task.exit_group(0)
+            ns.waitpid(c.pid, 0)
+        return (time.perf_counter() - t0) / n
