@@ -149,3 +149,29 @@ def kill_and_reap(parent, pid: int) -> int:
 def without_cursor(snap: list) -> list:
     """A snapshot with the ns_last_pid field blanked, for failed forks that move the cursor."""
     return [s if isinstance(s, str) else (s[0], None) + s[2:] for s in snap]
+
+
+# ---------------------------------------------------------------------------
+# Helpers added for test_pidfd.py and test_pidfs.py.
+
+def fdinfo(task, fd: int, pid: int | str = "self") -> dict[str, str]:
+    """/proc/<pid>/fdinfo/<fd> as `task` reads it, one entry per line.
+
+    Values keep their inner tabs ("NSpid" -> "3\\t1"), so that a test can
+    compare them with the exact text Linux prints (pidfd_show_fdinfo).
+    """
+    out = {}
+    for line in task.read_text(f"/proc/{pid}/fdinfo/{fd}").splitlines():
+        key, _, value = line.partition(":")
+        out[key] = value[1:] if value.startswith("\t") else value.strip()
+    return out
+
+
+def lowest_free_fd(task) -> int:
+    """The number the next new descriptor of `task` gets (Linux hands out the lowest free one).
+
+    Compared before and after a failing call, it shows that the call installed no descriptor.
+    """
+    fd = task.open("/proc/self/status")
+    task.close(fd)
+    return fd

@@ -15,7 +15,8 @@ from ..api import FileHandle, PidfdInfo, StatResult, Unsupported, oserror
 from ..constants import (AT_EMPTY_PATH, AT_FDCWD, AT_HANDLE_CONNECTABLE, AT_HANDLE_FID,
                          AT_HANDLE_MNT_ID_UNIQUE, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH,
                          CAP_SYS_ADMIN, FD_PIDFS_ROOT,
-                         FILEID_KERNFS, MAX_HANDLE_SZ, O_ACCMODE, O_CLOEXEC, O_EXCL,
+                         FILEID_KERNFS, MAX_HANDLE_SZ, O_ACCMODE, O_CLOEXEC, O_CREAT,
+                         O_EXCL, O_NOCTTY, O_TRUNC,
                          O_LARGEFILE, O_NONBLOCK, O_RDWR, PIDFD_COREDUMP_ROOT,
                          PIDFD_COREDUMP_SKIP, PIDFD_COREDUMP_USER, PIDFD_INFO_CGROUPID,
                          PIDFD_INFO_COREDUMP, PIDFD_INFO_CREDS, PIDFD_INFO_EXIT, PIDFD_INFO_PID,
@@ -235,12 +236,16 @@ def sys_fstat(k: "Kernel", cur: TaskStruct, fd: int) -> StatResult:
 
 # ---------------------------------------------------------------- file handles
 
+FILEID_USER_FLAGS_MASK = 0xFFFF0000
+FILEID_VALID_USER_FLAGS = 0x10000 | 0x20000     # FILEID_IS_CONNECTABLE | FILEID_IS_DIR
+
 def sys_name_to_handle_at(k: "Kernel", cur: TaskStruct, dirfd: int, path: str, flags: int,
                           handle_bytes: int) -> FileHandle:
     allowed = AT_EMPTY_PATH | 0x400 | AT_HANDLE_FID | AT_HANDLE_MNT_ID_UNIQUE | AT_HANDLE_CONNECTABLE
     if flags & ~allowed:
         raise oserror(errno.EINVAL)
-    if flags & AT_HANDLE_CONNECTABLE and flags & AT_HANDLE_FID:
+    # fs/fhandle.c: a connectable handle needs a path with a known parent.
+    if flags & AT_HANDLE_CONNECTABLE and flags & (AT_HANDLE_FID | AT_EMPTY_PATH):
         raise oserror(errno.EINVAL)
     if path:
         if dirfd == AT_FDCWD or path.startswith("/"):
@@ -271,6 +276,11 @@ def sys_open_by_handle_at(k: "Kernel", cur: TaskStruct, mount_fd: int, handle: F
                           flags: int, handle_bytes: int) -> int:
     if handle_bytes == 0 or handle_bytes > MAX_HANDLE_SZ:
         raise oserror(errno.EINVAL, "handle_bytes must be 1..128")
+    # handle_to_path: a negative type or unknown user flags (bits 16..31 other
+    # than FILEID_IS_CONNECTABLE and FILEID_IS_DIR) are EINVAL.
+    htype = handle.handle_type
+    if htype < 0 or htype & FILEID_USER_FLAGS_MASK & ~FILEID_VALID_USER_FLAGS:
+        raise oserror(errno.EINVAL, "bad handle type")
     if mount_fd == FD_PIDFS_ROOT:
         on_pidfs = True
     else:
@@ -292,11 +302,12 @@ def sys_open_by_handle_at(k: "Kernel", cur: TaskStruct, mount_fd: int, handle: F
     pid = k.pidfs.by_ino.get(ino)
     if pid is None or pid_nr_ns(pid, cur.pid.ns) == 0:
         raise oserror(errno.ESTALE)
-    # pidfs_export_open: O_RDWR always; O_LARGEFILE and O_EXCL (PIDFD_THREAD) dropped.
+    # pidfs_export_open: O_RDWR always, O_LARGEFILE dropped; do_dentry_open drops
+    # O_EXCL (so never PIDFD_THREAD), O_CREAT, O_NOCTTY and O_TRUNC but keeps O_CLOEXEC.
     files = cur.files
     fd = files.alloc_fd()
     f = k.pidfs.alloc_file(pid, 0)
-    f.f_flags = (flags & ~(O_LARGEFILE | O_EXCL | O_CLOEXEC)) | O_RDWR
+    f.f_flags = (flags & ~(O_LARGEFILE | O_EXCL | O_CREAT | O_NOCTTY | O_TRUNC)) | O_RDWR
     own_files(cur).install(fd, f, bool(flags & O_CLOEXEC))
     return fd
 
@@ -341,29 +352,36 @@ def _resolve(name: str) -> None:
         raise oserror(errno.EINVAL, "empty xattr name after the prefix")
 
 
+def _xattrs_for_change(pid: Pid) -> dict[str, bytes]:
+    """pidfs_xattr_set allocates the set before simple_xattr_set can fail."""
+    attr = pid.attr
+    if attr.xattrs is None:
+        attr.xattrs = {}
+    return attr.xattrs
+
+
 def sys_fsetxattr(cur: TaskStruct, fd: int, name: str, value: bytes, flags: int) -> None:
-    pid = _xattr_target(cur, fd)
+    # fs/xattr.c path_setxattrat: setxattr_copy checks flags, name and size before
+    # the descriptor is looked up.
     if flags & ~(XATTR_CREATE | XATTR_REPLACE):
         raise oserror(errno.EINVAL)
     _check_name(name)
     if len(value) > XATTR_SIZE_MAX:
         raise oserror(errno.E2BIG, "xattr values are at most 65536 bytes")
+    pid = _xattr_target(cur, fd)
     _xattr_permission(cur, name, True)
     _resolve(name)
-    attr = pid.attr
-    xattrs = attr.xattrs
-    if flags & XATTR_CREATE and xattrs and name in xattrs:
+    xattrs = _xattrs_for_change(pid)
+    if flags & XATTR_CREATE and name in xattrs:
         raise oserror(errno.EEXIST)
-    if flags & XATTR_REPLACE and not (xattrs and name in xattrs):
+    if flags & XATTR_REPLACE and name not in xattrs:
         raise oserror(errno.ENODATA)
-    if xattrs is None:
-        xattrs = attr.xattrs = {}
     xattrs[name] = bytes(value)
 
 
 def sys_fgetxattr(cur: TaskStruct, fd: int, name: str) -> bytes:
+    _check_name(name)                   # path_getxattrat: the name first
     pid = _xattr_target(cur, fd)
-    _check_name(name)
     _xattr_permission(cur, name, False)
     _resolve(name)
     xattrs = pid.attr.xattrs
@@ -382,12 +400,12 @@ def sys_flistxattr(cur: TaskStruct, fd: int) -> list[str]:
 
 
 def sys_fremovexattr(cur: TaskStruct, fd: int, name: str) -> None:
+    _check_name(name)                   # path_removexattrat: the name first
     pid = _xattr_target(cur, fd)
-    _check_name(name)
     _xattr_permission(cur, name, True)
     _resolve(name)
-    xattrs = pid.attr.xattrs
-    if not xattrs or name not in xattrs:
+    xattrs = _xattrs_for_change(pid)    # removal goes through pidfs_xattr_set too
+    if name not in xattrs:
         raise oserror(errno.ENODATA)
     del xattrs[name]
 

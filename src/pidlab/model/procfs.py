@@ -43,6 +43,11 @@ def ptrace_may_access(cur: TaskStruct, task: TaskStruct, mode: int) -> bool:
     if mm is not None and mm.dumpable != SUID_DUMP_USER and \
             not credmod.capable(c, CAP_SYS_PTRACE):
         return False
+    # security/commoncap.c cap_ptrace_access_check: the target's permitted set must
+    # be within the caller's (effective set for FSCREDS, else permitted).
+    caller = c.cap_effective if mode & PTRACE_MODE_FSCREDS else c.cap_permitted
+    if tc.cap_permitted & ~caller and not credmod.capable(c, CAP_SYS_PTRACE):
+        return False
     return True
 
 

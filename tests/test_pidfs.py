@@ -1,0 +1,1424 @@
+"""pidfs: PIDFD_GET_INFO, the pidfs inode behind every pidfd (fstat), file handles,
+trusted.* xattrs, SO_PEERPIDFD, and the ports of the pidfs selftests.
+
+Where the expected values come from:
+* /work/shared/spec/linux-pid-6.18.md sections 7 (pidfs inodes, attr, xattrs, stat),
+  9 (PIDFD_GET_INFO), 10 (file handles), 11 (the persistence race and SO_PEERPIDFD);
+* /work/shared/spec/live-kernel-facts.md sections 5d (inode numbers), 6 (GET_INFO),
+  7 (file handles) and 9 (SO_PEERPIDFD, xattrs);
+* /work/shared/spec/kernel-selftests.md sections 2.8, 2.9, 2.11, 2.14;
+* kernel sources named in a test's comment: fs/pidfs.c (pidfd_info,
+  pidfs_export_permission, pidfs_export_open, pidfs_fh_to_dentry, pidfs_xattr_get),
+  fs/fhandle.c (name_to_handle_at, handle_to_path, get_path_anchor), fs/xattr.c
+  (path_setxattrat, path_getxattrat, path_removexattrat, setxattr_copy,
+  import_xattr_name, xattr_permission, xattr_resolve_name).
+
+Inode numbers are compared by equality and order only (src/pidlab/differences.py:
+"pidfs-ino"), never by value.
+
+Selftests ported (each as test_selftest_<file>_<case>):
+* pidfd_info_test.c: sigkill_exit, sigkill_reaped, success_exit, success_reaped,
+  success_reaped_poll, thread_group (newest expectations: the group's SIGKILL is the
+  leader's exit code), thread_group_exec, thread_group_exec_thread (pidfd_exec_helper
+  is the agent after execve), supported_mask_field and supported_mask_with_other_fields
+  (as 6.18 answers them: no PIDFD_INFO_SUPPORTED_MASK);
+* pidfd_file_handle_test.c: all 11 tests (CLONE_NEWUSER dropped from the fixture);
+* pidfd_xattr_test.c: set_get_list_xattr_multiple and the older
+  set_get_list_xattr_persistent;
+* pidfd_inode_owner_test.c (vfs tree only): owner_self, owner_child,
+  owner_child_changed_uid, owner_exited_child, owner_exited_child_changed_uid,
+  permission_same_user, with 6.18's answers (the inode is always owned by 0:0).
+
+Left out, and why:
+* pidfd_bind_mount.c (bind_mount, reopen, bind_mount_reopen): the API has no
+  open_tree/move_mount and no /proc/<pid>/fd/<n> to reopen, and no FS_IOC_GETVERSION.
+* pidfd_setattr_test.c (no_chown, no_chmod, no_exec): no fchown, fchmod or execveat.
+* pidfd_inode_owner_test.c permission_different_user_denied (its EACCES comes from
+  the vfs-tree owner patches; 6.18's answer for user.* read by a non-owner is not in
+  the spec) and owner_kthread (no kthreadd in either backend).
+* pidfd_info_test.c child fixtures with CLONE_NEWUSER: user namespaces are not in the
+  model; CLONE_NEWPID alone is kept.
+* Core dumps (PIDFD_COREDUMPED, the coredump selftests): no backend can dump core;
+  the coredump_mask derived from the dumpable mode is tested.
+* The ioctl forms the API cannot build: a NULL argument (EINVAL), a faulting buffer
+  (EFAULT), _IOR or another nr (ENOTTY); fstatfs (PID_FS_MAGIC); read/write/lseek on
+  a pidfd; the mount id of name_to_handle_at; SCM_PIDFD (no sendmsg); unconnected
+  sockets (socketpair() is always connected, so SO_PEERPIDFD's ENODATA cannot occur).
+* 32-bit inode/generation split: the live kernel is 64-bit, and a 32-bit wrap would
+  take 2**32 pids.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import struct
+
+import pytest
+
+import pidlab
+from pidlab import (AT_EMPTY_PATH, AT_FDCWD, AT_HANDLE_CONNECTABLE, AT_HANDLE_FID,
+                    AT_HANDLE_MNT_ID_UNIQUE, CAP_SYS_ADMIN, CLONE_NEWPID, F_GETFD,
+                    F_GETFL, FD_CLOEXEC, FD_PIDFS_ROOT, FILEID_KERNFS, FileHandle,
+                    O_APPEND, O_ASYNC, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_DSYNC,
+                    O_EXCL, O_LARGEFILE, O_NOATIME, O_NOCTTY, O_NOFOLLOW, O_NONBLOCK,
+                    O_PATH, O_RDONLY, O_RDWR, O_SYNC, O_TMPFILE, O_TRUNC, O_WRONLY,
+                    P_PID, P_PIDFD, PIDFD_COREDUMP_SKIP, PIDFD_COREDUMP_USER,
+                    PIDFD_INFO_CGROUPID, PIDFD_INFO_COREDUMP, PIDFD_INFO_CREDS,
+                    PIDFD_INFO_EXIT, PIDFD_INFO_PID, PIDFD_THREAD, POLLHUP, POLLIN,
+                    POLLRDNORM, PR_SET_DUMPABLE, PidfdInfo, SIGCHLD, SIGKILL, SIGTERM,
+                    SO_PEERPIDFD, SOL_SOCKET, WaitidResult, WEXITED, WNOWAIT,
+                    XATTR_CREATE, XATTR_REPLACE)
+
+from helpers import NS_LAST_PID_PATH, fdinfo, lowest_free_fd, raises_errno, snapshot
+
+ALIVE_MASK = PIDFD_INFO_PID | PIDFD_INFO_CREDS | PIDFD_INFO_CGROUPID      # 0x7
+REAPED_MASK = PIDFD_INFO_EXIT | PIDFD_INFO_CGROUPID                       # 0xc
+PIDFD_INFO_SUPPORTED_MASK = 1 << 5          # 6.19+, not in 6.18's uapi
+PIDFD_INFO_COREDUMP_SIGNAL = 1 << 6         # 6.19+
+PIDFD_INFO_COREDUMP_CODE = 1 << 7           # newer still
+ENOTSUP = errno.EOPNOTSUPP
+CLOSED_FD = 500
+READABLE = POLLIN | POLLRDNORM
+REAPED = POLLIN | POLLRDNORM | POLLHUP
+
+
+def ino(task, fd: int) -> int:
+    return task.fstat(fd).st_ino
+
+
+def handle_of(task, fd: int, flags: int = AT_EMPTY_PATH) -> FileHandle:
+    return task.name_to_handle_at(fd, "", flags)
+
+
+def reaped_child(kernel, code: int = 0, flags: int = 0):
+    """A child of init that exited with `code` and was reaped; init holds its pidfd."""
+    init = kernel.init
+    child = init.clone(flags, pidfd=True)
+    child.task.exit(code)
+    init.waitpid(child.pid, 0)
+    return init, child
+
+
+# ================================================================ PIDFD_GET_INFO
+
+def test_get_info_of_a_live_process_reports_pid_creds_and_cgroupid(kernel):
+    # spec 9 step 7: identifiers and credentials always, cgroupid when not yet set (facts 6a).
+    init = kernel.init
+    parent = init.fork().task
+    child = parent.clone(pidfd=True)
+    info = parent.pidfd_get_info(child.pidfd)
+    assert info.mask == ALIVE_MASK
+    assert (info.pid, info.tgid, info.ppid) == (child.pid, child.pid, parent.getpid())
+    assert (info.ruid, info.rgid, info.euid, info.egid, info.suid, info.sgid,
+            info.fsuid, info.fsgid) == (0,) * 8
+    assert info.cgroupid != 0
+    assert (info.exit_code, info.coredump_mask) == (0, 0)
+
+
+def test_get_info_request_bits_of_a_live_process(kernel):
+    # spec 9: unknown request bits are ignored; EXIT only appears after reap (facts 6a).
+    init = kernel.init
+    child = init.clone(pidfd=True)
+    for mask, expected in [
+        (0, ALIVE_MASK),
+        (PIDFD_INFO_PID, ALIVE_MASK),
+        (PIDFD_INFO_EXIT, ALIVE_MASK),
+        (PIDFD_INFO_COREDUMP, ALIVE_MASK | PIDFD_INFO_COREDUMP),
+        (PIDFD_INFO_SUPPORTED_MASK | PIDFD_INFO_COREDUMP_SIGNAL | PIDFD_INFO_COREDUMP_CODE,
+         ALIVE_MASK),
+        (2**64 - 1, ALIVE_MASK | PIDFD_INFO_COREDUMP),
+    ]:
+        assert init.pidfd_get_info(child.pidfd, mask).mask == expected, hex(mask)
+
+
+def test_get_info_coredump_mask_follows_the_dumpable_mode(kernel):
+    # fs/pidfs.c pidfs_coredump_mask: dumpable 1 -> USER (4), 0 -> SKIP (2) (facts 6a, 6f).
+    init = kernel.init
+    child = init.clone(pidfd=True)
+    assert init.pidfd_get_info(child.pidfd, PIDFD_INFO_COREDUMP).coredump_mask == PIDFD_COREDUMP_USER
+    child.task.prctl(PR_SET_DUMPABLE, 0)
+    assert init.pidfd_get_info(child.pidfd, PIDFD_INFO_COREDUMP).coredump_mask == PIDFD_COREDUMP_SKIP
+    assert init.pidfd_get_info(child.pidfd, 0).coredump_mask == 0
+
+
+def test_get_info_of_a_zombie_has_no_exit_information_yet(kernel):
+    # spec 9: exit info appears only after reap (pidfs_exit runs in release_task).
+    init = kernel.init
+    child = init.clone(pidfd=True)
+    child.task.exit(7)
+    info = init.pidfd_get_info(child.pidfd, PIDFD_INFO_EXIT | PIDFD_INFO_COREDUMP)
+    assert info.mask == ALIVE_MASK | PIDFD_INFO_COREDUMP
+    assert (info.pid, info.exit_code) == (child.pid, 0)
+
+
+def test_get_info_after_reap_reports_only_the_exit_information(kernel):
+    init = kernel.init
+    child = init.clone(pidfd=True)
+    alive = init.pidfd_get_info(child.pidfd)
+    child.task.exit(7)
+    assert init.waitpid(child.pid, 0) == (child.pid, 0x700)
+    info = init.pidfd_get_info(child.pidfd, PIDFD_INFO_EXIT)
+    assert info == PidfdInfo(mask=REAPED_MASK, cgroupid=alive.cgroupid, exit_code=0x700)
+
+
+@pytest.mark.parametrize("mask, expected", [
+    (0, None),
+    (PIDFD_INFO_PID | PIDFD_INFO_CREDS, None),
+    (PIDFD_INFO_CGROUPID, None),
+    (PIDFD_INFO_COREDUMP, None),
+    (PIDFD_INFO_EXIT, REAPED_MASK),
+    (PIDFD_INFO_EXIT | PIDFD_INFO_COREDUMP, REAPED_MASK | PIDFD_INFO_COREDUMP),
+    (2**64 - 1, REAPED_MASK | PIDFD_INFO_COREDUMP),
+], ids=["0", "PID|CREDS", "CGROUPID", "COREDUMP", "EXIT", "EXIT|COREDUMP", "all_ones"])
+def test_get_info_after_reap_needs_pidfd_info_exit_in_the_request(kernel, mask, expected):
+    # spec 9 step 6: no task and no EXIT requested gives ESRCH (facts 6d: 0xc, 0x1c, ESRCH).
+    init, child = reaped_child(kernel, 3)
+    if expected is None:
+        with raises_errno(errno.ESRCH):
+            init.pidfd_get_info(child.pidfd, mask)
+        return
+    info = init.pidfd_get_info(child.pidfd, mask)
+    assert (info.mask, info.exit_code, info.coredump_mask) == (expected, 0x300, 0)
+    assert (info.pid, info.tgid, info.ppid, info.ruid, info.euid) == (0, 0, 0, 0, 0)
+
+
+@pytest.mark.parametrize("how, status", [("exit_7", 0x700), ("exit_255", 0xFF00),
+                                         ("SIGKILL", SIGKILL), ("SIGTERM", SIGTERM)])
+def test_get_info_exit_code_is_the_wait_status(kernel, how, status):
+    # spec 9: exit_code is task->exit_code, the wait(2) status.
+    init = kernel.init
+    child = init.clone(pidfd=True)
+    if how.startswith("exit"):
+        child.task.exit(int(how[5:]))
+    else:
+        init.pidfd_send_signal(child.pidfd, SIGKILL if how == "SIGKILL" else SIGTERM)
+    assert init.waitpid(child.pid, 0) == (child.pid, status)
+    assert init.pidfd_get_info(child.pidfd, PIDFD_INFO_EXIT).exit_code == status
+
+
+def test_get_info_exit_information_of_a_pidfd_made_only_while_the_child_was_a_zombie(kernel):
+    init = kernel.init
+    child = init.fork()
+    child.task.exit(9)
+    fd = init.pidfd_open(child.pid)
+    init.waitpid(child.pid, 0)
+    assert init.pidfd_get_info(fd, PIDFD_INFO_EXIT).exit_code == 0x900
+
+
+def test_get_info_of_an_exited_thread_reports_its_own_exit_code(kernel):
+    # spec 7 pidfs_exit: threads get their own exit info (facts 6c).
+    init = kernel.init
+    proc = init.fork()
+    thread = proc.task.spawn_thread()
+    fd = init.pidfd_open(thread.pid, PIDFD_THREAD)
+    info = init.pidfd_get_info(fd)
+    assert (info.pid, info.tgid, info.ppid) == (thread.pid, proc.pid, 1)
+    thread.task.exit(3)
+    assert init.pidfd_get_info(fd, PIDFD_INFO_EXIT) == \
+        PidfdInfo(mask=REAPED_MASK, cgroupid=info.cgroupid, exit_code=0x300)
+    with raises_errno(errno.ESRCH):
+        init.pidfd_get_info(fd, 0)
+    assert init.pidfd_get_info(init.pidfd_open(proc.pid)).mask == ALIVE_MASK
+
+
+def test_get_info_leader_reports_the_group_exit_code_even_if_it_exited_first(kernel):
+    # spec 9: for exit_group the group code becomes the leader's code, even after the
+    # leader's own pthread_exit (facts: 0x300).
+    init = kernel.init
+    proc = init.clone(pidfd=True)
+    worker = proc.task.spawn_thread()
+    proc.task.exit(0)
+    worker.task.exit_group(3)
+    assert init.waitpid(proc.pid, 0) == (proc.pid, 0x300)
+    assert init.pidfd_get_info(proc.pidfd, PIDFD_INFO_EXIT).exit_code == 0x300
+
+
+def test_get_info_threads_killed_by_exit_group_report_the_group_code(kernel):
+    # kernel/exit.c do_group_exit: the other threads exit with the group's code.
+    init = kernel.init
+    proc = init.fork()
+    a = proc.task.spawn_thread()
+    b = proc.task.spawn_thread()
+    fd_b = init.pidfd_open(b.pid, PIDFD_THREAD)
+    a.task.exit_group(3)
+    assert init.pidfd_get_info(fd_b, PIDFD_INFO_EXIT).exit_code == 0x300
+    assert init.waitpid(proc.pid, 0) == (proc.pid, 0x300)
+
+
+def test_get_info_threads_killed_by_a_sibling_exec_report_exit_code_0(kernel):
+    # kernel/exit.c do_group_exit: while group_exec_task is set (de_thread), the zapped
+    # threads exit with 0; the old leader is released under the exec'ing thread's old
+    # TID, so that thread pidfd reports the leader's 0 too.
+    init = kernel.init
+    proc = init.fork()
+    t1 = proc.task.spawn_thread()
+    t2 = proc.task.spawn_thread()
+    fd1 = init.pidfd_open(t1.pid, PIDFD_THREAD)
+    fd2 = init.pidfd_open(t2.pid, PIDFD_THREAD)
+    t1.task.execve()
+    for fd in (fd1, fd2):
+        assert init.pidfd_get_info(fd, PIDFD_INFO_EXIT) == \
+            PidfdInfo(mask=REAPED_MASK, cgroupid=init.pidfd_get_info(init.pidfd_open(proc.pid)).cgroupid)
+    assert init.pidfd_get_info(init.pidfd_open(proc.pid)).pid == proc.pid
+
+
+def test_get_info_credentials_are_all_eight_ids(kernel):
+    init = kernel.init
+    child = init.clone(pidfd=True)
+    child.task.setresgid(2000, 2001, 2002)
+    child.task.setresuid(1000, 1001, 1002)
+    info = init.pidfd_get_info(child.pidfd)
+    assert (info.ruid, info.euid, info.suid, info.fsuid) == (1000, 1001, 1002, 1001)
+    assert (info.rgid, info.egid, info.sgid, info.fsgid) == (2000, 2001, 2002, 2001)
+
+
+def test_get_info_cgroupid_is_the_same_for_tasks_of_one_cgroup_and_survives_reap(kernel):
+    init = kernel.init
+    a = init.clone(pidfd=True)
+    b = init.clone(pidfd=True)
+    own = init.pidfd_get_info(init.pidfd_open(init.getpid()))
+    ia = init.pidfd_get_info(a.pidfd)
+    assert ia.cgroupid == init.pidfd_get_info(b.pidfd).cgroupid == own.cgroupid != 0
+    a.task.exit(0)
+    init.waitpid(a.pid, 0)
+    assert init.pidfd_get_info(a.pidfd, PIDFD_INFO_EXIT).cgroupid == ia.cgroupid
+
+
+def test_get_info_translates_numbers_into_the_callers_namespace(kernel):
+    # facts 6i: an ancestor sees the nested init as (3, ppid 2); the init itself sees 1, ppid 0.
+    init = kernel.init
+    parent = init.fork()
+    ns_init = parent.task.clone(CLONE_NEWPID, pidfd=True)
+    inner = ns_init.task.fork()
+    info = parent.task.pidfd_get_info(ns_init.pidfd)
+    assert (info.pid, info.tgid, info.ppid) == (ns_init.pid, ns_init.pid, parent.pid)
+    own = ns_init.task.pidfd_get_info(ns_init.task.pidfd_open(1))
+    assert (own.pid, own.tgid, own.ppid) == (1, 1, 0)
+    child = ns_init.task.pidfd_get_info(ns_init.task.pidfd_open(inner.pid))
+    assert (child.pid, child.ppid) == (inner.pid, 1)
+
+
+@pytest.mark.parametrize("relation", ["ancestor", "sibling", "reaped_ancestor"])
+@pytest.mark.parametrize("mask", [0, PIDFD_INFO_EXIT], ids=["0", "EXIT"])
+def test_get_info_of_a_process_outside_the_callers_namespace_is_eremote(kernel, relation, mask):
+    # spec 9 step 3: EREMOTE in 6.18.y (facts 6i), checked before the exit information.
+    init = kernel.init
+    target = init.clone(CLONE_NEWPID if relation == "sibling" else 0, pidfd=True)
+    if relation == "reaped_ancestor":
+        target.task.exit(0)
+        init.waitpid(target.pid, 0)
+    ns_init = init.clone(CLONE_NEWPID)              # inherits target.pidfd
+    with raises_errno(errno.EREMOTE):
+        ns_init.task.pidfd_get_info(target.pidfd, mask)
+
+
+def test_get_info_with_a_struct_smaller_than_ver0_is_enotty(kernel):
+    # spec 9 step 1: extensible_ioctl_valid wants size >= 64, else ENOTTY (facts 6b).
+    init = kernel.init
+    child = init.clone(pidfd=True)
+    before = snapshot([init, child.task])
+    for size in (0, 1, 32, 63):
+        with raises_errno(errno.ENOTTY):
+            init.pidfd_get_info(child.pidfd, 0, size)
+    assert snapshot([init, child.task]) == before
+
+
+def test_get_info_with_the_ver0_size_truncates_but_keeps_the_mask(kernel):
+    # spec 9 step 8: copy_struct_to_user cuts the struct; the mask is not trimmed.
+    init = kernel.init
+    child = init.clone(pidfd=True)
+    full = init.pidfd_get_info(child.pidfd, PIDFD_INFO_COREDUMP, 72)
+    assert full.coredump_mask == PIDFD_COREDUMP_USER
+    short = init.pidfd_get_info(child.pidfd, PIDFD_INFO_COREDUMP, pidlab.PIDFD_INFO_SIZE_VER0)
+    assert short.mask == ALIVE_MASK | PIDFD_INFO_COREDUMP
+    assert short.coredump_mask == 0
+    assert short.to_bytes()[:64] == full.to_bytes()[:64]
+
+
+def test_get_info_with_a_size_between_ver0_and_ver1_copies_that_many_bytes(kernel):
+    # include/linux/uaccess.h copy_struct_to_user: min(ksize, usize) bytes.
+    init = kernel.init
+    child = init.clone(pidfd=True)
+    full = init.pidfd_get_info(child.pidfd, PIDFD_INFO_COREDUMP, 72).to_bytes()
+    for size in (65, 68, 71):
+        got = init.pidfd_get_info(child.pidfd, PIDFD_INFO_COREDUMP, size).to_bytes()
+        assert got == full[:size] + bytes(72 - size)
+        assert got[64] == PIDFD_COREDUMP_USER
+
+
+def test_get_info_exit_code_fits_in_the_ver0_size(kernel):
+    init, child = reaped_child(kernel, 5)
+    assert init.pidfd_get_info(child.pidfd, PIDFD_INFO_EXIT, 64).exit_code == 0x500
+
+
+def test_get_info_with_a_larger_struct_gets_the_72_byte_answer(kernel):
+    # spec 9: sizes above 72 are zero-filled (no SUPPORTED_MASK in 6.18).
+    init = kernel.init
+    child = init.clone(pidfd=True)
+    mask = PIDFD_INFO_COREDUMP | PIDFD_INFO_SUPPORTED_MASK
+    expected = init.pidfd_get_info(child.pidfd, mask, 72)
+    for size in (73, 80, 200, 4096, (1 << 14) - 1):
+        assert init.pidfd_get_info(child.pidfd, mask, size) == expected, size
+
+
+@pytest.mark.parametrize("what, err", [("closed", errno.EBADF), ("proc_file", errno.ENOTTY),
+                                       ("proc_dir", errno.ENOTTY)])
+def test_get_info_on_a_descriptor_that_is_no_pidfd(kernel, what, err):
+    init = kernel.init
+    fd = {"closed": lambda: CLOSED_FD, "proc_file": lambda: init.open("/proc/self/status"),
+          "proc_dir": lambda: init.open("/proc/self", O_DIRECTORY)}[what]()
+    with raises_errno(err):
+        init.pidfd_get_info(fd, PIDFD_INFO_EXIT)
+
+
+def test_get_info_through_a_pidfd_from_a_file_handle_is_the_same(kernel):
+    init = kernel.init
+    child = init.clone(pidfd=True)
+    fd = init.open_by_handle_at(FD_PIDFS_ROOT, handle_of(init, child.pidfd))
+    assert init.pidfd_get_info(fd) == init.pidfd_get_info(child.pidfd)
+
+
+# ================================================================ the pidfs inode (fstat)
+
+def test_fstat_of_a_pidfd_is_mode_0700_owned_by_root_with_one_link(kernel):
+    # spec 7 stat: st_mode 0700 with no file-type bits, nlink 1, uid/gid 0, size 0.
+    init = kernel.init
+    st = init.fstat(init.pidfd_open(init.fork().pid))
+    assert (st.st_mode, st.st_nlink, st.st_uid, st.st_gid, st.st_size) == (0o700, 1, 0, 0, 0)
+
+
+def test_every_pidfd_of_one_struct_pid_has_the_same_inode(kernel):
+    # facts 5d: identical for all pidfds of one struct pid (SO_PEERPIDFD, the leader's
+    # thread pidfd, open_by_handle_at included).
+    init = kernel.init
+    proc = init.fork()
+    p = proc.task
+    child = p.clone(pidfd=True)
+    fds = [
+        child.pidfd,
+        p.pidfd_open(child.pid),
+        p.pidfd_open(child.pid, PIDFD_THREAD),
+        p.pidfd_open(child.pid, pidlab.PIDFD_NONBLOCK),
+        p.dup(child.pidfd),
+        p.open_by_handle_at(FD_PIDFS_ROOT, handle_of(p, child.pidfd)),
+    ]
+    sock, _ = child.task.socketpair()
+    peer_in_child = child.task.getsockopt(sock, SOL_SOCKET, SO_PEERPIDFD)
+    stats = {(p.fstat(fd).st_dev, p.fstat(fd).st_ino) for fd in fds}
+    assert len(stats) == 1
+    assert child.task.fstat(peer_in_child).st_ino == p.fstat(child.pidfd).st_ino
+    via_getfd = p.pidfd_getfd(child.pidfd, peer_in_child)
+    assert (p.fstat(via_getfd).st_dev, p.fstat(via_getfd).st_ino) in stats
+
+
+def test_pidfs_inodes_are_distinct_and_grow_in_creation_order(kernel):
+    # spec 7: a global counter, incremented at each successful alloc_pid; threads too.
+    init = kernel.init
+    a = init.clone(pidfd=True)
+    t = a.task.clone(pidlab.CLONE_THREAD | pidlab.CLONE_VM | pidlab.CLONE_SIGHAND
+                     | pidlab.CLONE_FS | pidlab.CLONE_FILES, exit_signal=0, pidfd=True)
+    b = init.clone(pidfd=True)
+    ns = init.clone(CLONE_NEWPID, pidfd=True)
+    inos = [ino(init, a.pidfd), ino(a.task, t.pidfd), ino(init, b.pidfd), ino(init, ns.pidfd)]
+    assert inos == sorted(inos) and len(set(inos)) == 4
+    assert init.fstat(a.pidfd).st_dev == init.fstat(b.pidfd).st_dev == a.task.fstat(t.pidfd).st_dev
+    assert ino(init, init.pidfd_open(init.getpid())) < inos[0]
+
+
+def test_pidfs_inode_stays_the_same_after_every_pidfd_was_closed_and_after_reap(kernel):
+    # facts 5d/5g: the next open builds a new inode with the same ino; fstat works after reap.
+    init = kernel.init
+    child = init.fork()
+    fd = init.pidfd_open(child.pid)
+    first = ino(init, fd)
+    init.close(fd)
+    fd = init.pidfd_open(child.pid)
+    assert ino(init, fd) == first
+    child.task.exit(0)
+    init.waitpid(child.pid, 0)
+    assert ino(init, fd) == first
+
+
+def test_a_failed_fork_takes_no_pidfs_inode_out_of_order(kernel):
+    # spec 3 step 10: failed attempts consume no ino; relations only (the live counter
+    # is shared with the whole machine).
+    init = kernel.init
+    a = init.clone(pidfd=True)
+    with raises_errno(errno.EEXIST):
+        init.clone(set_tid=[a.pid])
+    b = init.clone(pidfd=True)
+    assert ino(init, a.pidfd) < ino(init, b.pidfd)
+
+
+def _recycle(kernel):
+    """In a fresh namespace, process 100 exits and is reaped, and a new process gets 100."""
+    ns_init = kernel.init.clone(CLONE_NEWPID).task
+    ns_init.write_text(NS_LAST_PID_PATH, "99")
+    old = ns_init.clone(pidfd=True)
+    h_old = handle_of(ns_init, old.pidfd)
+    ns_init.fsetxattr(old.pidfd, "trusted.who", b"old")
+    old.task.exit(1)
+    ns_init.waitpid(old.pid, 0)
+    ns_init.write_text(NS_LAST_PID_PATH, "99")
+    new = ns_init.clone(pidfd=True)
+    assert new.pid == old.pid == 100
+    return ns_init, old, new, h_old
+
+
+def test_a_recycled_pid_number_gets_a_new_pidfs_identity(kernel):
+    # spec 4: the ino is never recycled; attr (xattrs, exit info) belongs to the old struct pid.
+    ns_init, old, new, h_old = _recycle(kernel)
+    assert ino(ns_init, new.pidfd) > ino(ns_init, old.pidfd)
+    assert handle_of(ns_init, new.pidfd) != h_old
+    with raises_errno(errno.ESTALE):
+        ns_init.open_by_handle_at(FD_PIDFS_ROOT, h_old)
+    fd = ns_init.open_by_handle_at(FD_PIDFS_ROOT, handle_of(ns_init, new.pidfd))
+    assert ino(ns_init, fd) == ino(ns_init, new.pidfd)
+    assert ns_init.fgetxattr(old.pidfd, "trusted.who") == b"old"
+    assert ns_init.flistxattr(new.pidfd) == []
+    assert ns_init.pidfd_get_info(old.pidfd, PIDFD_INFO_EXIT).exit_code == 0x100
+    assert ns_init.pidfd_get_info(new.pidfd, PIDFD_INFO_EXIT).mask == ALIVE_MASK
+
+
+# ================================================================ file handles
+
+def test_name_to_handle_at_gives_a_kernfs_handle_holding_the_inode_number(kernel):
+    # spec 10: type FILEID_KERNFS (0xfe), 8 bytes, the u64 pid->ino, equal to st_ino on 64-bit.
+    init = kernel.init
+    fd = init.pidfd_open(init.fork().pid)
+    h = handle_of(init, fd)
+    assert h.handle_type == FILEID_KERNFS == 0xFE
+    assert len(h.handle) == 8
+    assert struct.unpack("<Q", h.handle)[0] == ino(init, fd)
+
+
+@pytest.mark.parametrize("flags", [AT_EMPTY_PATH | AT_HANDLE_FID,
+                                   AT_EMPTY_PATH | AT_HANDLE_MNT_ID_UNIQUE,
+                                   AT_EMPTY_PATH | 0x400],
+                         ids=["HANDLE_FID", "MNT_ID_UNIQUE", "SYMLINK_FOLLOW"])
+def test_name_to_handle_at_accepts_the_other_valid_flags_with_the_same_handle(kernel, flags):
+    init = kernel.init
+    fd = init.pidfd_open(init.fork().pid)
+    assert init.name_to_handle_at(fd, "", flags) == handle_of(init, fd)
+
+
+@pytest.mark.parametrize("handle_bytes, err", [(0, errno.EOVERFLOW), (4, errno.EOVERFLOW),
+                                                (7, errno.EOVERFLOW), (129, errno.EINVAL)])
+def test_name_to_handle_at_with_a_bad_buffer_size(kernel, handle_bytes, err):
+    # fs/fhandle.c do_sys_name_to_handle: > MAX_HANDLE_SZ is EINVAL, too small EOVERFLOW.
+    init = kernel.init
+    fd = init.pidfd_open(init.fork().pid)
+    with raises_errno(err):
+        init.name_to_handle_at(fd, "", AT_EMPTY_PATH, handle_bytes)
+    assert init.name_to_handle_at(fd, "", AT_EMPTY_PATH, 8) == handle_of(init, fd)
+
+
+def test_name_to_handle_at_without_at_empty_path_is_enoent(kernel):
+    init = kernel.init
+    fd = init.pidfd_open(init.fork().pid)
+    with raises_errno(errno.ENOENT):
+        init.name_to_handle_at(fd, "", 0)
+
+
+@pytest.mark.parametrize("flags", [0x8000, 1 << 30, AT_EMPTY_PATH | AT_HANDLE_CONNECTABLE,
+                                   AT_HANDLE_FID | AT_HANDLE_CONNECTABLE],
+                         ids=["0x8000", "bit30", "EMPTY_PATH|CONNECTABLE", "FID|CONNECTABLE"])
+def test_name_to_handle_at_rejects_bad_flags_before_looking_at_the_descriptor(kernel, flags):
+    # fs/fhandle.c name_to_handle_at: unknown flags, and CONNECTABLE with FID or
+    # EMPTY_PATH, are EINVAL before user_path_at looks at dfd.
+    init = kernel.init
+    fd = init.pidfd_open(init.fork().pid)
+    for dirfd in (fd, CLOSED_FD):
+        with raises_errno(errno.EINVAL):
+            init.name_to_handle_at(dirfd, "", flags)
+
+
+def test_name_to_handle_at_on_a_closed_descriptor_is_ebadf(kernel):
+    with raises_errno(errno.EBADF):
+        kernel.init.name_to_handle_at(CLOSED_FD, "", AT_EMPTY_PATH)
+
+
+def test_name_to_handle_at_still_encodes_a_reaped_process(kernel):
+    # spec 10: "Works even after reap."
+    init = kernel.init
+    child = init.clone(pidfd=True)
+    before = handle_of(init, child.pidfd)
+    child.task.exit(0)
+    init.waitpid(child.pid, 0)
+    assert handle_of(init, child.pidfd) == before
+
+
+@pytest.mark.parametrize("anchor", ["same_pidfd", "other_pidfd", "FD_PIDFS_ROOT"])
+def test_open_by_handle_at_decodes_through_any_pidfd_or_fd_pidfs_root(kernel, anchor):
+    init = kernel.init
+    child = init.fork()
+    fd = init.pidfd_open(child.pid)
+    mount_fd = {"same_pidfd": fd, "other_pidfd": init.pidfd_open(init.fork().pid),
+                "FD_PIDFS_ROOT": FD_PIDFS_ROOT}[anchor]
+    new = init.open_by_handle_at(mount_fd, handle_of(init, fd))
+    assert new != fd and ino(init, new) == ino(init, fd)
+    assert fdinfo(init, new)["Pid"] == str(child.pid)
+
+
+@pytest.mark.parametrize("flags, f_getfl, cloexec", [
+    (O_RDONLY, O_RDWR, 0),
+    (O_WRONLY, O_WRONLY | O_RDWR, 0),
+    (O_RDWR, O_RDWR, 0),
+    (O_NONBLOCK, O_RDWR | O_NONBLOCK, 0),
+    (O_CLOEXEC, O_RDWR | O_CLOEXEC, FD_CLOEXEC),
+    (O_EXCL, O_RDWR, 0),
+    (O_LARGEFILE, O_RDWR, 0),
+    (O_RDWR | O_NONBLOCK | O_CLOEXEC | O_EXCL, O_RDWR | O_NONBLOCK | O_CLOEXEC, FD_CLOEXEC),
+], ids=["RDONLY", "WRONLY", "RDWR", "NONBLOCK", "CLOEXEC", "EXCL", "LARGEFILE", "all"])
+def test_open_by_handle_at_opens_read_write_and_drops_o_excl(kernel, flags, f_getfl, cloexec):
+    # fs/pidfs.c pidfs_export_open: `oflags &= ~O_LARGEFILE; dentry_open(path, oflags |
+    # O_RDWR)`; fs/open.c do_dentry_open then clears only O_CREAT|O_EXCL|O_NOCTTY|O_TRUNC
+    # from f_flags.  So O_EXCL is gone (no PIDFD_THREAD), and O_CLOEXEC, which no
+    # build_open_flags strips on this path, stays in f_flags (F_GETFL shows it) besides
+    # making the descriptor close-on-exec only when asked for (facts 7c).
+    init = kernel.init
+    fd = init.pidfd_open(init.fork().pid)
+    new = init.open_by_handle_at(FD_PIDFS_ROOT, handle_of(init, fd), flags)
+    assert init.fcntl(new, F_GETFL) == f_getfl
+    assert init.fcntl(new, F_GETFD) == cloexec
+
+
+def test_open_by_handle_at_rejects_other_open_flags_with_einval(kernel):
+    # fs/pidfs.c pidfs_export_permission (facts 7c); nothing is installed.
+    init = kernel.init
+    fd = init.pidfd_open(init.fork().pid)
+    h = handle_of(init, fd)
+    before = lowest_free_fd(init)
+    for flags in (O_CREAT, O_TRUNC, O_PATH, O_DIRECTORY, O_NOFOLLOW, O_NOCTTY, O_APPEND,
+                  O_SYNC, O_DSYNC, O_NOATIME, O_TMPFILE, O_ASYNC, O_DIRECT, O_RDWR | O_TRUNC):
+        with raises_errno(errno.EINVAL):
+            init.open_by_handle_at(fd, h, flags)
+    assert lowest_free_fd(init) == before
+
+
+def _handle(task, fd, **kw) -> FileHandle:
+    h = handle_of(task, fd)
+    return FileHandle(kw.get("handle_type", h.handle_type), kw.get("handle", h.handle))
+
+
+@pytest.mark.parametrize("case, err", [
+    ("bogus_ino", errno.ESTALE),
+    ("type_1", errno.ESTALE),
+    ("four_bytes", errno.ESTALE),
+    ("negative_type", errno.EINVAL),
+    ("unknown_user_flag_in_type", errno.EINVAL),
+])
+def test_open_by_handle_at_with_a_bad_handle(kernel, case, err):
+    # spec 10 / facts 7d: an unknown id, another type, or fewer than 8 bytes decode to
+    # nothing (ESTALE).  fs/fhandle.c handle_to_path refuses a negative handle_type and
+    # user flag bits outside FILEID_IS_CONNECTABLE|FILEID_IS_DIR (0xffff0000 mask) with
+    # EINVAL before it decodes.
+    init = kernel.init
+    fd = init.pidfd_open(init.fork().pid)
+    h = {
+        "bogus_ino": lambda: _handle(init, fd, handle=struct.pack("<Q", ino(init, fd) + 10**9)),
+        "type_1": lambda: _handle(init, fd, handle_type=1),
+        "four_bytes": lambda: _handle(init, fd, handle=handle_of(init, fd).handle[:4]),
+        "negative_type": lambda: _handle(init, fd, handle_type=-1),
+        "unknown_user_flag_in_type": lambda: _handle(init, fd, handle_type=0x40000 | FILEID_KERNFS),
+    }[case]()
+    before = lowest_free_fd(init)
+    with raises_errno(err):
+        init.open_by_handle_at(fd, h)
+    assert lowest_free_fd(init) == before
+
+
+@pytest.mark.parametrize("handle_bytes, err", [(0, errno.EINVAL), (129, errno.EINVAL), (4, errno.ESTALE),
+                                                (7, errno.ESTALE)])
+def test_open_by_handle_at_with_a_bad_handle_size(kernel, handle_bytes, err):
+    init = kernel.init
+    fd = init.pidfd_open(init.fork().pid)
+    h = FileHandle(FILEID_KERNFS, handle_of(init, fd).handle + bytes(128))
+    with raises_errno(err):
+        init.open_by_handle_at(fd, h, O_RDONLY, handle_bytes)
+
+
+def test_open_by_handle_at_ignores_bytes_after_the_inode_number(kernel):
+    init = kernel.init
+    fd = init.pidfd_open(init.fork().pid)
+    h = FileHandle(FILEID_KERNFS, handle_of(init, fd).handle + b"junkjunk")
+    assert ino(init, init.open_by_handle_at(fd, h)) == ino(init, fd)
+
+
+@pytest.mark.parametrize("anchor, err", [("AT_FDCWD", errno.ESTALE), ("proc_dir", errno.ESTALE),
+                                         ("minus_EBADF", errno.EBADF), ("closed", errno.EBADF)])
+def test_open_by_handle_at_with_a_mount_fd_that_is_no_pidfs_anchor(kernel, anchor, err):
+    # fs/fhandle.c get_path_anchor: a negative fd other than AT_FDCWD and FD_PIDFS_ROOT,
+    # or a closed one, is EBADF; another filesystem does not decode the handle (ESTALE).
+    init = kernel.init
+    fd = init.pidfd_open(init.fork().pid)
+    mount_fd = {"AT_FDCWD": lambda: AT_FDCWD,
+                "proc_dir": lambda: init.open("/proc/self", O_DIRECTORY),
+                "minus_EBADF": lambda: -errno.EBADF, "closed": lambda: CLOSED_FD}[anchor]()
+    with raises_errno(err):
+        init.open_by_handle_at(mount_fd, handle_of(init, fd))
+
+
+def test_open_by_handle_at_checks_the_handle_size_before_the_mount_fd(kernel):
+    # fs/fhandle.c (6.17+): the handle is copied and checked before get_path_anchor.
+    init = kernel.init
+    fd = init.pidfd_open(init.fork().pid)
+    with raises_errno(errno.EINVAL):
+        init.open_by_handle_at(CLOSED_FD, handle_of(init, fd), O_RDONLY, 0)
+
+
+def test_open_by_handle_at_decodes_a_zombie_but_not_a_reaped_process(kernel):
+    # spec 10: the rbtree entry goes at free_pid; ESTALE after reap even with pidfds open.
+    init = kernel.init
+    child = init.clone(pidfd=True)
+    h = handle_of(init, child.pidfd)
+    child.task.exit(0)
+    assert ino(init, init.open_by_handle_at(FD_PIDFS_ROOT, h)) == ino(init, child.pidfd)
+    init.waitpid(child.pid, 0)
+    with raises_errno(errno.ESTALE):
+        init.open_by_handle_at(FD_PIDFS_ROOT, h)
+    with raises_errno(errno.ESTALE):
+        init.open_by_handle_at(child.pidfd, h)
+
+
+def test_open_by_handle_at_decodes_a_live_process_without_any_open_pidfd(kernel):
+    init = kernel.init
+    child = init.fork()
+    fd = init.pidfd_open(child.pid)
+    h, first = handle_of(init, fd), ino(init, fd)
+    init.close(fd)
+    assert ino(init, init.open_by_handle_at(FD_PIDFS_ROOT, h)) == first
+
+
+def test_open_by_handle_at_needs_no_capability(kernel):
+    # spec 10: pidfs_export_permission checks only the flags (facts 7h).
+    proc = kernel.init.fork().task
+    fd = proc.pidfd_open(proc.fork().pid)
+    h = handle_of(proc, fd)
+    proc.capset([])
+    assert ino(proc, proc.open_by_handle_at(FD_PIDFS_ROOT, h)) == ino(proc, fd)
+    assert ino(proc, proc.open_by_handle_at(fd, h)) == ino(proc, fd)
+
+
+def test_open_by_handle_at_of_a_thread_handle_gives_a_process_style_pidfd_on_the_thread(kernel):
+    # facts 7c/7e: O_EXCL is dropped, so the decoded pidfd has no PIDFD_THREAD, but it
+    # names the thread's struct pid (GET_INFO pid = its tid).
+    init = kernel.init
+    proc = init.fork()
+    thread = proc.task.spawn_thread()
+    tfd = init.pidfd_open(thread.pid, PIDFD_THREAD)
+    fd = init.open_by_handle_at(FD_PIDFS_ROOT, handle_of(init, tfd), O_EXCL)
+    assert not init.fcntl(fd, F_GETFL) & O_EXCL
+    assert ino(init, fd) == ino(init, tfd)
+    info = init.pidfd_get_info(fd)
+    assert (info.pid, info.tgid) == (thread.pid, proc.pid)
+
+
+@pytest.mark.parametrize("relation", ["ancestor", "sibling"])
+def test_open_by_handle_at_of_a_process_outside_the_callers_namespace_is_estale(kernel, relation):
+    # spec 10: pid_vnr() == 0 decodes to nothing (facts 7i).
+    init = kernel.init
+    target = init.clone(CLONE_NEWPID if relation == "sibling" else 0, pidfd=True)
+    h = handle_of(init, target.pidfd)
+    ns_init = init.clone(CLONE_NEWPID)            # inherits target.pidfd
+    for anchor in (FD_PIDFS_ROOT, target.pidfd):
+        with raises_errno(errno.ESTALE):
+            ns_init.task.open_by_handle_at(anchor, h)
+
+
+def test_open_by_handle_at_from_an_ancestor_namespace_decodes_a_nested_process(kernel):
+    init = kernel.init
+    ns_init = init.clone(CLONE_NEWPID)
+    inner = ns_init.task.fork()
+    h = handle_of(ns_init.task, ns_init.task.pidfd_open(inner.pid))
+    fd = init.open_by_handle_at(FD_PIDFS_ROOT, h)
+    assert fdinfo(init, fd)["NSpid"] == f"{inner.task.numbers[0]}\t{inner.pid}"
+
+
+# ================================================================ xattrs
+
+def test_xattrs_live_on_the_struct_pid_and_every_pidfd_sees_them(kernel):
+    # spec 7 xattrs: per struct pid, shared by all pidfds (facts 9d/9e).
+    init = kernel.init
+    child = init.fork()
+    a = init.pidfd_open(child.pid)
+    b = init.pidfd_open(child.pid, PIDFD_THREAD)
+    init.fsetxattr(a, "trusted.colour", b"blue")
+    assert init.fgetxattr(b, "trusted.colour") == b"blue"
+    assert init.flistxattr(b) == ["trusted.colour"]
+    other = init.pidfd_open(init.fork().pid)
+    assert init.flistxattr(other) == []
+    assert child.task.fgetxattr(child.task.pidfd_open(child.task.getpid()),
+                                "trusted.colour") == b"blue"
+
+
+def test_xattr_of_a_non_leader_thread_is_its_own(kernel):
+    init = kernel.init
+    proc = init.fork()
+    thread = proc.task.spawn_thread()
+    pfd = init.pidfd_open(proc.pid)
+    tfd = init.pidfd_open(thread.pid, PIDFD_THREAD)
+    init.fsetxattr(tfd, "trusted.t", b"1")
+    assert init.flistxattr(pfd) == []
+    assert init.flistxattr(tfd) == ["trusted.t"]
+
+
+def test_xattr_values_may_be_empty_and_up_to_65536_bytes(kernel):
+    init = kernel.init
+    fd = init.pidfd_open(init.fork().pid)
+    init.fsetxattr(fd, "trusted.empty", b"")
+    init.fsetxattr(fd, "trusted.big", b"x" * 65536)
+    assert init.fgetxattr(fd, "trusted.empty") == b""
+    assert init.fgetxattr(fd, "trusted.big") == b"x" * 65536
+    with raises_errno(errno.E2BIG):
+        init.fsetxattr(fd, "trusted.bigger", b"x" * 65537)
+    assert sorted(init.flistxattr(fd)) == ["trusted.big", "trusted.empty"]
+
+
+@pytest.mark.parametrize("name, err", [
+    ("user.foo", ENOTSUP), ("security.foo", ENOTSUP), ("system.foo", ENOTSUP),
+    ("foo", ENOTSUP), ("trusted.", errno.EINVAL), ("", errno.ERANGE),
+    ("trusted." + "n" * 248, errno.ERANGE),
+])
+def test_xattr_names_other_than_trusted_are_refused(kernel, name, err):
+    # facts 9d: only trusted.* (EOPNOTSUPP otherwise); fs/xattr.c xattr_resolve_name:
+    # an empty suffix is EINVAL; import_xattr_name: "" or > 255 bytes is ERANGE.
+    init = kernel.init
+    fd = init.pidfd_open(init.fork().pid)
+    init.fsetxattr(fd, "trusted.keep", b"1")
+    with raises_errno(err):
+        init.fsetxattr(fd, name, b"v")
+    with raises_errno(err):
+        init.fgetxattr(fd, name)
+    with raises_errno(err):
+        init.fremovexattr(fd, name)
+    assert init.flistxattr(fd) == ["trusted.keep"]
+
+
+def test_xattr_name_of_255_bytes_is_accepted(kernel):
+    init = kernel.init
+    fd = init.pidfd_open(init.fork().pid)
+    name = "trusted." + "n" * 247
+    assert len(name) == 255
+    init.fsetxattr(fd, name, b"v")
+    assert init.fgetxattr(fd, name) == b"v"
+
+
+def test_xattr_create_and_replace_flags(kernel):
+    init = kernel.init
+    fd = init.pidfd_open(init.fork().pid)
+    init.fsetxattr(fd, "trusted.a", b"1", XATTR_CREATE)
+    with raises_errno(errno.EEXIST):
+        init.fsetxattr(fd, "trusted.a", b"2", XATTR_CREATE)
+    with raises_errno(errno.ENODATA):
+        init.fsetxattr(fd, "trusted.b", b"2", XATTR_REPLACE)
+    init.fsetxattr(fd, "trusted.a", b"3", XATTR_REPLACE)
+    assert init.fgetxattr(fd, "trusted.a") == b"3"
+    with raises_errno(errno.EINVAL):
+        init.fsetxattr(fd, "trusted.a", b"4", 4)
+    with raises_errno(errno.ENODATA):
+        init.fremovexattr(fd, "trusted.b")
+    # fs/xattr.c simple_xattr_set: with both flags, CREATE fails on an existing
+    # name and REPLACE on a missing one.
+    with raises_errno(errno.EEXIST):
+        init.fsetxattr(fd, "trusted.a", b"5", XATTR_CREATE | XATTR_REPLACE)
+    with raises_errno(errno.ENODATA):
+        init.fsetxattr(fd, "trusted.b", b"5", XATTR_CREATE | XATTR_REPLACE)
+    assert init.flistxattr(fd) == ["trusted.a"]
+    assert init.fgetxattr(fd, "trusted.a") == b"3"
+
+
+def test_xattr_get_before_any_was_ever_set_returns_an_empty_value(kernel):
+    # spec 7 quirk: with no xattr ever set, pidfs_xattr_get returns length 0.  Once
+    # the set exists, a missing name is ENODATA, even after everything was removed.
+    init = kernel.init
+    fd = init.pidfd_open(init.fork().pid)
+    assert init.fgetxattr(fd, "trusted.missing") == b""
+    init.fsetxattr(fd, "trusted.a", b"1")
+    init.fremovexattr(fd, "trusted.a")
+    with raises_errno(errno.ENODATA):
+        init.fgetxattr(fd, "trusted.missing")
+    assert init.flistxattr(fd) == []
+
+
+@pytest.mark.parametrize("call", ["remove", "replace"])
+def test_xattr_a_failed_change_still_creates_the_empty_xattr_set(kernel, call):
+    # fs/pidfs.c pidfs_xattr_set allocates attr->xattrs before simple_xattr_set fails with
+    # ENODATA (removexattr reaches it as a set of NULL with XATTR_REPLACE).  From then
+    # on pidfs_xattr_get finds a set, so a missing name is ENODATA, no longer "".
+    init = kernel.init
+    fd = init.pidfd_open(init.fork().pid)
+    assert init.fgetxattr(fd, "trusted.a") == b""
+    with raises_errno(errno.ENODATA):
+        if call == "remove":
+            init.fremovexattr(fd, "trusted.a")
+        else:
+            init.fsetxattr(fd, "trusted.a", b"1", XATTR_REPLACE)
+    with raises_errno(errno.ENODATA):
+        init.fgetxattr(fd, "trusted.a")
+    assert init.flistxattr(fd) == []
+
+
+def test_xattrs_without_cap_sys_admin(kernel):
+    # fs/xattr.c xattr_permission: trusted.* needs CAP_SYS_ADMIN: EPERM to write,
+    # ENODATA to read; simple_xattr_list hides trusted.* (facts 9g).
+    init = kernel.init
+    proc = init.fork().task
+    fd = proc.pidfd_open(proc.fork().pid)
+    proc.fsetxattr(fd, "trusted.x", b"1")
+    proc.capset(proc.capget() - {CAP_SYS_ADMIN})
+    with raises_errno(errno.EPERM):
+        proc.fsetxattr(fd, "trusted.y", b"1")
+    with raises_errno(errno.EPERM):
+        proc.fremovexattr(fd, "trusted.x")
+    with raises_errno(errno.ENODATA):
+        proc.fgetxattr(fd, "trusted.x")
+    assert proc.flistxattr(fd) == []
+    # The argument checks (setxattr_copy) come before the permission, the permission
+    # before the name resolution (xattr_resolve_name's EINVAL for "trusted.").
+    with raises_errno(errno.E2BIG):
+        proc.fsetxattr(fd, "trusted.y", b"v" * 65537)
+    with raises_errno(errno.EPERM):
+        proc.fsetxattr(fd, "trusted.", b"v")
+    assert init.flistxattr(init.pidfd_open(proc.getpid())) == []
+
+
+def test_xattrs_survive_closing_every_pidfd_and_the_reap(kernel):
+    # spec 7: attr lives as long as the struct pid (facts 9e, 9f).
+    init = kernel.init
+    child = init.fork()
+    fd = init.pidfd_open(child.pid)
+    init.fsetxattr(fd, "trusted.a", b"1")
+    init.close(fd)
+    fd = init.pidfd_open(child.pid)
+    assert init.fgetxattr(fd, "trusted.a") == b"1"
+    child.task.exit(0)
+    init.fsetxattr(fd, "trusted.zombie", b"2")
+    init.waitpid(child.pid, 0)
+    assert init.fgetxattr(fd, "trusted.zombie") == b"2"
+    init.fsetxattr(fd, "trusted.reaped", b"3")
+    assert sorted(init.flistxattr(fd)) == ["trusted.a", "trusted.reaped", "trusted.zombie"]
+
+
+@pytest.mark.parametrize("call, err", [
+    (lambda t: t.fsetxattr(CLOSED_FD, "trusted.a", b"v", 4), errno.EINVAL),
+    (lambda t: t.fsetxattr(CLOSED_FD, "", b"v"), errno.ERANGE),
+    (lambda t: t.fsetxattr(CLOSED_FD, "trusted.a", b"v" * 65537), errno.E2BIG),
+    (lambda t: t.fgetxattr(CLOSED_FD, ""), errno.ERANGE),
+    (lambda t: t.fremovexattr(CLOSED_FD, ""), errno.ERANGE),
+    (lambda t: t.fsetxattr(CLOSED_FD, "trusted.a", b"v"), errno.EBADF),
+    (lambda t: t.fgetxattr(CLOSED_FD, "trusted.a"), errno.EBADF),
+    (lambda t: t.fremovexattr(CLOSED_FD, "trusted.a"), errno.EBADF),
+    (lambda t: t.flistxattr(CLOSED_FD), errno.EBADF),
+], ids=["set_flags", "set_empty_name", "set_too_big", "get_empty_name", "remove_empty_name",
+        "set", "get", "remove", "list"])
+def test_xattr_calls_check_their_arguments_before_the_descriptor(kernel, call, err):
+    # fs/xattr.c path_setxattrat: setxattr_copy (flags EINVAL, name ERANGE, size E2BIG)
+    # runs before the fd is looked up; path_getxattrat and path_removexattrat import
+    # the name first too.  Only valid arguments reach the EBADF.
+    with raises_errno(err):
+        call(kernel.init)
+
+
+# ================================================================ SO_PEERPIDFD
+
+def test_so_peerpidfd_of_a_socketpair_names_its_creator(kernel):
+    # facts 9a: a new O_CLOEXEC pidfd; for a socketpair the peer is the creator.
+    proc = kernel.init.fork().task
+    a, b = proc.socketpair()
+    fd = proc.getsockopt(a, SOL_SOCKET, SO_PEERPIDFD)
+    fd2 = proc.getsockopt(b, SOL_SOCKET, SO_PEERPIDFD)
+    assert fd != fd2
+    assert ino(proc, fd) == ino(proc, fd2) == ino(proc, proc.pidfd_open(proc.getpid()))
+    assert proc.fcntl(fd, F_GETFD) == FD_CLOEXEC
+    assert proc.fcntl(fd, F_GETFL) == O_RDWR
+    assert fdinfo(proc, fd)["Pid"] == str(proc.getpid())
+
+
+def test_so_peerpidfd_names_the_process_of_the_thread_that_made_the_socketpair(kernel):
+    # net/unix/af_unix.c: the peer pid is task_tgid(current).
+    proc = kernel.init.fork()
+    thread = proc.task.spawn_thread()
+    a, _ = thread.task.socketpair()
+    fd = thread.task.getsockopt(a, SOL_SOCKET, SO_PEERPIDFD)
+    assert ino(proc.task, fd) == ino(proc.task, proc.task.pidfd_open(proc.pid))
+    assert ino(proc.task, fd) != ino(proc.task, proc.task.pidfd_open(thread.pid, PIDFD_THREAD))
+
+
+def test_so_peerpidfd_of_an_inherited_socket_still_names_the_creator(kernel):
+    init = kernel.init
+    proc = init.fork()
+    a, _ = proc.task.socketpair()
+    child = proc.task.fork()
+    fd = child.task.getsockopt(a, SOL_SOCKET, SO_PEERPIDFD)
+    assert fdinfo(child.task, fd)["Pid"] == str(child.task.getppid()) == str(proc.pid)
+
+
+def test_so_peerpidfd_of_a_zombie_peer_names_it(kernel):
+    init = kernel.init
+    proc = init.fork()
+    a, _ = proc.task.socketpair()
+    child = proc.task.fork()
+    proc.task.exit(4)
+    fd = child.task.getsockopt(a, SOL_SOCKET, SO_PEERPIDFD)
+    assert fdinfo(child.task, fd)["Pid"] == str(proc.pid)
+    assert child.task.poll([fd])[fd] == READABLE
+
+
+def test_so_peerpidfd_still_works_after_the_peer_was_reaped(kernel):
+    # spec 11 (6.17, "pidfs: persistent info"): the peer was registered with pidfs at
+    # socketpair time, so SO_PEERPIDFD hands out a pidfd for a reaped peer, with
+    # fdinfo Pid -1, POLLIN|POLLHUP and the exit status (facts 9b).
+    init = kernel.init
+    proc = init.fork()
+    a, _ = proc.task.socketpair()
+    child = proc.task.fork()
+    proc.task.exit(5)
+    assert init.waitpid(proc.pid, 0) == (proc.pid, 0x500)
+    fd = child.task.getsockopt(a, SOL_SOCKET, SO_PEERPIDFD)
+    info = fdinfo(child.task, fd)
+    assert (info["Pid"], info["NSpid"]) == ("-1", "-1")
+    assert child.task.poll([fd])[fd] == REAPED
+    got = child.task.pidfd_get_info(fd, PIDFD_INFO_EXIT)
+    assert (got.mask, got.exit_code) == (REAPED_MASK, 0x500)
+    with raises_errno(errno.ESRCH):
+        child.task.pidfd_get_info(fd, 0)
+
+
+@pytest.mark.parametrize("what, err", [("closed", errno.EBADF), ("pidfd", errno.ENOTSOCK),
+                                       ("proc_file", errno.ENOTSOCK)])
+def test_so_peerpidfd_on_a_descriptor_that_is_no_socket(kernel, what, err):
+    proc = kernel.init.fork().task
+    fd = {"closed": lambda: CLOSED_FD, "pidfd": lambda: proc.pidfd_open(proc.getpid()),
+          "proc_file": lambda: proc.open("/proc/self/status")}[what]()
+    before = lowest_free_fd(proc)
+    with raises_errno(err):
+        proc.getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD)
+    assert lowest_free_fd(proc) == before
+
+
+# ================================================================ wrong Python types
+
+FD = object()        # stands for the pidfd the test opens
+
+
+WRONG_TYPES = [
+    ("pidfd_get_info", (FD, 0, 72.0)),
+    ("pidfd_get_info", (FD, None)),
+    ("name_to_handle_at", (FD, None, AT_EMPTY_PATH)),
+    ("name_to_handle_at", (FD, "", "0")),
+    ("name_to_handle_at", (FD, "", AT_EMPTY_PATH, 8.0)),
+    ("open_by_handle_at", (FD, b"\xfe" * 8)),
+    ("open_by_handle_at", (FD, None)),
+    ("open_by_handle_at", (FD, FileHandle(FILEID_KERNFS, bytes(8)), "0")),
+    ("fsetxattr", (FD, 5, b"v")),
+    ("fsetxattr", (FD, "trusted.a", 5)),
+    ("fsetxattr", (FD, "trusted.a", b"v", "0")),
+    ("fgetxattr", (FD, None)),
+    ("fremovexattr", (FD, ["trusted.a"])),
+    ("flistxattr", ("3",)),
+    ("getsockopt", (FD, "1", SO_PEERPIDFD)),
+    ("fstat", (3.0,)),
+]
+
+
+def test_wrong_python_types_raise_typeerror_and_change_nothing(kernel):
+    init = kernel.init
+    child = init.fork()
+    fd = init.pidfd_open(child.pid)
+    init.fsetxattr(fd, "trusted.keep", b"1")
+    before = snapshot([init, child.task]), lowest_free_fd(init), init.flistxattr(fd)
+    for method, args in WRONG_TYPES:
+        with pytest.raises(TypeError):
+            getattr(init, method)(*[fd if a is FD else a for a in args])
+    assert (snapshot([init, child.task]), lowest_free_fd(init), init.flistxattr(fd)) == before
+
+
+# ================================================================ selftests: pidfd_info_test.c
+
+def _info_fixture(kernel, which):
+    """pidfd_info_test.c FIXTURE(pidfd_info): child1 SIGKILLed (zombie), child2 SIGKILLed
+    and reaped, child3 NEWPID exit 0 (zombie), child4 NEWPID exit 0 and reaped."""
+    init = kernel.init
+    flags = CLONE_NEWPID if which in (3, 4) else 0
+    child = init.clone(flags, pidfd=True)
+    if which in (1, 2):
+        init.pidfd_send_signal(child.pidfd, SIGKILL)
+    else:
+        child.task.exit(0)
+    if which in (2, 4):
+        assert init.waitid(P_PID, child.pid, WEXITED) is not None
+    return init, child
+
+
+def test_selftest_pidfd_info_test_sigkill_exit(kernel):
+    """pidfd_info_test.c TEST_F(pidfd_info, sigkill_exit): a SIGKILLed, unreaped child
+    has CREDS and no EXIT."""
+    init, child = _info_fixture(kernel, 1)
+    assert init.pidfd_get_info(child.pidfd, PIDFD_INFO_CGROUPID).mask & PIDFD_INFO_CGROUPID
+    info = init.pidfd_get_info(child.pidfd, PIDFD_INFO_CGROUPID | PIDFD_INFO_EXIT)
+    assert info.mask & PIDFD_INFO_CREDS and not info.mask & PIDFD_INFO_EXIT
+
+
+def test_selftest_pidfd_info_test_sigkill_reaped(kernel):
+    """pidfd_info_test.c TEST_F(pidfd_info, sigkill_reaped): after reap, CGROUPID alone is
+    ESRCH; CGROUPID|EXIT gives EXIT without CREDS and a SIGKILL wait status."""
+    init, child = _info_fixture(kernel, 2)
+    with raises_errno(errno.ESRCH):
+        init.pidfd_get_info(child.pidfd, PIDFD_INFO_CGROUPID)
+    info = init.pidfd_get_info(child.pidfd, PIDFD_INFO_CGROUPID | PIDFD_INFO_EXIT)
+    assert not info.mask & PIDFD_INFO_CREDS and info.mask & PIDFD_INFO_EXIT
+    assert os.WIFSIGNALED(info.exit_code) and os.WTERMSIG(info.exit_code) == SIGKILL
+
+
+def test_selftest_pidfd_info_test_success_exit(kernel):
+    """pidfd_info_test.c TEST_F(pidfd_info, success_exit): a child (init of a new pid
+    namespace) that exited 0, unreaped: CREDS, no EXIT."""
+    init, child = _info_fixture(kernel, 3)
+    info = init.pidfd_get_info(child.pidfd, PIDFD_INFO_CGROUPID | PIDFD_INFO_EXIT)
+    assert info.mask & PIDFD_INFO_CREDS and not info.mask & PIDFD_INFO_EXIT
+
+
+def test_selftest_pidfd_info_test_success_reaped(kernel):
+    """pidfd_info_test.c TEST_F(pidfd_info, success_reaped): reaped: CGROUPID alone is
+    ESRCH; with EXIT: no CREDS, EXIT, WIFEXITED with status 0."""
+    init, child = _info_fixture(kernel, 4)
+    with raises_errno(errno.ESRCH):
+        init.pidfd_get_info(child.pidfd, PIDFD_INFO_CGROUPID)
+    info = init.pidfd_get_info(child.pidfd, PIDFD_INFO_CGROUPID | PIDFD_INFO_EXIT)
+    assert not info.mask & PIDFD_INFO_CREDS and info.mask & PIDFD_INFO_EXIT
+    assert os.WIFEXITED(info.exit_code) and os.WEXITSTATUS(info.exit_code) == 0
+
+
+def test_selftest_pidfd_info_test_success_reaped_poll(kernel):
+    """pidfd_info_test.c TEST_F(pidfd_info, success_reaped_poll): the reaped child2 polls
+    POLLIN|POLLHUP; its exit info says SIGKILL."""
+    init, child = _info_fixture(kernel, 2)
+    revents = init.poll([child.pidfd], POLLIN)[child.pidfd]
+    assert revents & POLLIN and revents & POLLHUP
+    info = init.pidfd_get_info(child.pidfd, PIDFD_INFO_CGROUPID | PIDFD_INFO_EXIT)
+    assert not info.mask & PIDFD_INFO_CREDS and info.mask & PIDFD_INFO_EXIT
+    assert os.WIFSIGNALED(info.exit_code) and os.WTERMSIG(info.exit_code) == SIGKILL
+
+
+def _thread_group(kernel, leader_exits: bool):
+    init = kernel.init
+    leader = init.clone(pidfd=True)
+    thread = leader.task.spawn_thread()
+    if leader_exits:
+        leader.task.exit(0)                          # raw SYS_exit(0) of the leader thread
+    return init, leader, thread
+
+
+MASK = PIDFD_INFO_CGROUPID | PIDFD_INFO_EXIT
+
+
+def test_selftest_pidfd_info_test_thread_group(kernel):
+    """pidfd_info_test.c TEST_F(pidfd_info, thread_group): the leader SYS_exit(0)s while
+    a thread lives: no poll event, ENOENT for pidfd_open(tid, 0); GET_INFO shows CREDS;
+    after SIGKILL and waitid, POLLIN|POLLHUP and every pidfd reports SIGKILL (newest)."""
+    init, leader, thread = _thread_group(kernel, True)
+    leader_thread = init.pidfd_open(leader.pid, PIDFD_THREAD)
+    assert init.poll([leader_thread], POLLIN)[leader_thread] == 0
+    with raises_errno(errno.ENOENT):
+        init.pidfd_open(thread.pid, 0)
+    tfd = init.pidfd_open(thread.pid, PIDFD_THREAD)
+    for fd, pid in ((leader.pidfd, leader.pid), (leader_thread, leader.pid), (tfd, thread.pid)):
+        info = init.pidfd_get_info(fd, MASK)
+        assert info.mask & PIDFD_INFO_CREDS and not info.mask & PIDFD_INFO_EXIT
+        assert info.pid == pid
+    init.pidfd_send_signal(leader.pidfd, SIGKILL)
+    assert init.waitid(P_PIDFD, leader.pidfd, WEXITED) == \
+        WaitidResult(leader.pid, 0, SIGCHLD, SIGKILL, pidlab.CLD_KILLED)
+    revents = init.poll([leader.pidfd], POLLIN)[leader.pidfd]
+    assert revents & POLLIN and revents & POLLHUP
+    for fd in (leader.pidfd, leader_thread, tfd):
+        info = init.pidfd_get_info(fd, MASK)
+        assert not info.mask & PIDFD_INFO_CREDS and info.mask & PIDFD_INFO_EXIT
+        assert os.WIFSIGNALED(info.exit_code) and os.WTERMSIG(info.exit_code) == SIGKILL
+
+
+def _check_after_exec(init, leader, leader_thread, tfd):
+    assert init.poll([tfd], POLLHUP)[tfd] == POLLHUP
+    info = init.pidfd_get_info(tfd, MASK)
+    assert not info.mask & PIDFD_INFO_CREDS and info.mask & PIDFD_INFO_EXIT
+    assert os.WIFEXITED(info.exit_code) and os.WEXITSTATUS(info.exit_code) == 0
+    info = init.pidfd_get_info(leader.pidfd, MASK)
+    assert info.mask & PIDFD_INFO_CREDS and not info.mask & PIDFD_INFO_EXIT
+    assert info.pid == leader.pid
+    init.pidfd_send_signal(leader.pidfd, SIGKILL)
+    revents = init.poll([leader_thread], POLLIN)[leader_thread]
+    assert revents & POLLIN and not revents & POLLHUP
+    assert init.waitid(P_PIDFD, leader.pidfd, WEXITED) is not None
+    info = init.pidfd_get_info(leader.pidfd, MASK)
+    assert not info.mask & PIDFD_INFO_CREDS and info.mask & PIDFD_INFO_EXIT
+
+
+def test_selftest_pidfd_info_test_thread_group_exec(kernel):
+    """pidfd_info_test.c TEST_F(pidfd_info, thread_group_exec): the leader SYS_exit(0)s,
+    then the thread execs pidfd_exec_helper: the leader pidfds see no event, the old tid
+    hangs up with a clean exit 0, the leader pid lives on until SIGKILL."""
+    init, leader, thread = _thread_group(kernel, True)
+    leader_thread = init.pidfd_open(leader.pid, PIDFD_THREAD)
+    assert init.poll([leader_thread], POLLIN)[leader_thread] == 0
+    tfd = init.pidfd_open(thread.pid, PIDFD_THREAD)
+    thread.task.execve()
+    assert init.poll([leader_thread], POLLIN)[leader_thread] == 0
+    _check_after_exec(init, leader, leader_thread, tfd)
+
+
+def test_selftest_pidfd_info_test_thread_group_exec_thread(kernel):
+    """pidfd_info_test.c TEST_F(pidfd_info, thread_group_exec_thread): the leader stays
+    alive while the thread execs; the assertions are those of thread_group_exec."""
+    init, leader, thread = _thread_group(kernel, False)
+    leader_thread = init.pidfd_open(leader.pid, PIDFD_THREAD)
+    tfd = init.pidfd_open(thread.pid, PIDFD_THREAD)
+    thread.task.execve()
+    assert init.poll([leader_thread], POLLIN)[leader_thread] == 0
+    _check_after_exec(init, leader, leader_thread, tfd)
+
+
+def test_selftest_pidfd_info_test_supported_mask_field(kernel):
+    """pidfd_info_test.c TEST(supported_mask_field): asks for PIDFD_INFO_SUPPORTED_MASK.
+    6.18 has no such bit (spec 9, facts 6a): it is ignored and not set in the reply."""
+    init = kernel.init
+    child = init.clone(pidfd=True)
+    info = init.pidfd_get_info(child.pidfd, PIDFD_INFO_SUPPORTED_MASK, 80)
+    assert info.mask == ALIVE_MASK
+    init.pidfd_send_signal(child.pidfd, SIGKILL)
+    assert init.waitid(P_PIDFD, child.pidfd, WEXITED) is not None
+
+
+def test_selftest_pidfd_info_test_supported_mask_with_other_fields(kernel):
+    """pidfd_info_test.c TEST(supported_mask_with_other_fields): CGROUPID|SUPPORTED_MASK;
+    on 6.18 only CGROUPID (with PID and CREDS) comes back."""
+    init = kernel.init
+    child = init.clone(pidfd=True)
+    info = init.pidfd_get_info(child.pidfd, PIDFD_INFO_CGROUPID | PIDFD_INFO_SUPPORTED_MASK, 80)
+    assert info.mask & PIDFD_INFO_CGROUPID and not info.mask & PIDFD_INFO_SUPPORTED_MASK
+
+
+# ================================================================ selftests: pidfd_file_handle_test.c
+
+def _fh_fixture(kernel):
+    """FIXTURE(file_handle): our own pidfd; child1 plain (CLONE_NEWUSER dropped), child2
+    and child3 each init of a new pid namespace; all pause."""
+    proc = kernel.init.fork().task
+    self_fd = proc.pidfd_open(proc.getpid())
+    child1 = proc.clone(pidfd=True)
+    child2 = proc.clone(CLONE_NEWPID, pidfd=True)
+    child3 = proc.clone(CLONE_NEWPID, pidfd=True)
+    return proc, self_fd, child1, child2, child3
+
+
+def test_selftest_pidfd_file_handle_test_file_handle_same_pidns(kernel):
+    """pidfd_file_handle_test.c TEST_F(file_handle, file_handle_same_pidns)."""
+    proc, self_fd, child1, _, _ = _fh_fixture(kernel)
+    h = handle_of(proc, child1.pidfd)
+    st1 = proc.fstat(child1.pidfd)
+    for flags in (0, O_CLOEXEC, O_NONBLOCK):
+        st = proc.fstat(proc.open_by_handle_at(self_fd, h, flags))
+        assert (st.st_dev, st.st_ino) == (st1.st_dev, st1.st_ino)
+
+
+def test_selftest_pidfd_file_handle_test_file_handle_child_pidns(kernel):
+    """pidfd_file_handle_test.c TEST_F(file_handle, file_handle_child_pidns)."""
+    proc, self_fd, _, child2, _ = _fh_fixture(kernel)
+    h = handle_of(proc, child2.pidfd)
+    st2 = proc.fstat(child2.pidfd)
+    for flags in (0, O_CLOEXEC, O_NONBLOCK):
+        st = proc.fstat(proc.open_by_handle_at(self_fd, h, flags))
+        assert (st.st_dev, st.st_ino) == (st2.st_dev, st2.st_ino)
+
+
+def test_selftest_pidfd_file_handle_test_file_handle_foreign_pidns(kernel):
+    """pidfd_file_handle_test.c TEST_F(file_handle, file_handle_foreign_pidns): after
+    setns into child2's pid namespace, a forked child cannot decode our own handle."""
+    proc, self_fd, _, child2, _ = _fh_fixture(kernel)
+    h = handle_of(proc, self_fd)
+    proc.setns(child2.pidfd, CLONE_NEWPID)
+    grandchild = proc.fork()
+    with raises_errno(errno.ESTALE):
+        grandchild.task.open_by_handle_at(self_fd, h, 0)
+    grandchild.task.exit(0)
+    assert proc.waitpid(grandchild.pid, 0) == (grandchild.pid, 0)
+
+
+def test_selftest_pidfd_file_handle_test_pid_has_exited(kernel):
+    """pidfd_file_handle_test.c TEST_F(file_handle, pid_has_exited): a SIGKILLed, unreaped
+    child still decodes."""
+    proc, self_fd, _, _, child3 = _fh_fixture(kernel)
+    h = handle_of(proc, child3.pidfd)
+    st = proc.fstat(child3.pidfd)
+    assert ino(proc, proc.open_by_handle_at(self_fd, h)) == st.st_ino
+    proc.pidfd_send_signal(child3.pidfd, SIGKILL)
+    proc.close(child3.pidfd)
+    assert proc.waitid(P_PID, child3.pid, WEXITED | WNOWAIT) is not None
+    assert ino(proc, proc.open_by_handle_at(self_fd, h)) == st.st_ino
+
+
+def test_selftest_pidfd_file_handle_test_pid_has_been_reaped(kernel):
+    """pidfd_file_handle_test.c TEST_F(file_handle, pid_has_been_reaped): a reaped child
+    no longer decodes."""
+    proc, self_fd, _, _, child3 = _fh_fixture(kernel)
+    h = handle_of(proc, child3.pidfd)
+    proc.pidfd_send_signal(child3.pidfd, SIGKILL)
+    proc.close(child3.pidfd)
+    assert proc.waitid(P_PID, child3.pid, WEXITED) is not None
+    with raises_errno(errno.ESTALE):
+        proc.open_by_handle_at(self_fd, h)
+
+
+def test_selftest_pidfd_file_handle_test_open_by_handle_at_valid_flags(kernel):
+    """pidfd_file_handle_test.c TEST_F(file_handle, open_by_handle_at_valid_flags)."""
+    proc, self_fd, _, child2, _ = _fh_fixture(kernel)
+    flags = O_RDONLY | O_WRONLY | O_RDWR | O_NONBLOCK | O_CLOEXEC | O_EXCL   # O_NDELAY == O_NONBLOCK
+    fd = proc.open_by_handle_at(self_fd, handle_of(proc, child2.pidfd), flags)
+    assert ino(proc, fd) == ino(proc, child2.pidfd)
+
+
+def test_selftest_pidfd_file_handle_test_open_by_handle_at_invalid_flags(kernel):
+    """pidfd_file_handle_test.c TEST_F(file_handle, open_by_handle_at_invalid_flags)."""
+    proc, self_fd, _, child2, _ = _fh_fixture(kernel)
+    h = handle_of(proc, child2.pidfd)
+    for flags in (O_ASYNC, O_CREAT, O_NOCTTY, O_TRUNC, O_APPEND, O_SYNC, O_DSYNC, O_DIRECT,
+                  O_DIRECTORY, O_NOFOLLOW, O_NOATIME, O_PATH, O_TMPFILE):
+        with raises_errno(errno.EINVAL):
+            proc.open_by_handle_at(self_fd, h, flags)
+
+
+def test_selftest_pidfd_file_handle_test_lookup_must_fail(kernel):
+    """pidfd_file_handle_test.c TEST_F(file_handle, lookup_must_fail): a path below a
+    pidfd is ENOTDIR, with and without AT_EMPTY_PATH."""
+    proc, _, _, child2, _ = _fh_fixture(kernel)
+    for flags in (AT_EMPTY_PATH, 0):
+        with raises_errno(errno.ENOTDIR):
+            proc.name_to_handle_at(child2.pidfd, "lookup-is-not-possible-with-pidfs", flags)
+
+
+def test_selftest_pidfd_file_handle_test_invalid_name_to_handle_at_flags(kernel):
+    """pidfd_file_handle_test.c TEST_F(file_handle, invalid_name_to_handle_at_flags):
+    AT_EMPTY_PATH | AT_HANDLE_CONNECTABLE fails (EINVAL)."""
+    proc, _, _, child2, _ = _fh_fixture(kernel)
+    with raises_errno(errno.EINVAL):
+        proc.name_to_handle_at(child2.pidfd, "", AT_EMPTY_PATH | AT_HANDLE_CONNECTABLE)
+
+
+def test_selftest_pidfd_file_handle_test_valid_name_to_handle_at_flags(kernel):
+    """pidfd_file_handle_test.c TEST_F(file_handle, valid_name_to_handle_at_flags):
+    AT_EMPTY_PATH | AT_HANDLE_FID works and the handle decodes."""
+    proc, self_fd, _, child2, _ = _fh_fixture(kernel)
+    h = proc.name_to_handle_at(child2.pidfd, "", AT_EMPTY_PATH | AT_HANDLE_FID)
+    assert ino(proc, proc.open_by_handle_at(self_fd, h, 0)) == ino(proc, child2.pidfd)
+
+
+def test_selftest_pidfd_file_handle_test_decode_purely_based_on_file_handle(kernel):
+    """pidfd_file_handle_test.c TEST_F(file_handle, decode_purely_based_on_file_handle):
+    FD_PIDFS_ROOT decodes with 0/O_CLOEXEC/O_NONBLOCK; -EBADF and AT_FDCWD do not."""
+    proc, self_fd, child1, _, _ = _fh_fixture(kernel)
+    h = handle_of(proc, child1.pidfd)
+    for flags in (0, O_CLOEXEC, O_NONBLOCK):
+        assert ino(proc, proc.open_by_handle_at(FD_PIDFS_ROOT, h, flags)) == ino(proc, child1.pidfd)
+    assert ino(proc, proc.open_by_handle_at(self_fd, h, 0)) == ino(proc, child1.pidfd)
+    with raises_errno(errno.EBADF):
+        proc.open_by_handle_at(-errno.EBADF, h, 0)
+    with raises_errno(errno.ESTALE):
+        proc.open_by_handle_at(AT_FDCWD, h, 0)
+
+
+# ================================================================ selftests: pidfd_xattr_test.c
+
+def test_selftest_pidfd_xattr_test_set_get_list_xattr_multiple(kernel):
+    """pidfd_xattr_test.c TEST_F(pidfd_xattr, set_get_list_xattr_multiple): ten trusted.*
+    values on an exited child (init of a new pid namespace), listed, then removed."""
+    init = kernel.init
+    child = init.clone(CLONE_NEWPID, pidfd=True)
+    child.task.exit(0)
+    fd = child.pidfd
+    names = [f"trusted.testattr{i}" for i in range(10)]
+    for i, name in enumerate(names):
+        init.fsetxattr(fd, name, f"testvalue{i}".encode())
+    for i, name in enumerate(names):
+        assert init.fgetxattr(fd, name) == f"testvalue{i}".encode()
+    assert sorted(init.flistxattr(fd)) == sorted(names)
+    for name in names:
+        init.fremovexattr(fd, name)
+        with raises_errno(errno.ENODATA):
+            init.fgetxattr(fd, name)
+    assert init.waitpid(child.pid, 0) == (child.pid, 0)
+
+
+def test_selftest_pidfd_xattr_test_set_get_list_xattr_persistent(kernel):
+    """pidfd_xattr_test.c (older version) set_get_list_xattr_persistent: the xattr stays
+    after the pidfd is closed and the zombie child is opened again."""
+    init = kernel.init
+    child = init.clone(CLONE_NEWPID, pidfd=True)
+    child.task.exit(0)
+    init.fsetxattr(child.pidfd, "trusted.persistent", b"persistent value")
+    assert init.fgetxattr(child.pidfd, "trusted.persistent") == b"persistent value"
+    assert init.flistxattr(child.pidfd) == ["trusted.persistent"]
+    init.close(child.pidfd)
+    fd = init.pidfd_open(child.pid, 0)
+    assert init.fgetxattr(fd, "trusted.persistent") == b"persistent value"
+    assert init.flistxattr(fd) == ["trusted.persistent"]
+
+
+# ================================================================ selftests: pidfd_inode_owner_test.c
+
+def test_selftest_pidfd_inode_owner_test_owner_self(kernel):
+    """pidfd_inode_owner_test.c owner_self (vfs tree): st_uid/st_gid of our own pidfd;
+    on 6.18 always 0:0 (spec 7 stat), which is also getuid/getgid for root."""
+    proc = kernel.init.fork().task
+    st = proc.fstat(proc.pidfd_open(proc.getpid()))
+    assert (st.st_uid, st.st_gid) == (0, 0) == (proc.getuid(), proc.getgid())
+
+
+def test_selftest_pidfd_inode_owner_test_owner_child(kernel):
+    """pidfd_inode_owner_test.c owner_child: the child's pidfd is owned by 0:0."""
+    init = kernel.init
+    child = init.clone(pidfd=True)
+    st = init.fstat(child.pidfd)
+    assert (st.st_uid, st.st_gid) == (0, 0)
+
+
+def test_selftest_pidfd_inode_owner_test_owner_child_changed_uid(kernel):
+    """pidfd_inode_owner_test.c owner_child_changed_uid: the vfs tree tracks the child's
+    new 65534 ids; 6.18 has no inode owner (spec 7: uid and gid 0), so it stays 0:0."""
+    init = kernel.init
+    child = init.clone(pidfd=True)
+    child.task.setresgid(65534, 65534, 65534)
+    child.task.setresuid(65534, 65534, 65534)
+    st = init.fstat(child.pidfd)
+    assert (st.st_uid, st.st_gid) == (0, 0)
+    assert init.pidfd_get_info(child.pidfd).ruid == 65534
+
+
+def test_selftest_pidfd_inode_owner_test_owner_exited_child(kernel):
+    """pidfd_inode_owner_test.c owner_exited_child: after reap still 0:0."""
+    init, child = reaped_child(kernel)
+    st = init.fstat(child.pidfd)
+    assert (st.st_uid, st.st_gid) == (0, 0)
+
+
+def test_selftest_pidfd_inode_owner_test_owner_exited_child_changed_uid(kernel):
+    """pidfd_inode_owner_test.c owner_exited_child_changed_uid: the vfs tree keeps the
+    ids at exit (65534); 6.18 reports 0:0."""
+    init = kernel.init
+    child = init.clone(pidfd=True)
+    child.task.setresgid(65534, 65534, 65534)
+    child.task.setresuid(65534, 65534, 65534)
+    child.task.exit(0)
+    init.waitpid(child.pid, 0)
+    st = init.fstat(child.pidfd)
+    assert (st.st_uid, st.st_gid) == (0, 0)
+
+
+def test_selftest_pidfd_inode_owner_test_permission_same_user(kernel):
+    """pidfd_inode_owner_test.c permission_same_user: a child reading user.test through a
+    pidfd on its parent gets EOPNOTSUPP (no user.* handler), not EACCES."""
+    proc = kernel.init.fork().task
+    child = proc.fork()
+    fd = child.task.pidfd_open(child.task.getppid())
+    with raises_errno(errno.EOPNOTSUPP):
+        child.task.fgetxattr(fd, "user.test")
