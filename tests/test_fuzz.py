@@ -14,14 +14,18 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import (Bundle, RuleBasedStateMachine, initialize, invariant,
+                                 multiple, rule)
 
 import pidlab
-from pidlab import (CLONE_NEWPID, CLONE_PARENT, SIGCHLD, SIGCONT, SIGKILL, SIGSTOP,
-                    SIGTERM, SIGUSR1, SIG_CATCH, SIG_DFL, SIG_IGN, WCONTINUED, WNOHANG,
-                    WUNTRACED)
+from pidlab import (AT_EMPTY_PATH, CLONE_NEWPID, CLONE_PARENT, FD_PIDFS_ROOT, O_RDONLY,
+                    P_PIDFD, PIDFD_INFO_COREDUMP, PIDFD_INFO_EXIT, PIDFD_NONBLOCK,
+                    PIDFD_SIGNAL_PROCESS_GROUP, PIDFD_SIGNAL_THREAD, PIDFD_SIGNAL_THREAD_GROUP,
+                    PIDFD_THREAD, SIGCHLD, SIGCONT, SIGKILL, SIGSTOP, SIGTERM, SIGUSR1,
+                    SIG_CATCH, SIG_DFL, SIG_IGN, SO_PEERPIDFD, SOL_SOCKET, WCONTINUED, WEXITED,
+                    WNOHANG, WUNTRACED)
 
-from helpers import status_lines
+from pidlab.conformance.helpers import status_lines
 
 EXAMPLES = int(os.environ.get("PIDLAB_FUZZ_EXAMPLES", "12"))
 STEPS = int(os.environ.get("PIDLAB_FUZZ_STEPS", "30"))
@@ -60,8 +64,29 @@ def _normalise(value):
     return value
 
 
+class FdPair:
+    """A descriptor that the same task holds on both backends (the numbers agree)."""
+
+    def __init__(self, owner: Pair, fd: int) -> None:
+        self.owner, self.fd = owner, fd
+
+    def __repr__(self) -> str:
+        return f"{self.owner}:fd{self.fd}"
+
+
+class Ranks:
+    """pidfs inode numbers differ between backends by design: compare their ranks."""
+
+    def __init__(self) -> None:
+        self.seen: dict[int, int] = {}
+
+    def __call__(self, ino: int) -> int:
+        return self.seen.setdefault(ino, len(self.seen))
+
+
 class LockstepMachine(RuleBasedStateMachine):
     tasks = Bundle("tasks")
+    fds = Bundle("fds")
 
     def __init__(self) -> None:
         super().__init__()
@@ -72,6 +97,8 @@ class LockstepMachine(RuleBasedStateMachine):
             pytest.skip(f"live backend unavailable: {e}")
         self.n = 0
         self.all: list[Pair] = []
+        self.ranks = (Ranks(), Ranks())
+        self.handles: dict[int, tuple] = {}     # id(FdPair) -> (model handle, live handle)
 
     def teardown(self) -> None:
         try:
@@ -114,6 +141,81 @@ class LockstepMachine(RuleBasedStateMachine):
         m, lv = self.run(parent, f"clone({flags:#x},{exit_signal})",
                          lambda t: t.clone(flags, exit_signal=exit_signal))
         return self._child(parent, m, lv, "c") or parent
+
+    # -- pidfds and pidfs ----------------------------------------------------------------
+
+    def _fd(self, owner: Pair, m) -> FdPair | None:
+        return FdPair(owner, m[1]) if m[0] == "ok" else None
+
+    @rule(target=fds, parent=tasks)
+    def clone_pidfd(self, parent):
+        m, lv = self.run(parent, "clone(pidfd)", lambda t: t.clone(pidfd=True))
+        self._child(parent, m, lv, "p")
+        return FdPair(parent, m[1].pidfd) if m[0] == "ok" else multiple()
+
+    @rule(target=fds, t=tasks, pid=st.sampled_from([1, 2, 3, 4, 5, 6, 7, 0, -1]),
+          flags=st.sampled_from([0, PIDFD_NONBLOCK, PIDFD_THREAD, 1]))
+    def pidfd_open(self, t, pid, flags):
+        m, _ = self.run(t, f"pidfd_open({pid},{flags:#x})", lambda x: x.pidfd_open(pid, flags))
+        return self._fd(t, m) or multiple()
+
+    @rule(f=fds, sig=st.sampled_from([0, SIGTERM, SIGKILL, SIGSTOP, SIGCONT, SIGUSR1]),
+          flags=st.sampled_from([0, PIDFD_SIGNAL_THREAD, PIDFD_SIGNAL_THREAD_GROUP,
+                                 PIDFD_SIGNAL_PROCESS_GROUP, 8]))
+    def pidfd_send_signal(self, f, sig, flags):
+        self.run(f.owner, f"pidfd_send_signal({f.fd},{sig},{flags:#x})",
+                 lambda x: x.pidfd_send_signal(f.fd, sig, flags))
+
+    @rule(f=fds, mask=st.sampled_from([0, PIDFD_INFO_EXIT, PIDFD_INFO_EXIT | PIDFD_INFO_COREDUMP]))
+    def pidfd_get_info(self, f, mask):
+        self.run(f.owner, f"pidfd_get_info({f.fd},{mask:#x})",
+                 lambda x: x.pidfd_get_info(f.fd, mask))
+
+    @rule(f=fds)
+    def poll(self, f):
+        self.run(f.owner, f"poll({f.fd})", lambda x: x.poll([f.fd]))
+
+    @rule(f=fds)
+    def waitid_pidfd(self, f):
+        self.run(f.owner, f"waitid(P_PIDFD,{f.fd})",
+                 lambda x: x.waitid(P_PIDFD, f.fd, WEXITED | WNOHANG))
+
+    @rule(f=fds)
+    def fstat(self, f):
+        m = outcome(lambda: f.owner.model.fstat(f.fd))
+        lv = outcome(lambda: f.owner.live.fstat(f.fd))
+        def shape(o, rank):
+            if o[0] != "ok":
+                return o
+            s = o[1]
+            return ("ok", rank(s.st_ino), s.st_mode, s.st_nlink, s.st_uid, s.st_gid, s.st_size)
+        assert shape(m, self.ranks[0]) == shape(lv, self.ranks[1]), f"{f}.fstat: {m} != {lv}"
+
+    @rule(target=fds, f=fds)
+    def handle_round_trip(self, f):
+        def trip(x):
+            h = x.name_to_handle_at(f.fd, "", AT_EMPTY_PATH)
+            return x.open_by_handle_at(FD_PIDFS_ROOT, h, O_RDONLY)
+        m, _ = self.run(f.owner, f"handle({f.fd})", trip)
+        return self._fd(f.owner, m) or multiple()
+
+    @rule(f=fds)
+    def close(self, f):
+        self.run(f.owner, f"close({f.fd})", lambda x: x.close(f.fd))
+
+    @rule(f=fds, value=st.sampled_from([b"", b"v", b"x" * 100]))
+    def xattr(self, f, value):
+        self.run(f.owner, f"fsetxattr({f.fd})",
+                 lambda x: x.fsetxattr(f.fd, "trusted.fuzz", value))
+        self.run(f.owner, f"fgetxattr({f.fd})", lambda x: x.fgetxattr(f.fd, "trusted.fuzz"))
+
+    @rule(target=fds, t=tasks)
+    def peer_pidfd(self, t):
+        def peer(x):
+            a, _ = x.socketpair()
+            return x.getsockopt(a, SOL_SOCKET, SO_PEERPIDFD)
+        m, _ = self.run(t, "socketpair+SO_PEERPIDFD", peer)
+        return self._fd(t, m) or multiple()
 
     @rule(target=tasks, parent=tasks)
     def spawn_thread(self, parent):

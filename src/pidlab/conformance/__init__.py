@@ -78,11 +78,19 @@ def _split(nodeid: str) -> tuple[str, str | None]:
 
 
 class _Collector:
-    def __init__(self) -> None:
+    def __init__(self, backends: tuple[str, ...]) -> None:
         self.rows: dict[str, Row] = {}
         self.docs: dict[str, str] = {}
+        self.backends = backends
 
-    def pytest_collection_modifyitems(self, items) -> None:  # noqa: ANN001
+    def pytest_collection_modifyitems(self, config, items) -> None:  # noqa: ANN001
+        # Keep the selected backends (a test without the parameter is model-only).
+        keep, drop = [], []
+        for item in items:
+            (keep if (_split(item.nodeid)[1] or "model") in self.backends else drop).append(item)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            items[:] = keep
         for item in items:
             doc = (getattr(item.function, "__doc__", None) or "").strip().splitlines()
             key, _ = _split(item.nodeid)
@@ -90,12 +98,14 @@ class _Collector:
 
     def pytest_runtest_logreport(self, report) -> None:  # noqa: ANN001
         key, backend = _split(report.nodeid)
-        if backend is None:
-            return
         row = self.rows.get(key)
         if row is None:
-            row = self.rows[key] = Row(key.replace(SCENARIOS + os.sep, ""),
-                                       self.docs.get(key, ""), Result(), Result())
+            row = self.rows[key] = Row(key.split("scenarios/", 1)[-1], self.docs.get(key, ""),
+                                       Result(), Result())
+        if backend is None:
+            # A test of the model alone (it builds its own pidlab.Kernel).
+            backend = "model"
+            row.live = Result("not run", "a model-only scenario (it builds its own model)")
         res = row.model if backend == "model" else row.live
         if report.when == "call" or report.outcome != "passed":
             if report.outcome == "skipped":
@@ -118,12 +128,9 @@ def run(keyword: str | None = None, backends: Iterable[str] = ("model", "live"),
     backends = tuple(backends)
     args = [SCENARIOS, "-p", "no:cacheprovider", "-q", "-rN", "--no-header",
             "-o", "addopts=", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
-    selected = [b for b in ("model", "live") if b in backends]
-    expr = " or ".join(selected)
     if keyword:
-        expr = f"({expr}) and ({keyword})"
-    args += ["-k", expr]
-    collector = _Collector()
+        args += ["-k", keyword]
+    collector = _Collector(backends)
     sink = io.StringIO()
     if quiet:
         with redirect_stdout(sink), redirect_stderr(sink):

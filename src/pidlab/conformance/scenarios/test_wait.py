@@ -25,7 +25,7 @@ from pidlab import (CLONE_NEWPID, CLD_CONTINUED, CLD_EXITED, CLD_KILLED, CLD_STO
                     SIGKILL, SIGSTOP, SIGTERM, WALL, WCLONE, WCONTINUED, WEXITED, WNOHANG,
                     WNOTHREAD, WNOWAIT, WSTOPPED, WUNTRACED, WaitidResult)
 
-from helpers import proc_state, raises_errno, snapshot
+from pidlab.conformance.helpers import proc_state, raises_errno, snapshot
 
 
 # ---------------------------------------------------------------- waitpid: which child

@@ -26,8 +26,9 @@ from pidlab import (CAP_CHECKPOINT_RESTORE, CAP_SETGID, CAP_SETUID, CAP_SYS_ADMI
                     CLONE_NEWPID, MAX_PID_NS_LEVEL, PID_MAX_LIMIT, PR_SET_KEEPCAPS,
                     RESERVED_PIDS, SIGKILL)
 
-from helpers import (NS_LAST_PID_PATH, PID_MAX_PATH, kill_and_reap, ns_last_pid, nspid,
-                     pid_max, pid_max_min, raises_errno, reap, snapshot, without_cursor)
+from pidlab.conformance.helpers import (NS_LAST_PID_PATH, PID_MAX_PATH, kill_and_reap, ns_last_pid,
+                                        nspid, pid_max, pid_max_min, raises_errno, reap, snapshot,
+                                        without_cursor)
 
 BOTH_CAPS = {CAP_SYS_ADMIN, CAP_CHECKPOINT_RESTORE}
 

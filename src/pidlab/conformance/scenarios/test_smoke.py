@@ -1,6 +1,6 @@
 """The first fork of a fresh namespace: the minimal agreement of both backends."""
 
-from helpers import ns_last_pid, pid_max
+from pidlab.conformance.helpers import ns_last_pid, pid_max
 
 
 def test_init_is_pid_1_with_no_visible_parent(kernel):

@@ -1,4 +1,9 @@
-"""Helpers for scenarios written against the public API only."""
+"""Helpers and fixtures for scenarios written against the public API only.
+
+The conformance scenarios (pidlab/conformance/scenarios) and pidlab's own
+tests share them; `kernel` and `model` are the fixtures they use, thin names
+for the pytest plugin's `pidlab_kernel` and `pidlab_model`.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,18 @@ from typing import Iterable, Iterator
 import pytest
 
 import pidlab
+
+
+@pytest.fixture
+def kernel(pidlab_kernel):
+    """The backend under test (parametrised: model, then live)."""
+    return pidlab_kernel
+
+
+@pytest.fixture
+def model(pidlab_model):
+    """A fresh model, checked with k.check() when the test ends."""
+    return pidlab_model
 
 
 @contextmanager

@@ -27,8 +27,8 @@ from pidlab import (CAP_SYS_ADMIN, CLONE_CLEAR_SIGHAND, CLONE_DETACHED, CLONE_FI
                     PR_SET_PDEATHSIG, SIG_CATCH, SIG_DFL, SIG_IGN, SIGCHLD, SIGHUP, SIGSTOP,
                     SIGUSR1, SIGUSR2, WCLONE, WNOHANG, WNOTHREAD, WUNTRACED)
 
-from helpers import (field, in_sigset, nspid, proc_state, raises_errno, sigmask,
-                     snapshot)
+from pidlab.conformance.helpers import (field, in_sigset, nspid, proc_state, raises_errno, sigmask,
+                                        snapshot)
 
 THREAD_FLAGS = CLONE_THREAD | CLONE_VM | CLONE_SIGHAND | CLONE_FS | CLONE_FILES
 

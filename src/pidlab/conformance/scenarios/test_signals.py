@@ -22,7 +22,7 @@ from pidlab import (CAP_KILL, CAP_SETUID, CLONE_NEWPID, SIG_CATCH, SIG_DFL, SIG_
                     SIGCONT, SIGHUP, SIGKILL, SIGSTOP, SIGTERM, SIGTSTP, SIGTTIN, SIGTTOU,
                     SIGURG, SIGUSR1, SIGUSR2, SIGWINCH, WCONTINUED, WNOHANG, WUNTRACED)
 
-from helpers import raises_errno, snapshot, status_lines
+from pidlab.conformance.helpers import raises_errno, snapshot, status_lines
 
 STOPPED = "T (stopped)"
 SLEEPING = "S (sleeping)"

@@ -26,7 +26,7 @@ from pidlab import (CAP_KILL, F_GETFD, P_ALL, P_PGID, P_PID, P_PIDFD, PR_GET_DUM
                     PR_GET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_KEEPCAPS, PR_SET_PDEATHSIG,
                     SIG_DFL, SIG_IGN, SIGUSR1, WEXITED, WNOHANG, WNOWAIT, WSTOPPED)
 
-from helpers import raises_errno, snapshot
+from pidlab.conformance.helpers import raises_errno, snapshot
 
 INT_MIN = -(2**31)
 INT_MAX = 2**31 - 1

@@ -26,8 +26,8 @@ from pidlab import (CAP_SYS_ADMIN, CLONE_FILES, CLONE_FS, CLONE_NEWNET, CLONE_NE
                     CLONE_PARENT, CLONE_SIGHAND, CLONE_THREAD, CLONE_VM, MAX_PID_NS_LEVEL,
                     SIGKILL, SIGTERM, SIGUSR1)
 
-from helpers import (field, kill_and_reap, ns_inum, ns_last_pid, nspid, raises_errno, reap,
-                     snapshot, without_cursor)
+from pidlab.conformance.helpers import (field, kill_and_reap, ns_inum, ns_last_pid, nspid,
+                                        raises_errno, reap, snapshot, without_cursor)
 
 NS_PID = "/proc/self/ns/pid"
 NS_FOR_CHILDREN = "/proc/self/ns/pid_for_children"

@@ -74,8 +74,8 @@ from pidlab import (CAP_SYS_ADMIN, CAP_SYS_PTRACE, CLD_CONTINUED, CLD_EXITED, CL
                     SIGCONT, SIGKILL, SIGSTOP, SIGTERM, SIGUSR1, WaitidResult, WCONTINUED,
                     WEXITED, WNOHANG, WNOWAIT, WSTOPPED, WUNTRACED)
 
-from helpers import (NS_LAST_PID_PATH, fdinfo, lowest_free_fd, proc_state, raises_errno,
-                     snapshot)
+from pidlab.conformance.helpers import (NS_LAST_PID_PATH, fdinfo, lowest_free_fd, proc_state,
+                                        raises_errno, snapshot)
 
 THREAD_FLAGS = CLONE_THREAD | CLONE_VM | CLONE_SIGHAND | CLONE_FS | CLONE_FILES
 READABLE = POLLIN | POLLRDNORM                  # 0x41: exited, not reaped

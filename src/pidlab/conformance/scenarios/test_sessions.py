@@ -15,7 +15,7 @@ import pytest
 
 from pidlab import CLONE_NEWPID, SIGTERM
 
-from helpers import field, ns_last_pid, raises_errno, snapshot
+from pidlab.conformance.helpers import field, ns_last_pid, raises_errno, snapshot
 
 
 def status(observer, pid="self") -> str:

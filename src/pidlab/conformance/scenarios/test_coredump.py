@@ -41,7 +41,7 @@ from pidlab import (CAP_KILL, CAP_SYS_PTRACE, CAP_SYS_RESOURCE, CLD_DUMPED, CLD_
                     SIGBUS, SIGFPE, SIGILL, SIGKILL, SIGQUIT, SIGSEGV, SIGSYS, SIGTERM,
                     SIGTRAP, SIGUSR1, SIGXCPU, SIGXFSZ, WEXITED)
 
-from helpers import raises_errno, snapshot
+from pidlab.conformance.helpers import raises_errno, snapshot
 
 CORE_SIGNALS = (SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV, SIGXCPU,
                 SIGXFSZ, SIGSYS)

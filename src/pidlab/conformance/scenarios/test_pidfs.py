@@ -70,7 +70,8 @@ from pidlab import (AT_EMPTY_PATH, AT_FDCWD, AT_HANDLE_CONNECTABLE, AT_HANDLE_FI
                     SO_PEERPIDFD, SOL_SOCKET, WaitidResult, WEXITED, WNOWAIT,
                     XATTR_CREATE, XATTR_REPLACE)
 
-from helpers import NS_LAST_PID_PATH, fdinfo, lowest_free_fd, raises_errno, snapshot
+from pidlab.conformance.helpers import (NS_LAST_PID_PATH, fdinfo, lowest_free_fd, raises_errno,
+                                        snapshot)
 
 ALIVE_MASK = PIDFD_INFO_PID | PIDFD_INFO_CREDS | PIDFD_INFO_CGROUPID      # 0x7
 REAPED_MASK = PIDFD_INFO_EXIT | PIDFD_INFO_CGROUPID                       # 0xc

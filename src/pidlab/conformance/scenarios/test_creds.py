@@ -22,7 +22,7 @@ from pidlab import (CAP_CHECKPOINT_RESTORE, CAP_KILL, CAP_SETGID, CAP_SETUID, CA
                     PR_GET_DUMPABLE, PR_GET_PDEATHSIG, PR_SET_KEEPCAPS, PR_SET_PDEATHSIG,
                     CAP_SYS_PTRACE, SIGTERM, SIGUSR1, WNOHANG)
 
-from helpers import pid_max, ns_last_pid, raises_errno, snapshot, status_lines
+from pidlab.conformance.helpers import pid_max, ns_last_pid, raises_errno, snapshot, status_lines
 
 PID_MAX = "/proc/sys/kernel/pid_max"
 NS_LAST_PID = "/proc/sys/kernel/ns_last_pid"

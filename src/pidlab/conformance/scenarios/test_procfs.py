@@ -21,7 +21,7 @@ import pytest
 from pidlab import (CLONE_NEWPID, O_RDONLY, O_RDWR, O_WRONLY, SIG_CATCH, SIG_IGN, SIGCHLD, SIGKILL, SIGSTOP,
                     SIGTERM, SIGUSR1, WNOHANG)
 
-from helpers import raises_errno, status_lines
+from pidlab.conformance.helpers import raises_errno, status_lines
 
 ZERO_SET = "0000000000000000"
 

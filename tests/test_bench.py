@@ -1,0 +1,59 @@
+"""The benchmark suite keeps working: a smoke run of every benchmark at tiny sizes.
+
+Benchmarks are not tests: nothing here looks at a timing.  It checks that every
+benchmark ran, that its figures are well formed, and that the live side either
+produced figures or said why it could not.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from click.testing import CliRunner
+
+from pidlab.cli.main import cli
+
+BENCHMARKS = ("churn", "scale", "wrap", "depth", "pidfd")
+
+
+def test_pidlab_bench_smoke_runs_every_benchmark(tmp_path):
+    out = tmp_path / "bench.json"
+    result = CliRunner().invoke(cli, ["bench", "--smoke", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["smoke"] is True
+    res = data["results"]
+    for name in BENCHMARKS:
+        assert name in res, f"{name} did not run"
+    assert res["churn"]["model"]["cycles_per_s"] > 0
+    scale = next(iter(res["scale"]["model"].values()))
+    assert scale["tasks"] == data["results"]["sizes"]["scale"][0]
+    assert scale["bytes_per_task"] > 0
+    assert res["wrap"]["alloc_free_us"] > 0 and res["wrap"]["live_tasks"] > 0
+    assert set(res["depth"]["model"]) == {"level_1", "level_8", "level_16", "level_32"}
+    assert res["depth"]["model"]["level_1"]["relative"] == 1.0
+    assert all(v > 0 for v in res["pidfd"]["model"].values())
+    # Every row of the table names a benchmark and has a model figure.
+    assert {row["benchmark"].split(":")[0] for row in data["table"]} >= set(BENCHMARKS)
+    assert all(row["model"] for row in data["table"])
+    # The live side: figures, or the reason they are missing.
+    unavailable = res.get("live_unavailable", {})
+    if os.geteuid() == 0 and not unavailable:
+        assert res["churn"]["live"]["fork_ns"] > 0
+        assert res["pidfd"]["live"]["pidfd_open_close_per_s"] > 0
+        assert set(res["depth"]["live_ns"]) == {"1", "8", "16", "32"}
+    for key, why in unavailable.items():
+        assert why, f"live {key} skipped without a reason"
+    assert "pidlab bench (smoke sizes)" in result.output
+
+
+def test_pidlab_bench_json_format_and_selection(tmp_path):
+    out = tmp_path / "b.json"
+    result = CliRunner().invoke(cli, ["bench", "--smoke", "--no-live", "--only", "pidfd",
+                                      "--format", "json", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert set(data["results"]) == {"sizes", "pidfd"}
+    assert data["results"]["pidfd"]["live"] is None
+    assert json.loads(out.read_text()) == data
