@@ -158,8 +158,16 @@ class PidfdInfo:
 
     SIZE = C.PIDFD_INFO_SIZE_VER1
 
+    FIELDS = ("mask", "cgroupid", "pid", "tgid", "ppid", "ruid", "rgid", "euid", "egid",
+              "suid", "sgid", "fsuid", "fsgid", "exit_code", "coredump_mask", "spare1")
+
     def to_bytes(self) -> bytes:
-        return _PIDFD_INFO.pack(*dataclasses.astuple(self))
+        return _PIDFD_INFO.pack(*[getattr(self, name) for name in self.FIELDS])
+
+    @classmethod
+    def pack(cls, fields: dict[str, int]) -> bytes:
+        """The 72 bytes of a record given as {field: value} (missing fields are 0)."""
+        return _PIDFD_INFO.pack(*[fields.get(name, 0) for name in cls.FIELDS])
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "PidfdInfo":

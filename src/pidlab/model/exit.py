@@ -324,7 +324,7 @@ def detach_pid(post: list[Pid | None], pid: Pid | None, type_: int) -> None:
 def release_task(k: "Kernel", p: TaskStruct) -> None:
     """Linux: release_task -- unhash, maybe release the zombie leader too, free pids."""
     while True:
-        k.pidfs_exit(p)
+        k.pidfs.exit(p)
         post: list[Pid | None] = [None, None, None, None]
         sig = p.signal
         group_dead = sig.group_leader is p
@@ -365,7 +365,6 @@ def release_task(k: "Kernel", p: TaskStruct) -> None:
         for t in (PIDTYPE_SID, PIDTYPE_PGID, PIDTYPE_TGID, PIDTYPE_PID):
             if post[t] is not None:
                 free_pid(k, post[t])
-        k.task_released(p)
         if not zap_leader:
             return
         p = leader

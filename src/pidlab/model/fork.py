@@ -182,5 +182,4 @@ def copy_process(k: "Kernel", cur: TaskStruct, flags: int, exit_signal: int,
     if flags & CLONE_VFORK:
         p.vfork_parent = cur
         cur.vfork_child = p
-    k.task_created(p)
     return p, pidfd

@@ -21,6 +21,7 @@ from typing import Any
 
 _SHIFT = 12
 _BLOCK = 1 << _SHIFT
+IDR_SHIFT, IDR_MASK = _SHIFT, _BLOCK - 1     # for alloc_pid's inlined idr_replace
 
 
 class PidTable:

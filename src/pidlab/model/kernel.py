@@ -223,15 +223,6 @@ class Kernel:
         self._next_inum += 1
         return inum
 
-    def pidfs_add_pid(self, pid: Pid) -> None:
-        self.pidfs.add_pid(pid)
-
-    def pidfs_remove_pid(self, pid: Pid) -> None:
-        self.pidfs.remove_pid(pid)
-
-    def pidfs_exit(self, t: TaskStruct) -> None:
-        self.pidfs.exit(t)
-
     def exit_files(self, t: TaskStruct) -> None:
         files = t.files
         t.files = None
@@ -266,12 +257,6 @@ class Kernel:
     def mm_shared(self, t: TaskStruct) -> bool:
         """current_is_single_threaded() is false: another process uses our mm."""
         return t.mm is not None and t.mm.users > 1
-
-    def task_created(self, t: TaskStruct) -> None:
-        pass
-
-    def task_released(self, t: TaskStruct) -> None:
-        pass
 
     def pidfd_create(self, cur: TaskStruct, pid: Pid, thread: bool, stale: bool,
                      flags: int = 0) -> int:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..api import oserror
 from ..constants import PIDNS_ADDING, RESERVED_PIDS
+from .idr import IDR_MASK, IDR_SHIFT
 
 if TYPE_CHECKING:
     from .kernel import Kernel
@@ -112,10 +113,22 @@ def alloc_pid(k: "Kernel", ns: "PidNamespace", set_tid: tuple[int, ...],
             nr = tid
         else:
             # Linux wraps to RESERVED_PIDS (300), not 301: pid_min is 300.
-            nr = idr.alloc_cyclic(RESERVED_PIDS if idr.next > RESERVED_PIDS else 1, tmp.pid_max)
-            if nr < 0:
-                err = errno.EAGAIN   # ENOSPC from the idr becomes EAGAIN
-                break
+            nr = idr.next
+            used = idr.used
+            if RESERVED_PIDS < nr < len(used) and nr < tmp.pid_max and not used[nr]:
+                # IDR.alloc_cyclic's common case, inlined: the cursor's number is free.
+                used[nr] = 1
+                b = nr >> IDR_SHIFT
+                count = idr.count
+                count[b] += 1
+                if count[b] > IDR_MASK:
+                    idr.full[b] = 1
+                idr.next = nr + 1
+            else:
+                nr = idr.alloc_cyclic(RESERVED_PIDS if nr > RESERVED_PIDS else 1, tmp.pid_max)
+                if nr < 0:
+                    err = errno.EAGAIN   # ENOSPC from the idr becomes EAGAIN
+                    break
         numbers[i] = nr
         i -= 1
 
@@ -135,7 +148,16 @@ def alloc_pid(k: "Kernel", ns: "PidNamespace", set_tid: tuple[int, ...],
     k.pidfs.add_pid(pid)
     for j in range(level + 1):
         tmp = chain[j]
-        tmp.idr.entries[numbers[j]] = pid
+        # idr_replace: the slot alloc_cyclic/alloc reserved now names the pid.
+        entries = tmp.idr.entries
+        nr = numbers[j]
+        b = nr >> IDR_SHIFT
+        blk = entries.blocks[b] if b < len(entries.blocks) else None
+        if blk is None:
+            entries[nr] = pid
+        else:
+            blk[nr & IDR_MASK] = pid
+            entries.n += 1
         tmp.pid_allocated += 1
     return pid
 
@@ -146,14 +168,23 @@ def free_pid(k: "Kernel", pid: Pid) -> None:
     numbers = pid.numbers
     for i in range(pid.level + 1):
         ns = chain[i]
-        ns.pid_allocated -= 1
-        left = ns.pid_allocated
+        left = ns.pid_allocated = ns.pid_allocated - 1
         if left == 1 or left == 2:
             # Only the reaper is left: wake it if it sleeps in zap_pid_ns_processes.
-            k.wake_zapper(ns)
+            if ns.zapper is not None:
+                k.wake(ns.zapper)
         elif left == PIDNS_ADDING:
             # The first process failed to fork: the namespace stays unusable.
             ns.pid_allocated = 0
-        ns.idr.remove(numbers[i])
+        # idr_remove (IDR.remove, inlined: the number is allocated and maps to us).
+        idr = ns.idr
+        nr = numbers[i]
+        b = nr >> IDR_SHIFT
+        entries = idr.entries
+        entries.blocks[b][nr & IDR_MASK] = None
+        entries.n -= 1
+        idr.used[nr] = 0
+        idr.count[b] -= 1
+        idr.full[b] = 0
     pid.freed = True
-    k.pidfs_remove_pid(pid)
+    k.pidfs.remove_pid(pid)

@@ -184,7 +184,7 @@ def sys_pidfd_get_info(k: "Kernel", cur: TaskStruct, pidfd: int, mask: int, size
 
 def _copy_out(fields: dict, size: int) -> bytes:
     """copy_struct_to_user: truncate or zero-extend to the caller's size."""
-    full = PidfdInfo(**fields).to_bytes()
+    full = PidfdInfo.pack(fields)
     return full[:size].ljust(size, b"\0")
 
 

@@ -66,9 +66,10 @@ class InoTable:
     """ino -> struct pid (Linux: the pidfs rbtree).
 
     Numbers are handed out in increasing order, so the table is two parallel
-    arrays in that order, searched by bisection; a removed pid leaves a hole
-    that is squeezed out once holes are the majority (O(1) amortised).  It
-    costs about 16 bytes per pid where a dict would cost 70.
+    arrays in that order, searched by bisection; removing the newest pid
+    trims the tail, any other leaves a hole that is squeezed out once holes
+    are the majority (O(1) amortised).  It costs about 16 bytes per pid
+    where a dict would cost 70.
     """
 
     __slots__ = ("inos", "pids", "holes")
@@ -94,13 +95,25 @@ class InoTable:
         return v if v is not None else default
 
     def pop(self, ino: int, default: Any = None) -> Any:
+        pids = self.pids
+        if pids and self.inos[-1] == ino:
+            # The newest pid goes first (fork/exit churn): trim the tail and its holes.
+            v = pids.pop()
+            self.inos.pop()
+            if v is None:
+                self.holes -= 1
+            while pids and pids[-1] is None:
+                pids.pop()
+                self.inos.pop()
+                self.holes -= 1
+            return v if v is not None else default
         i = self._index(ino)
-        if i < 0 or self.pids[i] is None:
+        if i < 0 or pids[i] is None:
             return default
-        v = self.pids[i]
-        self.pids[i] = None
+        v = pids[i]
+        pids[i] = None
         self.holes += 1
-        if self.holes > 32 and self.holes * 2 > len(self.pids):
+        if self.holes > 32 and self.holes * 2 > len(pids):
             keep = [j for j, p in enumerate(self.pids) if p is not None]
             self.inos = array.array("Q", (self.inos[j] for j in keep))
             self.pids = [self.pids[j] for j in keep]
