@@ -678,7 +678,7 @@ def test_tree_text_shows_every_number_of_every_level():
     assert "\x1b" not in out
     for level in range(4):
         assert re.search(rf"ns{level}\s+level {level}, ", out), level
-    assert "ns-level0/ns-level1/ns-level2/ns-level3" in out
+    assert "PID: the number at every level, outermost first" in out
     rows = re.findall(r"^\s+(?:[│ ]*└─ )?([\d/]+)\s+S\s+(ns\d)", out, re.M)
     # ns1's init is 2 outside, 1 inside; each nested init is 2 in its parent; the
     # leaf is (5, 4, 3, 2) and lives in ns3 with ns3's init

@@ -164,8 +164,6 @@ def to_text(views: Iterable[TaskView]) -> str:
                     False)
     for i, t in enumerate([n for n in pic.namespaces if n.parent is None]):
         ns_line(t, "", True, True)
-    depth = max((len(v.numbers) for v in pic.views), default=1)
-    header = "/".join(f"ns-level{i}" for i in range(depth))
     rows: list[tuple[str, str, str, str]] = []
 
     def proc(v: TaskView, prefix: str, last: bool, top: bool) -> None:
@@ -178,7 +176,7 @@ def to_text(views: Iterable[TaskView]) -> str:
     for r in pic.roots:
         proc(r, "", True, True)
     width = max([len(r[0]) for r in rows] + [len("PID")]) + 2
-    lines += ["", f"Processes (each pid as {header}, outermost first)",
+    lines += ["", "Processes (PID: the number at every level, outermost first)",
               f"  {'PID'.ljust(width)}{'STATE':<7}{'NS':<6}NOTE"]
     for tree, state, ns, note in rows:
         lines.append(f"  {tree.ljust(width)}{state:<7}{ns:<6}{note}".rstrip())
@@ -400,7 +398,7 @@ def to_svg(views: Iterable[TaskView], title: str = "pidlab") -> str:
                 mid = (pb + ct) / 2
                 d = f"M{px:.1f},{pb:.1f} C{px:.1f},{mid:.1f} {cx:.1f},{mid:.1f} {cx:.1f},{ct:.1f}"
             else:               # same row (a thread, or a wrapped row): a loop underneath
-                low = max(pb, cb) + 14
+                low = max(pb, cb) + 10 + 0.06 * abs(cx - px)   # farther: deeper loop
                 d = f"M{px:.1f},{pb:.1f} C{px:.1f},{low:.1f} {cx:.1f},{low:.1f} {cx:.1f},{cb:.1f}"
             edges.append(f'<path d="{d}" fill="none" stroke="#59626e" stroke-width="1.4"'
                          f'{dash} marker-end="url(#arrow)" class="edge"/>')

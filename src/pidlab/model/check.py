@@ -13,6 +13,7 @@ from ..api import InvariantError
 from ..constants import PIDNS_ADDING, SIGCHLD
 from .pidfs import PIDFS_PID_DEAD
 from .task import EXIT_DEAD, EXIT_ZOMBIE, JOBCTL_STOPPED, PF_EXITING
+from .task import thread_count, thread_list
 
 if TYPE_CHECKING:
     from .kernel import Kernel
@@ -94,7 +95,7 @@ def check(k: "Kernel") -> None:
     for t in tasks:
         sig = t.signal
         signals[id(sig)] = sig
-        if t not in sig.threads:
+        if t not in thread_list(sig):
             _fail(f"{t} is not on its thread list")
         if t.exit_state == EXIT_DEAD:
             _fail(f"{t} is EXIT_DEAD but still attached to its pid")
@@ -107,11 +108,11 @@ def check(k: "Kernel") -> None:
             _fail(f"{t}: namespace chain broken")
     for sig in signals.values():
         leader = sig.group_leader
-        if leader not in sig.threads:
+        if leader not in thread_list(sig):
             _fail(f"{sig}: leader {leader} not on its thread list")
         if leader.pid is None or leader.pid.tgid_task is not leader:
             _fail(f"{sig}: leader {leader} not attached as PIDTYPE_TGID")
-        live = sum(1 for t in sig.threads if not t.flags & PF_EXITING)
+        live = sum(1 for t in thread_list(sig) if not t.flags & PF_EXITING)
         if live != sig.live:
             _fail(f"{sig}: {sig.live} live threads counted, {live} found")
         if sig.pgrp is None or sig not in (sig.pgrp.pgrp or ()):
@@ -128,10 +129,10 @@ def check(k: "Kernel") -> None:
             _fail(f"{leader} has no live parent")
         if parent.children is None or sig not in parent.children:
             _fail(f"{leader} is not on its parent's list of children")
-        for t in sig.threads:
+        for t in thread_list(sig):
             if t.real_parent is not parent:
                 _fail(f"thread {t} has another parent than its leader")
-        if leader.exit_state == EXIT_ZOMBIE and len(sig.threads) == 1 and parent.flags & PF_EXITING \
+        if leader.exit_state == EXIT_ZOMBIE and thread_count(sig) == 1 and parent.flags & PF_EXITING \
                 and parent.zap_resume is None:
             _fail(f"zombie {leader} has an exiting parent {parent} that will never reap it")
     for pid in pids:

@@ -26,6 +26,7 @@ from ..constants import (PIDFD_COREDUMP_ROOT, PIDFD_COREDUMP_SKIP, PIDFD_COREDUM
                          PIDFD_COREDUMPED, SIGKILL, SUID_DUMP_DISABLE,
                          SUID_DUMP_ROOT, SUID_DUMP_USER)
 from .task import SIGNAL_GROUP_EXIT
+from .task import thread_list
 
 if TYPE_CHECKING:
     from .kernel import Kernel
@@ -103,7 +104,7 @@ def vfs_coredump(k: "Kernel", t: "TaskStruct", signr: int) -> None:
     # coredump_wait waits until every other thread is inside do_exit (asleep in
     # coredump_task_exit): they take the bare signal as their exit code, before
     # coredump_finish may add 0x80 to the group's.
-    for other in list(sig.threads):
+    for other in list(thread_list(sig)):
         if other is not t:
             get_signal(k, other)
     dumpable = mm.dumpable

@@ -18,6 +18,7 @@ from . import signal as sigmod
 from .exit import release_task, set_exit_signal, wait_class
 from .fdtable import own_files
 from .task import EXIT_DEAD, PF_FORKNOEXEC, Mm, Sighand, TaskStruct
+from .task import thread_count
 
 if TYPE_CHECKING:
     from .kernel import Kernel
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 def de_thread(k: "Kernel", tsk: TaskStruct) -> None:
     """Become the only thread of the process, with the leader's pid."""
     sig = tsk.signal
-    if len(sig.threads) > 1:
+    if thread_count(sig) > 1:
         sig.group_exec_task = tsk
         sigmod.zap_other_threads(k, tsk)
         k.run_pending()                 # the other threads die now

@@ -31,6 +31,7 @@ from .pid import Pid, free_pid, pid_nr_ns
 from .task import (EXIT_DEAD, EXIT_ZOMBIE, JOBCTL_STOP_PENDING, PF_EXITING,
                    SIGNAL_GROUP_EXIT, SIGNAL_STOP_CONTINUED, SIGNAL_STOP_STOPPED,
                    SignalStruct, TaskStruct, own_sighand)
+from .task import remove_thread, thread_count, thread_list
 
 if TYPE_CHECKING:
     from .kernel import Kernel
@@ -75,7 +76,7 @@ def set_exit_signal(t: TaskStruct, sig: int) -> None:
 
 def reportable(sig: SignalStruct) -> bool:
     leader = sig.group_leader
-    return ((leader.exit_state == EXIT_ZOMBIE and len(sig.threads) == 1)
+    return ((leader.exit_state == EXIT_ZOMBIE and thread_count(sig) == 1)
             or bool(sig.flags & SIGNAL_STOP_STOPPED and sig.group_exit_code)
             or bool(sig.flags & SIGNAL_STOP_CONTINUED))
 
@@ -99,7 +100,7 @@ def will_become_orphaned_pgrp(k: "Kernel", pgrp: Pid | None, ignored: TaskStruct
         return True
     for member in pgrp.pgrp:
         p = member.group_leader
-        if p is ignored or (p.exit_state and len(member.threads) == 1):
+        if p is ignored or (p.exit_state and thread_count(member) == 1):
             continue
         parent = p.real_parent
         if parent is None or sigmod.is_global_init(k, parent):
@@ -160,7 +161,7 @@ def do_exit(k: "Kernel", t: TaskStruct, code: int) -> None:
         sig.group_stop_count = 0
     # exit_signals: from now on the task takes no group-wide signals.
     group_stop = False
-    if len(sig.threads) > 1 and not sig.flags & SIGNAL_GROUP_EXIT:
+    if thread_count(sig) > 1 and not sig.flags & SIGNAL_GROUP_EXIT:
         t.flags |= PF_EXITING
         if t.jobctl & JOBCTL_STOP_PENDING and sigmod.task_participate_group_stop(k, t):
             group_stop = True
@@ -183,7 +184,7 @@ def do_exit(k: "Kernel", t: TaskStruct, code: int) -> None:
 
 
 def find_alive_thread(p: TaskStruct) -> TaskStruct | None:
-    for t in p.signal.threads:
+    for t in thread_list(p.signal):
         if not t.flags & PF_EXITING:
             return t
     return None
@@ -221,7 +222,7 @@ def _exit_notify_finish(k: "Kernel", t: TaskStruct, group_dead: bool,
         kill_orphaned_pgrp(k, t.signal.group_leader, None)
     t.exit_state = EXIT_ZOMBIE
     if t.signal.group_leader is t:
-        autoreap = len(t.signal.threads) == 1 and t.real_parent is not None and \
+        autoreap = thread_count(t.signal) == 1 and t.real_parent is not None and \
             sigmod.do_notify_parent(k, t, t.exit_signal)
     else:
         autoreap = True             # an untraced thread reaps itself
@@ -261,7 +262,7 @@ def forget_original_parent(k: "Kernel", father: TaskStruct, dead: list[TaskStruc
     father.wait_heap = None
     for csig in children:
         p = csig.group_leader
-        for t in csig.threads:
+        for t in thread_list(csig):
             t.real_parent = reaper
             if t.pdeath_signal:
                 sigmod.group_send_sig_info(k, t.pdeath_signal, sigmod.INFO_NOINFO, t,
@@ -277,7 +278,7 @@ def reparent_leader(k: "Kernel", father: TaskStruct, p: TaskStruct, dead: list[T
     if p.exit_state == EXIT_DEAD:
         return
     set_exit_signal(p, SIGCHLD)     # "We don't want people slaying init."
-    if p.exit_state == EXIT_ZOMBIE and len(p.signal.threads) == 1:
+    if p.exit_state == EXIT_ZOMBIE and thread_count(p.signal) == 1:
         if sigmod.do_notify_parent(k, p, p.exit_signal):
             p.exit_state = EXIT_DEAD
             dead.append(p)
@@ -351,12 +352,12 @@ def release_task(k: "Kernel", p: TaskStruct) -> None:
             parent = p.real_parent
             if parent is not None and parent.children is not None and sig in parent.children:
                 unlink_child(parent, sig)
-        sig.threads.remove(p)
-        if not sig.threads:
+        remove_thread(sig, p)
+        if not thread_count(sig):
             sig.sighand.drop()              # __cleanup_sighand of the last thread
         p.queued = False
         zap_leader = False
-        if leader is not p and len(sig.threads) == 1 and leader.exit_state == EXIT_ZOMBIE:
+        if leader is not p and thread_count(sig) == 1 and leader.exit_state == EXIT_ZOMBIE:
             if sig.flags & SIGNAL_GROUP_EXIT:
                 leader.exit_code = sig.group_exit_code
             zap_leader = sigmod.do_notify_parent(k, leader, leader.exit_signal)
@@ -447,7 +448,7 @@ def wait_consider_task(k: "Kernel", wo: WaitOpts, cur: TaskStruct, p: TaskStruct
     if not _eligible(wo, p):
         return None
     wo.notask = 0
-    if exit_state == EXIT_ZOMBIE and len(p.signal.threads) == 1:
+    if exit_state == EXIT_ZOMBIE and thread_count(p.signal) == 1:
         return wait_task_zombie(k, wo, cur, p)
     return wait_task_stopped(wo, cur, p) or wait_task_continued(wo, cur, p)
 
@@ -455,7 +456,7 @@ def wait_consider_task(k: "Kernel", wo: WaitOpts, cur: TaskStruct, p: TaskStruct
 def _matches(wo: WaitOpts, sig: SignalStruct) -> bool:
     leader = sig.group_leader
     f = wo.flags
-    if leader.exit_state == EXIT_ZOMBIE and len(sig.threads) == 1:
+    if leader.exit_state == EXIT_ZOMBIE and thread_count(sig) == 1:
         return bool(f & WEXITED)
     return bool((f & WUNTRACED and sig.flags & SIGNAL_STOP_STOPPED and sig.group_exit_code)
                 or (f & WCONTINUED and sig.flags & SIGNAL_STOP_CONTINUED))
@@ -526,7 +527,7 @@ def do_wait(k: "Kernel", cur: TaskStruct, type_: int, pid: Pid | None,
             if res is not None:
                 return res
     else:
-        threads = cur.signal.threads
+        threads = list(thread_list(cur.signal))
         i = threads.index(cur)
         for tsk in threads[i:] + threads[:i]:
             res = do_wait_thread(k, wo, cur, tsk)

@@ -26,6 +26,7 @@ from .pid import alloc_pid
 from .pid_namespace import create_pid_namespace
 from .task import (PF_FORKNOEXEC, SIGNAL_UNKILLABLE, Mm, Sighand, SignalStruct, TaskStruct,
                    own_mm, own_sighand)
+from .task import add_thread
 
 if TYPE_CHECKING:
     from .kernel import Kernel
@@ -158,7 +159,7 @@ def copy_process(k: "Kernel", cur: TaskStruct, flags: int, exit_signal: int,
 
     pid.task = p
     if flags & CLONE_THREAD:
-        sig.threads.append(p)
+        add_thread(sig, p)
         sig.live += 1
         sigmod.task_join_group_stop(p, cur)
     else:

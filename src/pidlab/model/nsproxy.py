@@ -20,6 +20,7 @@ from . import cred as credmod
 from .fork import CLONE_NS_FLAGS
 from .pid_namespace import PidNamespace, create_pid_namespace, pidns_is_ancestor
 from .task import TaskStruct
+from .task import thread_count
 
 if TYPE_CHECKING:
     from .kernel import Kernel
@@ -44,7 +45,7 @@ def ksys_unshare(k: "Kernel", cur: TaskStruct, flags: int) -> None:
     if flags & ~UNSHARE_FLAGS:
         raise oserror(errno.EINVAL, "unknown unshare flags")
     sig = cur.signal
-    if flags & (CLONE_THREAD | CLONE_SIGHAND | CLONE_VM) and len(sig.threads) > 1:
+    if flags & (CLONE_THREAD | CLONE_SIGHAND | CLONE_VM) and thread_count(sig) > 1:
         raise oserror(errno.EINVAL, "cannot unshare thread state of a multi-threaded process")
     if flags & (CLONE_SIGHAND | CLONE_VM) and sig.sighand.users > 1:
         raise oserror(errno.EINVAL, "signal handlers are shared with another process")

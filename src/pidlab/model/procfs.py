@@ -20,6 +20,7 @@ from . import cred as credmod
 from .pid import pid_nr_ns
 from .pid_namespace import parse_dointvec, read_ns_last_pid, write_ns_last_pid, write_pid_max
 from .task import EXIT_DEAD, EXIT_ZOMBIE, JOBCTL_STOPPED, TaskStruct
+from .task import thread_count
 
 if TYPE_CHECKING:
     from .kernel import Kernel
@@ -201,7 +202,7 @@ def status(k: "Kernel", reader: TaskStruct, p: TaskStruct) -> str:
         f"NSpgid:{nspgid}",
         f"NSsid:{nssid}",
         "Kthread:\t0",
-        f"Threads:\t{len(sig.threads)}",
+        f"Threads:\t{thread_count(sig)}",
         f"SigIgn:\t{_sigset(ign)}",
         f"SigCgt:\t{_sigset(catch)}",
         f"CapInh:\t{_hex(c.cap_inheritable)}",

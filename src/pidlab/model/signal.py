@@ -31,6 +31,7 @@ from .task import (JOBCTL_PENDING_MASK, JOBCTL_STOP_CONSUME, JOBCTL_STOP_DEQUEUE
                    PF_SIGNALED, SIGNAL_CLD_CONTINUED, SIGNAL_CLD_MASK, SIGNAL_CLD_STOPPED,
                    SIGNAL_GROUP_EXIT, SIGNAL_STOP_CONTINUED, SIGNAL_STOP_MASK,
                    SIGNAL_STOP_STOPPED, SIGNAL_UNKILLABLE, TaskStruct, own_sighand)
+from .task import thread_count, thread_list
 
 if TYPE_CHECKING:
     from .kernel import Kernel
@@ -168,7 +169,7 @@ def task_join_group_stop(t: TaskStruct, current: TaskStruct) -> None:
 def _flush(p: TaskStruct, mask: int) -> None:
     sig = p.signal
     sig.shared_pending &= ~mask
-    for t in sig.threads:
+    for t in thread_list(sig):
         t.pending &= ~mask
 
 
@@ -181,7 +182,7 @@ def prepare_signal(k: "Kernel", sig: int, p: TaskStruct, force: bool) -> bool:
         _flush(p, 1 << SIGCONT)
     elif sig == SIGCONT:
         _flush(p, SIG_KERNEL_STOP_MASK)
-        for t in signal.threads:
+        for t in thread_list(signal):
             task_clear_jobctl_pending(t, JOBCTL_STOP_PENDING)
             if t.jobctl & JOBCTL_STOPPED:
                 t.jobctl &= ~JOBCTL_STOPPED
@@ -211,10 +212,10 @@ def complete_signal(k: "Kernel", sig: int, p: TaskStruct, type_: int) -> None:
     signal = p.signal
     if wants_signal(sig, p):
         t = p
-    elif type_ == PIDTYPE_PID or len(signal.threads) == 1:
+    elif type_ == PIDTYPE_PID or thread_count(signal) == 1:
         return                 # nobody runs to take it now; it stays pending
     else:
-        for t in signal.threads:
+        for t in thread_list(signal):
             if wants_signal(sig, t):
                 break
         else:
@@ -225,7 +226,7 @@ def complete_signal(k: "Kernel", sig: int, p: TaskStruct, type_: int) -> None:
         signal.flags = SIGNAL_GROUP_EXIT
         signal.group_exit_code = sig
         signal.group_stop_count = 0
-        for th in signal.threads:
+        for th in thread_list(signal):
             task_clear_jobctl_pending(th, JOBCTL_PENDING_MASK)
             th.pending |= 1 << SIGKILL
             signal_wake_up(k, th, True)
@@ -444,7 +445,7 @@ def do_signal_stop(k: "Kernel", t: TaskStruct, signr: int) -> bool:
         gstop = JOBCTL_STOP_PENDING | JOBCTL_STOP_CONSUME
         if task_set_jobctl_pending(t, signr | gstop):
             sig.group_stop_count += 1
-        for other in sig.threads:
+        for other in thread_list(sig):
             if other is not t and not other.jobctl & JOBCTL_STOPPED and \
                     task_set_jobctl_pending(other, signr | gstop):
                 sig.group_stop_count += 1
@@ -504,7 +505,7 @@ def zap_other_threads(k: "Kernel", p: TaskStruct) -> int:
     sig = p.signal
     sig.group_stop_count = 0
     count = 0
-    for t in sig.threads:
+    for t in thread_list(sig):
         if t is p:
             continue
         task_clear_jobctl_pending(t, JOBCTL_PENDING_MASK)

@@ -19,6 +19,7 @@ from . import cred as credmod
 from . import signal as sigmod
 from .pid import Pid, free_pid, pid_nr_ns
 from .task import PF_FORKNOEXEC, SignalStruct, TaskStruct, own_mm
+from .task import thread_list
 
 if TYPE_CHECKING:
     from .kernel import Kernel
@@ -135,7 +136,7 @@ def _propagate_has_child_subreaper(k: "Kernel", me: TaskStruct) -> None:
     stack = [me.signal]
     while stack:
         sig = stack.pop()
-        for t in sig.threads:
+        for t in thread_list(sig):
             for csig in (t.children or ()):
                 if csig.has_child_subreaper:
                     continue

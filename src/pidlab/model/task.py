@@ -147,7 +147,7 @@ def own_mm(t: "TaskStruct") -> Mm:
     if mm is not None and mm.copies:
         mm.copies -= 1
         new = Mm(mm.dumpable)
-        for th in t.signal.threads:
+        for th in thread_list(t.signal):
             if th.mm is mm:
                 th.mm = new
         if t.mm is mm:
@@ -167,7 +167,9 @@ class SignalStruct:
 
     def __init__(self, leader: "TaskStruct", sighand: Sighand) -> None:
         self.group_leader = leader
-        self.threads: list[TaskStruct] = [leader]   # thread_head, leader first
+        # thread_head, leader first.  None stands for [group_leader] (most processes
+        # have one thread: no list to keep, and one object less for the GC to scan).
+        self.threads: list[TaskStruct] | tuple[()] | None = None
         self.live = 1                     # threads that have not started to exit
         self.flags = 0
         self.group_exit_code = 0
@@ -188,6 +190,32 @@ class SignalStruct:
     def __repr__(self) -> str:
         return f"<SignalStruct of {self.group_leader!r}>"
 
+
+
+def thread_list(sig: SignalStruct) -> "list[TaskStruct] | tuple[TaskStruct, ...]":
+    """The process's threads, leader first (for_each_thread)."""
+    threads = sig.threads
+    return (sig.group_leader,) if threads is None else threads
+
+
+def thread_count(sig: SignalStruct) -> int:
+    threads = sig.threads
+    return 1 if threads is None else len(threads)
+
+
+def add_thread(sig: SignalStruct, t: "TaskStruct") -> None:
+    if sig.threads is None:
+        sig.threads = [sig.group_leader, t]
+    else:
+        sig.threads.append(t)
+
+
+def remove_thread(sig: SignalStruct, t: "TaskStruct") -> None:
+    threads = sig.threads
+    if threads is None:
+        sig.threads = ()            # the last (only) thread is gone
+    else:
+        threads.remove(t)
 
 class TaskStruct:
     """task_struct: one thread."""
@@ -244,7 +272,7 @@ def thread_group_leader(t: TaskStruct) -> bool:
 
 
 def thread_group_empty(t: TaskStruct) -> bool:
-    return len(t.signal.threads) == 1
+    return thread_count(t.signal) == 1
 
 
 def same_thread_group(a: TaskStruct, b: TaskStruct) -> bool:
@@ -253,4 +281,4 @@ def same_thread_group(a: TaskStruct, b: TaskStruct) -> bool:
 
 def delay_group_leader(t: TaskStruct) -> bool:
     """A zombie leader whose other threads still run cannot be reaped yet."""
-    return t.signal.group_leader is t and len(t.signal.threads) > 1
+    return t.signal.group_leader is t and thread_count(t.signal) > 1
