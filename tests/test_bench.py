@@ -19,7 +19,9 @@ BENCHMARKS = ("churn", "scale", "wrap", "depth", "pidfd")
 
 def test_pidlab_bench_smoke_runs_every_benchmark(tmp_path):
     out = tmp_path / "bench.json"
-    result = CliRunner().invoke(cli, ["bench", "--smoke", "--json", str(out)])
+    md = tmp_path / "bench.md"
+    result = CliRunner().invoke(cli, ["bench", "--smoke", "--json", str(out), "--markdown",
+                                      str(md)])
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text())
     assert data["smoke"] is True
@@ -46,6 +48,9 @@ def test_pidlab_bench_smoke_runs_every_benchmark(tmp_path):
     for key, why in unavailable.items():
         assert why, f"live {key} skipped without a reason"
     assert "pidlab bench (smoke sizes)" in result.output
+    table = md.read_text().splitlines()
+    assert table[0].startswith("| benchmark | model | target |")
+    assert len([ln for ln in table if ln.startswith("| ")]) == len(data["table"]) + 1
 
 
 def test_pidlab_bench_json_format_and_selection(tmp_path):

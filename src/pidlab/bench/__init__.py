@@ -63,6 +63,19 @@ class Report:
     machine: dict[str, str]
     smoke: bool
 
+    def markdown(self) -> str:
+        """The table as Markdown, with the machine it ran on."""
+        lines = ["| benchmark | model | target | met | live kernel (C) | live backend |",
+                 "|---|---|---|---|---|---|"]
+        for r in self.rows:
+            met = {True: "yes", False: "**no**", None: ""}[r.met]
+            lines.append(f"| {r.benchmark} | {r.model} | {r.target} | {met} | {r.live} | "
+                         f"{r.backend} |")
+        m = self.machine
+        lines += ["", f"Machine: {m['cpu']}, {m['cpus']} CPUs, Linux {m['kernel']}, "
+                      f"{m['implementation']} {m['python']}; run {m['date']}."]
+        return "\n".join(lines) + "\n"
+
     def as_dict(self) -> dict:
         return {"machine": self.machine, "smoke": self.smoke, "results": self.results,
                 "table": [dataclasses.asdict(r) for r in self.rows]}

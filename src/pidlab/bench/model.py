@@ -35,17 +35,18 @@ def _nested(depth: int):
     return k, t
 
 
+def _cycles(t, n: int) -> None:
+    for _ in range(n):
+        c = t.fork()
+        c.task.exit_group(0)
+        t.waitpid(c.pid, 0)
+
+
 def churn_cycle(depth: int, n: int, reps: int = 5) -> float:
     """Seconds per fork -> exit_group -> waitpid cycle, by a task at level `depth`."""
     k, t = _nested(depth)
-
-    def loop() -> None:
-        for _ in range(n):
-            c = t.fork()
-            c.task.exit_group(0)
-            t.waitpid(c.pid, 0)
-    loop()                                  # warm up: allocator blocks, caches
-    return _best(loop, reps) / n
+    _cycles(t, n)                           # warm up: allocator blocks, caches
+    return _best(lambda: _cycles(t, n), reps) / n
 
 
 def churn(n: int) -> dict:
@@ -53,8 +54,18 @@ def churn(n: int) -> dict:
     return {"cycles_per_s": 1 / per, "us_per_cycle": per * 1e6}
 
 
-def depth(levels: list[int], n: int) -> dict:
-    out = {lvl: churn_cycle(lvl, n) for lvl in levels}
+def depth(levels: list[int], n: int, reps: int = 7) -> dict:
+    """The churn cycle at each level; the levels take turns, so that a slow moment of
+    the machine does not land on one of them only."""
+    tasks = {lvl: _nested(lvl)[1] for lvl in levels}
+    out = {lvl: float("inf") for lvl in levels}
+    for t in tasks.values():
+        _cycles(t, n)                       # warm up
+    for _ in range(reps):
+        for lvl, t in tasks.items():
+            t0 = time.perf_counter()
+            _cycles(t, n)
+            out[lvl] = min(out[lvl], (time.perf_counter() - t0) / n)
     base = out[levels[0]]
     return {f"level_{lvl}": {"us_per_cycle": v * 1e6, "relative": v / base} for lvl, v in out.items()}
 

@@ -26,7 +26,10 @@ NAMES = ("churn", "scale", "wrap", "depth", "pidfd")
               help="Write every figure, the table and the machine here.")
 @click.option("--format", "fmt", type=click.Choice(("table", "json")), default="table",
               show_default=True)
-def bench(smoke: bool, live: bool, only: tuple[str, ...], json_path: str, fmt: str) -> None:
+@click.option("--markdown", "md_path", type=click.Path(dir_okay=False, writable=True),
+              help="Also write the table as Markdown (BENCHMARKS.md takes it from here).")
+def bench(smoke: bool, live: bool, only: tuple[str, ...], json_path: str, fmt: str,
+          md_path: str | None) -> None:
     """Measure the model against its targets, with the live kernel beside it.
 
     The full run creates 1,000,000 and then 4,194,303 model tasks (about 4 GiB
@@ -41,8 +44,11 @@ def bench(smoke: bool, live: bool, only: tuple[str, ...], json_path: str, fmt: s
     try:
         with open(json_path, "w", encoding="utf-8") as f:
             json.dump(data, f, indent=2)
+        if md_path:
+            with open(md_path, "w", encoding="utf-8") as f:
+                f.write(report.markdown())
     except OSError as e:
-        raise click.ClickException(f"{json_path}: {e.strerror}") from None
+        raise click.ClickException(f"{e.filename}: {e.strerror}") from None
     if fmt == "json":
         emit_json(data)
         return
