@@ -17,7 +17,8 @@ from .live import LiveKernel, LiveTask
 __version__ = "0.1.0"
 
 __all__ = [
-    "Kernel", "Task", "LiveKernel", "LiveTask", "Child", "WaitidResult", "PidfdInfo", "FileHandle", "StatResult",
+    "Kernel", "Task", "LiveKernel", "LiveTask", "Child", "WaitidResult", "PidfdInfo",
+    "FileHandle", "StatResult",
     "TaskView",
     "PidlabError", "WouldBlock", "TaskExited", "InvariantError", "BackendUnavailable",
     "Unsupported",

@@ -410,7 +410,7 @@ def to_svg(views: Iterable[TaskView], title: str = "pidlab") -> str:
            'fill="#59626e"/></marker>'
            '<filter id="shadow" x="-10%" y="-10%" width="120%" height="130%">'
            '<feDropShadow dx="0" dy="1.5" stdDeviation="1.5" flood-opacity="0.18"/></filter></defs>',
-           f'<rect width="100%" height="100%" fill="#fbfbfa"/>',
+           '<rect width="100%" height="100%" fill="#fbfbfa"/>',
            f'<text x="{margin}" y="30" font-family="{FONT}" font-size="19" font-weight="bold" '
            f'fill="#1d232b">{esc(title)}</text>',
            f'<text x="{margin}" y="50" font-family="{FONT}" font-size="12" fill="#5b6470">'

@@ -65,7 +65,7 @@ def resolve_script(path: str) -> str:
         return path
     ex = examples()
     name = os.path.basename(path).removesuffix(".pidlab")
-    if name in ex and not os.sep in path.rstrip(os.sep).removeprefix("examples" + os.sep):
+    if name in ex and os.sep not in path.rstrip(os.sep).removeprefix("examples" + os.sep):
         return ex[name]
     raise click.ClickException(f"{path}: no such file (examples: {', '.join(ex)})")
 

@@ -28,7 +28,8 @@ from ..api import (BackendUnavailable, Child, FileHandle, PidfdInfo, PidlabError
                    StatResult, TaskExited, TaskView, Unsupported, WaitidResult, WouldBlock, oserror)
 from ..constants import (CLONE_FILES, CLONE_FS, CLONE_PIDFD, CLONE_SIGHAND, CLONE_THREAD,
                          CLONE_VM, MAX_HANDLE_SZ, O_RDONLY, PID_MAX_DEFAULT, PID_MAX_LIMIT,
-                         MAX_PID_NS_LEVEL, PIDS_PER_CPU_DEFAULT, POLLIN, POLLRDNORM, RLIM_NLIMITS, RLIMIT_CORE,
+                         MAX_PID_NS_LEVEL, PIDS_PER_CPU_DEFAULT, POLLIN, POLLRDNORM, RLIM_NLIMITS,
+                         RLIMIT_CORE,
                          RLIMIT_NOFILE, SIGCHLD, Handler)
 from . import channel
 from . import syscalls as S

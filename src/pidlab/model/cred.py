@@ -13,7 +13,7 @@ import errno
 
 from ..api import oserror
 from ..constants import (CAP_CHECKPOINT_RESTORE, CAP_FULL_SET, CAP_SETGID, CAP_SETPCAP,
-                         CAP_SETUID, CAP_SYS_ADMIN, SUID_DUMP_DISABLE)
+                         CAP_SETUID, CAP_SYS_ADMIN)
 
 INVALID_UID = 0xFFFFFFFF
 SECURE_NO_SETUID_FIXUP = 1 << 2

@@ -21,7 +21,7 @@ import errno
 import heapq
 from typing import TYPE_CHECKING
 
-from ..api import WouldBlock, oserror
+from ..api import WouldBlock
 from ..constants import (CLD_CONTINUED, CLD_STOPPED, PIDNS_ADDING, PIDTYPE_MAX,
                          PIDTYPE_PGID, PIDTYPE_PID, PIDTYPE_SID, PIDTYPE_TGID, SIGCHLD,
                          SIGCONT, SIGHUP, SIGKILL, SIG_IGN, WALL, WCLONE, WCONTINUED,
@@ -48,11 +48,12 @@ def wait_class(leader: TaskStruct) -> int:
 def link_child(k: "Kernel", parent: TaskStruct, sig: SignalStruct) -> int:
     """list_add_tail(&p->sibling, &parent->children)."""
     seq = k.sibling_seq = k.sibling_seq + 1
-    if parent.children is None:
-        parent.children = {}
+    children = parent.children
+    if children is None:
+        children = parent.children = {}
         parent.child_count = [0, 0]
-    parent.children[sig] = seq
-    parent.child_count[wait_class(sig.group_leader)] += 1
+    children[sig] = seq
+    parent.child_count[0 if sig.group_leader.exit_signal == SIGCHLD else 1] += 1  # wait_class
     return seq
 
 

@@ -113,13 +113,7 @@ def copy_process(k: "Kernel", cur: TaskStruct, flags: int, exit_signal: int,
             raise
 
     # -- build the task ------------------------------------------------------------
-    p = TaskStruct()
-    p.pid = pid
-    p.cred = cred
-    p.flags = PF_FORKNOEXEC
-    p.self_exec_id = cur.self_exec_id
-    p.nsproxy_pid = pid_ns
-    p.files = child_files
+    p = TaskStruct(pid, cred, PF_FORKNOEXEC, cur.self_exec_id, pid_ns, child_files)
     if flags & CLONE_THREAD:
         p.mm = cur.mm
     elif flags & CLONE_VM:
@@ -143,10 +137,9 @@ def copy_process(k: "Kernel", cur: TaskStruct, flags: int, exit_signal: int,
                 kept = {s: h for s, h in (sighand.action or {}).items() if h == SIG_IGN}
                 sighand.drop()
                 sighand = Sighand(kept or None, True)
-        sig = SignalStruct(p, sighand)
-        sig.comm = cur.signal.comm
-        sig.rlim_core = cur.signal.rlim_core    # copy_signal copies every rlimit
-        p.signal = sig
+        # copy_signal: the name and every rlimit are copied.
+        csig = cur.signal
+        sig = p.signal = SignalStruct(p, sighand, csig.comm, csig.rlim_core)
 
     if flags & (CLONE_PARENT | CLONE_THREAD):
         p.real_parent = cur.real_parent

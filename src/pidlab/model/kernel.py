@@ -26,7 +26,7 @@ from ..constants import (CLONE_FILES, CLONE_FS, CLONE_PIDFD, CLONE_SIGHAND, CLON
                          PID_MAX_LIMIT_32, PIDFD_THREAD, PIDS_PER_CPU_DEFAULT,
                          PIDS_PER_CPU_MIN, PIDTYPE_MAX, PIDTYPE_PGID, PIDTYPE_PID, POLLIN,
                          POLLRDNORM,
-                         RESERVED_PIDS, SIGCHLD, SUID_DUMP_DISABLE, SUID_DUMP_ROOT, SIGKILL, SIGSTOP, WALL, WCLONE, WCONTINUED,
+                         RESERVED_PIDS, SIGCHLD, SUID_DUMP_DISABLE, SUID_DUMP_ROOT, WALL, WCLONE, WCONTINUED,
                          WEXITED, WNOHANG, WNOTHREAD, WNOWAIT, WSTOPPED, WUNTRACED, Handler)
 from . import coredump
 from . import cred as credmod
@@ -41,10 +41,10 @@ from .pid import Pid, alloc_pid, pid_nr_ns
 from .pid_namespace import PROC_DYNAMIC_FIRST, PidNamespace, init_pid_namespace
 from . import pidfd as pidfdmod
 from .pidfs import Pidfs
-
-PIDFS_MNT_ID = 15       # the pidfs mount's id: a machine-specific number, compare by equality
 from .task import (EXIT_ZOMBIE, JOBCTL_STOPPED, PF_EXITING, SIGNAL_UNKILLABLE, Mm, Sighand,
                    SignalStruct, TaskStruct, own_mm)
+
+PIDFS_MNT_ID = 15       # the pidfs mount's id: a machine-specific number, compare by equality
 
 
 class Kernel:
@@ -274,7 +274,8 @@ class Kernel:
             raise oserror(errno.ENOENT)
         flags = f.f_flags | (O_CLOEXEC if files.is_cloexec(fd) else 0)
         ino = self.pidfs.ino_of(f.obj.pid.ino) if f.kind == "pidfd" else 0
-        text = f"pos:\t0\nflags:\t0{flags:o}\nmnt_id:\t{PIDFS_MNT_ID if f.kind == 'pidfd' else 0}\nino:\t{ino}\n"
+        mnt_id = PIDFS_MNT_ID if f.kind == "pidfd" else 0
+        text = f"pos:\t0\nflags:\t0{flags:o}\nmnt_id:\t{mnt_id}\nino:\t{ino}\n"
         if f.kind == "pidfd":
             pid = f.obj.pid
             ns = reader.pid.ns

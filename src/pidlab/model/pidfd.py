@@ -15,7 +15,7 @@ from ..api import FileHandle, PidfdInfo, StatResult, Unsupported, oserror
 from ..constants import (AT_EMPTY_PATH, AT_FDCWD, AT_HANDLE_CONNECTABLE, AT_HANDLE_FID,
                          AT_HANDLE_MNT_ID_UNIQUE, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH,
                          CAP_SYS_ADMIN, FD_PIDFS_ROOT,
-                         FILEID_KERNFS, MAX_HANDLE_SZ, O_ACCMODE, O_CLOEXEC, O_CREAT,
+                         FILEID_KERNFS, MAX_HANDLE_SZ, O_CLOEXEC, O_CREAT,
                          O_EXCL, O_NOCTTY, O_TRUNC,
                          O_LARGEFILE, O_NONBLOCK, O_RDWR, PIDFD_COREDUMP_ROOT,
                          PIDFD_COREDUMP_SKIP, PIDFD_COREDUMP_USER, PIDFD_INFO_CGROUPID,

@@ -147,13 +147,13 @@ class Pidfs:
     def add_pid(self, pid: Pid) -> None:
         """Linux: pidfs_add_pid -- on 32-bit, skip a low half of 0 (and 1)."""
         nr = self.next_ino
-        if self.bits == 32 and nr & 0xFFFFFFFF == 0:
+        if nr & 0xFFFFFFFF == 0 and self.bits == 32:
             nr += 2
         pid.ino = nr
-        pid.stashed = None
-        pid.attr = None
         self.next_ino = nr + 1
-        self.by_ino.add(nr, pid)
+        table = self.by_ino            # InoTable.add, inlined (once per fork)
+        table.inos.append(nr)
+        table.pids.append(pid)
 
     def remove_pid(self, pid: Pid) -> None:
         self.by_ino.pop(pid.ino, None)

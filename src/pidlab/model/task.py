@@ -165,7 +165,8 @@ class SignalStruct:
                  "is_child_subreaper", "has_child_subreaper", "sighand",
                  "wait_seq", "comm", "rlim_core")
 
-    def __init__(self, leader: "TaskStruct", sighand: Sighand) -> None:
+    def __init__(self, leader: "TaskStruct", sighand: Sighand, comm: str = "init",
+                 rlim_core: tuple[int, int] = INIT_RLIMIT_CORE) -> None:
         self.group_leader = leader
         # thread_head, leader first.  None stands for [group_leader] (most processes
         # have one thread: no list to keep, and one object less for the GC to scan).
@@ -184,8 +185,8 @@ class SignalStruct:
         self.has_child_subreaper = False
         self.sighand = sighand
         self.wait_seq = 0                 # the seq under which a waiter heap holds us
-        self.comm = "init"
-        self.rlim_core = INIT_RLIMIT_CORE  # (soft, hard); the only rlimit modelled
+        self.comm = comm
+        self.rlim_core = rlim_core        # (soft, hard); the only rlimit modelled
 
     def __repr__(self) -> str:
         return f"<SignalStruct of {self.group_leader!r}>"
@@ -226,8 +227,10 @@ class TaskStruct:
                  "pending", "self_exec_id", "parent_exec_id", "mm", "queued",
                  "zap_resume", "vfork_parent", "vfork_child", "handle")
 
-    def __init__(self) -> None:
-        self.pid: Pid = None  # type: ignore[assignment]   # thread_pid
+    def __init__(self, pid: "Pid | None" = None, cred: Cred | None = None, flags: int = 0,
+                 self_exec_id: int = 0, nsproxy_pid: "PidNamespace | None" = None,
+                 files: "Files | None" = None) -> None:
+        self.pid = pid                    # thread_pid
         self.signal: SignalStruct = None  # type: ignore[assignment]
         self.real_parent: TaskStruct | None = None
         # The sibling list of this thread's children (group leaders only),
@@ -241,14 +244,14 @@ class TaskStruct:
         self.exit_state = 0
         self.exit_code = 0
         self.exit_signal = 0
-        self.flags = 0
+        self.flags = flags
         self.pdeath_signal = 0
-        self.cred: Cred = None  # type: ignore[assignment]
-        self.nsproxy_pid: PidNamespace | None = None   # nsproxy->pid_ns_for_children
-        self.files: Files | None = None
+        self.cred = cred
+        self.nsproxy_pid = nsproxy_pid    # nsproxy->pid_ns_for_children
+        self.files = files
         self.jobctl = 0
         self.pending = 0                  # private pending signals, bitmask
-        self.self_exec_id = 0
+        self.self_exec_id = self_exec_id
         self.parent_exec_id = 0
         self.mm: Mm | None = None         # NULL once the task has exited (exit_mm)
         self.queued = False               # on the kernel's run queue

@@ -356,7 +356,7 @@ def test_an_unprivileged_sender_cannot_signal_root(kernel):
         sender.task.kill(1, 0)
 
 
-# ---------------------------------------------------------------- pid_max and ns_last_pid permissions (spec §5)
+# ---------------------------------------------------------------- pid_max, ns_last_pid permissions (spec §5)
 
 def test_pid_max_write_by_a_non_root_euid_without_cap_sys_admin_is_eacces(kernel):
     init = kernel.init
