@@ -96,6 +96,18 @@ def pipe_at(env: Env, r_slot: int, w_slot: int) -> None:
     hide(env, w, w_slot)
 
 
+# The package root: a child interpreter finds pidlab here even when it was not
+# installed (isolated mode, -I, ignores PYTHONPATH and the current directory).
+PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_BOOT = ("import sys, runpy; sys.path.insert(0, sys.argv.pop(1)); "
+         "runpy.run_module(sys.argv.pop(1), run_name='__main__', alter_sys=True)")
+
+
+def python_argv(module: str, *args: str) -> list[str]:
+    """argv to run `python -m module args...` in isolated mode, from this package."""
+    return [sys.executable, "-I", "-c", _BOOT, PACKAGE_ROOT, module, *args]
+
+
 def host_ids(env: Env) -> tuple[int, int]:
     link = os.readlink("thread-self", dir_fd=env.hostproc)
     pid, _, tid = link.split("/")
@@ -310,8 +322,8 @@ class Ops:
         for fd in (self.req, self.rep, env.hostproc):
             os.set_inheritable(fd, True)
         try:
-            os.execv(sys.executable, [sys.executable, "-I", "-m", "pidlab.live.agent", "exec",
-                                      json.dumps(params)])
+            os.execv(sys.executable, python_argv("pidlab.live.agent", "exec",
+                                                 json.dumps(params)))
         finally:
             for fd in (self.req, self.rep, env.hostproc):
                 os.set_inheritable(fd, False)

@@ -33,6 +33,7 @@ from ..constants import (CLONE_FILES, CLONE_FS, CLONE_PIDFD, CLONE_SIGHAND, CLON
                          RLIMIT_NOFILE, SIGCHLD, Handler)
 from . import channel
 from . import syscalls as S
+from . import agent as agentmod
 from .agent import HIDDEN
 
 IDLE_WCHAN = {"anon_pipe_read", "pipe_read", "pipe_wait", "pipe_read_wait"}
@@ -130,10 +131,17 @@ class LiveKernel:
         err = tempfile.TemporaryFile()
         try:
             self._holder = subprocess.Popen(
-                [sys.executable, "-I", "-m", "pidlab.live.sandbox", json.dumps(params)],
+                agentmod.python_argv("pidlab.live.sandbox", json.dumps(params)),
                 pass_fds=(ctl_r, req_r, rep_w), stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL, stderr=err, start_new_session=True,
                 env=_child_env())
+        except OSError as e:
+            for fd in (ctl_w, req_w, rep_r):
+                os.close(fd)
+            err.close()
+            shutil.rmtree(self._procbase, ignore_errors=True)
+            raise BackendUnavailable(f"cannot start the sandbox: {sys.executable}: "
+                                     f"{e.strerror}") from None
         finally:
             os.close(ctl_r)
             os.close(req_r)

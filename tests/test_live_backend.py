@@ -1,0 +1,79 @@
+"""The live backend's promises beyond the scenarios: how it starts, as whom, and how it fails."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import pytest
+
+import pidlab
+
+SRC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
+
+UNPRIVILEGED_SCRIPT = """
+import pidlab
+with pidlab.LiveKernel() as k:
+    c = k.init.fork()
+    ns = k.init.clone(pidlab.CLONE_NEWPID)
+    c.task.execve()
+    print(c.pid, k.init.getuid(), ns.task.getpid(), ns.task.numbers, c.task.getpid())
+"""
+
+
+def _system_python() -> str | None:
+    """A Python >= 3.11 that an unprivileged user can run (the venv's may live under /root)."""
+    for cand in ("/usr/bin/python3", "/usr/local/bin/python3"):
+        if os.path.exists(cand):
+            r = subprocess.run([cand, "-c", "import sys; print(sys.version_info >= (3, 11))"],
+                               capture_output=True, text=True)
+            if r.stdout.strip() == "True":
+                return cand
+    return None
+
+
+def test_an_unprivileged_user_gets_a_sandbox_through_a_user_namespace():
+    """As a non-root user the sandbox lives in an unprivileged user namespace, in which
+    its init is uid 0; everything else works as for root."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to become an unprivileged user for the test")
+    python = _system_python()
+    if python is None or shutil.which("setpriv") is None:
+        pytest.skip("needs setpriv and a Python >= 3.11 that uid 65534 can run")
+    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                        "env", f"PYTHONPATH={SRC}", python, "-c", UNPRIVILEGED_SCRIPT],
+                       capture_output=True, text=True, timeout=120, cwd="/")
+    if "BackendUnavailable" in r.stderr:
+        assert "user namespace" in r.stderr         # the clear message, with its reason
+        pytest.skip(f"unprivileged user namespaces are not allowed here: {r.stderr[-200:]}")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["2", "0", "1", "(3,", "1)", "2"]
+
+
+def test_a_backend_that_cannot_start_says_why_in_one_exception(monkeypatch, tmp_path):
+    def leftovers() -> set[str]:
+        return {p for p in os.listdir(tempfile.gettempdir()) if p.startswith("pidlab-proc-")}
+    before = leftovers()
+    missing = str(tmp_path / "no-python")
+    monkeypatch.setattr(sys, "executable", missing)
+    with pytest.raises(pidlab.BackendUnavailable) as info:
+        pidlab.LiveKernel()
+    assert missing in str(info.value)
+    assert leftovers() <= before                    # nothing left behind in /tmp
+
+
+def test_close_leaves_no_process_behind():
+    try:
+        k = pidlab.LiveKernel()
+    except pidlab.BackendUnavailable as e:
+        pytest.skip(str(e))
+    with k:
+        ns = k.init.clone(pidlab.CLONE_NEWPID)
+        ns.task.fork()
+        k.init.fork().task.spawn_thread()
+        hosts = [a.host_pid for a in k._agents]
+    for pid in hosts:
+        assert not os.path.exists(f"/proc/{pid}"), f"host pid {pid} outlived close()"
