@@ -98,14 +98,16 @@ class PidTable:
 class IDR:
     """One namespace's number space: idr_alloc, idr_alloc_cyclic, idr_remove."""
 
-    __slots__ = ("entries", "next", "used", "full", "count")
+    __slots__ = ("entries", "next", "used", "full")
 
     def __init__(self) -> None:
         self.entries = PidTable()
         self.next = 0            # idr_next, the cursor (unsigned int in Linux)
         self.used = bytearray()  # grows by whole blocks
-        self.full = bytearray()  # one byte per block of `used`
-        self.count: list[int] = []   # allocated numbers per block
+        # One byte per block of `used`: 1 means "known to have no free number".  A
+        # search that scans a whole block without success sets it; freeing a number
+        # clears it.  (Nothing is counted when a number is taken.)
+        self.full = bytearray()
 
     # -- internal -----------------------------------------------------------
 
@@ -117,17 +119,6 @@ class IDR:
             nblocks = max(nblocks, 2 * have)
             self.used.extend(bytes((nblocks - have) << _SHIFT))
             self.full.extend(bytes(nblocks - have))
-            self.count.extend([0] * (nblocks - have))
-
-    def _mark(self, nr: int) -> None:
-        if nr >= len(self.used):
-            self._grow(nr)
-        self.used[nr] = 1
-        blk = nr >> _SHIFT
-        c = self.count[blk] + 1
-        self.count[blk] = c
-        if c == _BLOCK:
-            self.full[blk] = 1
 
     def find_free(self, start: int, end: int) -> int:
         """The lowest free id in [start, end), or -1."""
@@ -138,16 +129,19 @@ class IDR:
         if start >= n:
             return start
         stop = end if end < n else n
+        full = self.full
         blk = start >> _SHIFT
-        if not self.full[blk]:
+        if not full[blk]:
             blk_end = (blk + 1) << _SHIFT
             i = used.find(0, start, blk_end if blk_end < stop else stop)
             if i >= 0:
                 return i
+            if start == blk << _SHIFT and blk_end <= stop:
+                full[blk] = 1
         blk += 1
         last_blk = (stop - 1) >> _SHIFT
         while blk <= last_blk:
-            blk = self.full.find(0, blk, last_blk + 1)
+            blk = full.find(0, blk, last_blk + 1)
             if blk < 0:
                 break
             lo = blk << _SHIFT
@@ -155,6 +149,8 @@ class IDR:
             i = used.find(0, lo, hi if hi < stop else stop)
             if i >= 0:
                 return i
+            if hi <= stop:
+                full[blk] = 1
             blk += 1
         return n if n < end else -1
 
@@ -162,9 +158,12 @@ class IDR:
 
     def alloc(self, nr: int) -> bool:
         """idr_alloc(nr, nr+1): take exactly `nr`; False if it is in use."""
-        if nr < len(self.used) and self.used[nr]:
-            return False
-        self._mark(nr)
+        if nr < len(self.used):
+            if self.used[nr]:
+                return False
+        else:
+            self._grow(nr)
+        self.used[nr] = 1
         return True
 
     def alloc_cyclic(self, start: int, end: int) -> int:
@@ -189,11 +188,6 @@ class IDR:
             self._grow(nr)
             used = self.used
         used[nr] = 1
-        blk = nr >> _SHIFT
-        count = self.count
-        c = count[blk] = count[blk] + 1
-        if c == _BLOCK:
-            self.full[blk] = 1
         self.next = nr + 1
         return nr
 
@@ -210,12 +204,10 @@ class IDR:
         used = self.used
         if nr < len(used) and used[nr]:
             used[nr] = 0
-            blk = nr >> _SHIFT
-            self.count[blk] -= 1
-            self.full[blk] = 0
+            self.full[b] = 0
 
     def is_used(self, nr: int) -> bool:
         return nr < len(self.used) and bool(self.used[nr])
 
     def allocated(self) -> int:
-        return sum(self.count)
+        return self.used.count(1)

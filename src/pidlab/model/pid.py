@@ -118,11 +118,6 @@ def alloc_pid(k: "Kernel", ns: "PidNamespace", set_tid: tuple[int, ...],
             if RESERVED_PIDS < nr < len(used) and nr < tmp.pid_max and not used[nr]:
                 # IDR.alloc_cyclic's common case, inlined: the cursor's number is free.
                 used[nr] = 1
-                b = nr >> IDR_SHIFT
-                count = idr.count
-                count[b] += 1
-                if count[b] > IDR_MASK:
-                    idr.full[b] = 1
                 idr.next = nr + 1
             else:
                 nr = idr.alloc_cyclic(RESERVED_PIDS if nr > RESERVED_PIDS else 1, tmp.pid_max)
@@ -146,13 +141,12 @@ def alloc_pid(k: "Kernel", ns: "PidNamespace", set_tid: tuple[int, ...],
 
     pid = Pid(ns, tuple(numbers))
     k.pidfs.add_pid(pid)
-    for j in range(level + 1):
-        tmp = chain[j]
+    for tmp, nr in zip(chain, numbers):
         # idr_replace: the slot alloc_cyclic/alloc reserved now names the pid.
         entries = tmp.idr.entries
-        nr = numbers[j]
+        blocks = entries.blocks
         b = nr >> IDR_SHIFT
-        blk = entries.blocks[b] if b < len(entries.blocks) else None
+        blk = blocks[b] if b < len(blocks) else None
         if blk is None:
             entries[nr] = pid
         else:
@@ -164,10 +158,7 @@ def alloc_pid(k: "Kernel", ns: "PidNamespace", set_tid: tuple[int, ...],
 
 def free_pid(k: "Kernel", pid: Pid) -> None:
     """Release every number of `pid`.  Linux: free_pid."""
-    chain = pid.ns.chain
-    numbers = pid.numbers
-    for i in range(pid.level + 1):
-        ns = chain[i]
+    for ns, nr in zip(pid.ns.chain, pid.numbers):
         left = ns.pid_allocated = ns.pid_allocated - 1
         if left == 1 or left == 2:
             # Only the reaper is left: wake it if it sleeps in zap_pid_ns_processes.
@@ -178,13 +169,11 @@ def free_pid(k: "Kernel", pid: Pid) -> None:
             ns.pid_allocated = 0
         # idr_remove (IDR.remove, inlined: the number is allocated and maps to us).
         idr = ns.idr
-        nr = numbers[i]
         b = nr >> IDR_SHIFT
         entries = idr.entries
         entries.blocks[b][nr & IDR_MASK] = None
         entries.n -= 1
         idr.used[nr] = 0
-        idr.count[b] -= 1
         idr.full[b] = 0
     pid.freed = True
     k.pidfs.remove_pid(pid)
