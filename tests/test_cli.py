@@ -1030,3 +1030,15 @@ def test_output_off_a_terminal_has_no_escape_codes(args, tmp_path):
     result = invoke(*args, input="init.fork()\ntree\nps\n")
     assert result.exit_code == 0, result.output
     assert result.stdout and "\x1b" not in result.stdout
+
+
+def test_shell_json_format_prints_one_trace_event_per_line():
+    result = invoke("shell", "--format", "json",
+                    input="c = init.fork()\nc.getppid() -> 1\nbogus\n")
+    assert result.exit_code == 1                 # the bad line is a failure
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [e["step"] for e in events] == [1, 2, 3]
+    assert events[0]["result"] == {"outcome": "ok",
+                                   "value": {"type": "Child", "pid": 2, "pidfd": None}}
+    assert events[1]["passed"] is True
+    assert events[2]["result"]["outcome"] == "script-error"

@@ -199,6 +199,16 @@ class LockstepMachine(RuleBasedStateMachine):
         m, _ = self.run(f.owner, f"handle({f.fd})", trip)
         return self._fd(f.owner, m) or multiple()
 
+    @rule(target=fds, f=fds, targetfd=st.sampled_from([0, 2, 3, 4, 5, 100]))
+    def pidfd_getfd(self, f, targetfd):
+        m, _ = self.run(f.owner, f"pidfd_getfd({f.fd},{targetfd})",
+                        lambda x: x.pidfd_getfd(f.fd, targetfd))
+        return self._fd(f.owner, m) or multiple()
+
+    @rule(f=fds, nstype=st.sampled_from([CLONE_NEWPID, 0]))
+    def setns_pidfd(self, f, nstype):
+        self.run(f.owner, f"setns({f.fd},{nstype:#x})", lambda x: x.setns(f.fd, nstype))
+
     @rule(f=fds)
     def close(self, f):
         self.run(f.owner, f"close({f.fd})", lambda x: x.close(f.fd))

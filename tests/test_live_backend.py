@@ -77,3 +77,45 @@ def test_close_leaves_no_process_behind():
         hosts = [a.host_pid for a in k._agents]
     for pid in hosts:
         assert not os.path.exists(f"/proc/{pid}"), f"host pid {pid} outlived close()"
+
+
+CHILD_SCRIPT = """
+import os, sys, time
+import pidlab
+k = pidlab.LiveKernel()
+ns = k.init.clone(pidlab.CLONE_NEWPID)
+ns.task.fork()
+k.init.fork().task.spawn_thread()
+print(" ".join(str(a.host_pid) for a in k._agents), flush=True)
+if sys.argv[1] == "crash":
+    time.sleep(60)          # killed with SIGKILL by the test before this ends
+"""
+
+
+def _gone(pids: list[int], timeout: float = 15.0) -> list[int]:
+    """The pids still alive after waiting up to `timeout` seconds."""
+    import time
+    deadline = time.monotonic() + timeout
+    left = pids
+    while left and time.monotonic() < deadline:
+        left = [p for p in left if os.path.exists(f"/proc/{p}")]
+        time.sleep(0.05)
+    return left
+
+
+@pytest.mark.parametrize("how", ["exit", "crash"])
+def test_the_sandbox_dies_with_its_controller(how):
+    """Interpreter exit without close() and a SIGKILLed controller both leave no process."""
+    try:
+        pidlab.LiveKernel().close()
+    except pidlab.BackendUnavailable as e:
+        pytest.skip(str(e))
+    proc = subprocess.Popen([sys.executable, "-c", CHILD_SCRIPT, how], stdout=subprocess.PIPE,
+                            text=True)
+    line = proc.stdout.readline()
+    pids = [int(x) for x in line.split()]
+    assert len(pids) >= 4, line
+    if how == "crash":
+        proc.kill()
+    proc.wait(timeout=60)
+    assert _gone(pids) == []

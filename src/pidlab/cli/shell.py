@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -96,7 +97,9 @@ def _plain_lines() -> Iterator[str]:
 @click.command()
 @click.option("--backend", "backend_name", type=click.Choice(BACKENDS), default="model",
               show_default=True, help="Explore the model or the live kernel.")
-def shell(backend_name: str) -> None:
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text",
+              show_default=True, help="json: one trace event per line (as `run --trace`).")
+def shell(backend_name: str, fmt: str) -> None:
     """An interactive session: scenario lines one at a time, with history and completion.
 
     On a terminal, Tab completes commands, names, methods after `name.` and
@@ -131,9 +134,17 @@ def shell(backend_name: str) -> None:
             except script.ScriptError as e:
                 failed = True
                 msg = f"line {n}: {e.message}"
+                if fmt == "json":
+                    click.echo(json.dumps({"step": n, "line": n, "source": line.strip(),
+                                           "result": {"outcome": "script-error",
+                                                      "message": e.message}}))
+                    continue
                 con.print(f"[bold red]{msg}[/]" if is_rich(con) else msg, markup=is_rich(con))
                 continue
             failed |= out.failed
-            print_outcome(con, out, None)
+            if fmt == "json":
+                click.echo(json.dumps(script.event(n, out, backend_name), sort_keys=True))
+            else:
+                print_outcome(con, out, None)
     if failed and not interactive:
         raise SystemExit(1)
