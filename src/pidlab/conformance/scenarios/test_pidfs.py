@@ -987,6 +987,27 @@ def test_so_peerpidfd_still_works_after_the_peer_was_reaped(kernel):
         child.task.pidfd_get_info(fd, 0)
 
 
+def test_every_pidfd_ever_handed_out_reports_exit_information_after_the_reap(kernel):
+    """The 6.17 persistence guarantee (spec 7, pidfs_exit; spec 11): whichever way a pidfd
+    was obtained -- CLONE_PIDFD, pidfd_open, open_by_handle_at, or SO_PEERPIDFD asked
+    only after the peer was reaped -- it reports the exit status once the task is reaped."""
+    init = kernel.init
+    proc = init.clone(pidfd=True)                               # CLONE_PIDFD
+    by_open = init.pidfd_open(proc.pid)                         # pidfd_open
+    handle = init.name_to_handle_at(proc.pidfd, "", AT_EMPTY_PATH)
+    by_handle = init.open_by_handle_at(FD_PIDFS_ROOT, handle, O_RDONLY)
+    a, _ = proc.task.socketpair()                               # the peer is proc
+    keeper = proc.task.fork()                                   # holds the socket on
+    proc.task.exit_group(9)
+    assert init.waitpid(proc.pid, 0) == (proc.pid, 9 << 8)
+    by_peer = keeper.task.getsockopt(a, SOL_SOCKET, SO_PEERPIDFD)   # asked after the reap
+    for task, fd in ((init, proc.pidfd), (init, by_open), (init, by_handle),
+                     (keeper.task, by_peer)):
+        info = task.pidfd_get_info(fd, PIDFD_INFO_EXIT)
+        assert (info.mask, info.exit_code) == (REAPED_MASK, 9 << 8), fd
+        assert task.poll([fd])[fd] == REAPED
+
+
 @pytest.mark.parametrize("what, err", [("closed", errno.EBADF), ("pidfd", errno.ENOTSOCK),
                                        ("proc_file", errno.ENOTSOCK)])
 def test_so_peerpidfd_on_a_descriptor_that_is_no_socket(kernel, what, err):
