@@ -72,6 +72,16 @@ def sig_arg(value: Any, name: str = "sig") -> int:
     return c_int(value, name, errno.EINVAL)
 
 
+def handler_arg(value: Any) -> int | None:
+    """A disposition for sigaction: SIG_DFL, SIG_IGN or SIG_CATCH (None: only read it)."""
+    if value is None:
+        return None
+    h = _int(value, "handler")
+    if h not in (0, 1, 2):
+        raise ValueError("handler must be SIG_DFL, SIG_IGN or SIG_CATCH")
+    return h
+
+
 def bool_arg(value: Any, name: str) -> bool:
     if not isinstance(value, (bool, int)):
         raise TypeError(f"{name} must be a bool, not {type(value).__name__}")

@@ -558,11 +558,7 @@ class LiveTask:
 
     def sigaction(self, sig: int, handler: int | None = None) -> Handler:
         sig = A.sig_arg(sig)
-        if handler is not None:
-            h = A._int(handler, "handler")
-            if h not in (0, 1, 2):
-                raise ValueError("handler must be SIG_DFL, SIG_IGN or SIG_CATCH")
-            handler = h
+        handler = A.handler_arg(handler)
         return Handler(self._call("sigaction", sig, handler))
 
     # -- wait -----------------------------------------------------------------------------------

@@ -456,11 +456,7 @@ class Task:
     def sigaction(self, sig: int, handler: int | None = None) -> Handler:
         """Set the disposition of `sig` (None only reads it); returns the previous one."""
         sig = A.sig_arg(sig)
-        if handler is not None:
-            h = A._int(handler, "handler")
-            if h not in (0, 1, 2):
-                raise ValueError("handler must be SIG_DFL, SIG_IGN or SIG_CATCH")
-            handler = h
+        handler = A.handler_arg(handler)
         t = self._enter()
         if not sigmod.valid_signal(sig) or sig < 1 or (handler is not None and
                                                        sigmod.sig_kernel_only(sig)):
