@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import struct
-from typing import Any, Iterable, NamedTuple, Protocol, runtime_checkable
+from typing import Any, ClassVar, Iterable, NamedTuple, Protocol, runtime_checkable
 
 from . import constants as C
 
@@ -158,8 +158,7 @@ class PidfdInfo:
 
     SIZE = C.PIDFD_INFO_SIZE_VER1
 
-    FIELDS = ("mask", "cgroupid", "pid", "tgid", "ppid", "ruid", "rgid", "euid", "egid",
-              "suid", "sgid", "fsuid", "fsgid", "exit_code", "coredump_mask", "spare1")
+    FIELDS: ClassVar[tuple[str, ...]] = ()        # the fields in layout order (set below)
 
     def to_bytes(self) -> bytes:
         return _PIDFD_INFO.pack(*[getattr(self, name) for name in self.FIELDS])
@@ -175,6 +174,9 @@ class PidfdInfo:
         longer ones are cut at 72 bytes (copy_struct_to_user's rules)."""
         data = bytes(data[: cls.SIZE]).ljust(cls.SIZE, b"\0")
         return cls(*_PIDFD_INFO.unpack(data))
+
+
+PidfdInfo.FIELDS = tuple(f.name for f in dataclasses.fields(PidfdInfo))
 
 
 # ---------------------------------------------------------------- protocols

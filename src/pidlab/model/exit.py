@@ -541,11 +541,3 @@ def do_wait(k: "Kernel", cur: TaskStruct, type_: int, pid: Pid | None,
     if not flags & WNOHANG:
         raise WouldBlock("no child has changed state and none ever will before this call returns")
     return None
-
-
-def wait_pid_arg(cur: TaskStruct, type_: int, upid: int) -> Pid | None:
-    ns = cur.pid.ns
-    if type_ == PIDTYPE_PGID and upid == 0:
-        return cur.signal.pgrp
-    return ns.idr.entries.get(upid)
-

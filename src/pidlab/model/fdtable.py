@@ -121,9 +121,6 @@ class Files:
     def get(self, fd: int) -> File | None:
         return self.map.fds.get(fd)
 
-    def fds(self) -> dict[int, File]:
-        return self.map.fds
-
     def is_cloexec(self, fd: int) -> bool:
         return fd in self.map.cloexec
 
@@ -172,10 +169,6 @@ class Files:
             f = m.fds.pop(fd)
             f.put()
         m.cloexec.clear()
-
-    def copy_unshared(self) -> "Files":
-        """unshare(CLONE_FILES): a private copy of a shared table."""
-        return self.dup_for_fork()
 
     def fcntl(self, fd: int, cmd: int, arg: int) -> int:
         f = self.get(fd)

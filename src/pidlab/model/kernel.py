@@ -214,10 +214,6 @@ class Kernel:
         if parent is not None:
             exitmod.queue_wait_event(parent, sig)
 
-    def wake_zapper(self, ns: PidNamespace) -> None:
-        if ns.zapper is not None:
-            self.wake(ns.zapper)
-
     def new_ns_inum(self) -> int:
         inum = self._next_inum
         self._next_inum += 1

@@ -65,10 +65,6 @@ def pid_nr_ns(pid: Pid | None, ns: "PidNamespace | None") -> int:
     return 0
 
 
-def find_pid_ns(nr: int, ns: "PidNamespace") -> Pid | None:
-    return ns.idr.entries.get(nr)
-
-
 def alloc_pid(k: "Kernel", ns: "PidNamespace", set_tid: tuple[int, ...],
               may_set_tid: Any = None) -> Pid:
     """Allocate a struct pid in `ns` and all its ancestors.  Linux: alloc_pid.

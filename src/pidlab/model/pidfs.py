@@ -79,10 +79,6 @@ class InoTable:
         self.pids: list[Pid | None] = []
         self.holes = 0
 
-    def add(self, ino: int, pid: Pid) -> None:
-        self.inos.append(ino)
-        self.pids.append(pid)
-
     def _index(self, ino: int) -> int:
         i = bisect.bisect_left(self.inos, ino)
         return i if i < len(self.inos) and self.inos[i] == ino else -1
@@ -151,7 +147,7 @@ class Pidfs:
             nr += 2
         pid.ino = nr
         self.next_ino = nr + 1
-        table = self.by_ino            # InoTable.add, inlined (once per fork)
+        table = self.by_ino            # numbers only grow: append in order
         table.inos.append(nr)
         table.pids.append(pid)
 

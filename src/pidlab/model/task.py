@@ -270,18 +270,6 @@ class TaskStruct:
         return f"<TaskStruct {nr}{st}>"
 
 
-def thread_group_leader(t: TaskStruct) -> bool:
-    return t.signal.group_leader is t
-
-
-def thread_group_empty(t: TaskStruct) -> bool:
-    return thread_count(t.signal) == 1
-
-
-def same_thread_group(a: TaskStruct, b: TaskStruct) -> bool:
-    return a.signal is b.signal
-
-
 def delay_group_leader(t: TaskStruct) -> bool:
     """A zombie leader whose other threads still run cannot be reaped yet."""
     return t.signal.group_leader is t and thread_count(t.signal) > 1
