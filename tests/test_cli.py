@@ -1009,6 +1009,22 @@ def test_demo_tours_every_topic_and_exits_0():
     assert "Every invariant of the model holds" in out
 
 
+def test_demo_as_json_has_every_screen_with_what_it_showed():
+    result = invoke("demo", "--format", "json")
+    assert result.exit_code == 0
+    doc = json.loads(result.stdout)
+    screens = doc["screens"]
+    assert [s["screen"] for s in screens] == list(range(1, 8))
+    assert screens[0]["title"] == "Nested pid namespaces"
+    table = screens[0]["shows"][0]
+    assert table["rows"][-1] == ["its child", "2", "5 / 4 / 3 / 2"]
+    tree = next(item["tree"] for item in screens[0]["shows"] if "tree" in item)
+    assert [t["numbers"] for t in tree["tasks"]][-1] == [5, 4, 3, 2]
+    texts = " ".join(item.get("text", "") for s in screens for item in s["shows"])
+    assert "397, 398, 399, 300, 301" in texts and "Cannot allocate memory" in texts
+    assert "[bold" not in texts                          # plain text, no markup
+
+
 def test_demo_on_a_terminal_is_rich(tmp_path):
     pexpect, p = _spawn(["demo"], tmp_path)
     seen: list[str] = []

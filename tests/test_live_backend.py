@@ -119,3 +119,48 @@ def test_the_sandbox_dies_with_its_controller(how):
         proc.kill()
     proc.wait(timeout=60)
     assert _gone(pids) == []
+
+
+@pytest.mark.parametrize("path", ["/proc/self/root{victim}", "/proc/1/root{victim}",
+                                  "/proc/self/task/1/root{victim}", "/proc/self/cwd/x",
+                                  "/proc/self/fd/0", "/proc/self/root/proc/sys/kernel/core_pattern",
+                                  "{victim}"])
+def test_no_write_reaches_a_file_of_the_host(path, tmp_path):
+    """The sandbox's procfs offers ways out (/proc/<pid>/root, cwd, fd/N): the live backend
+    writes through none of them, neither with write_text nor with open(O_WRONLY/O_CREAT)."""
+    try:
+        k = pidlab.LiveKernel()
+    except pidlab.BackendUnavailable as e:
+        pytest.skip(str(e))
+    victim = tmp_path / "victim"
+    victim.write_text("original\n")
+    path = path.format(victim=victim)
+    with k:
+        with pytest.raises(pidlab.Unsupported):
+            k.init.write_text(path, "overwritten\n")
+        with pytest.raises(pidlab.Unsupported):
+            k.init.open(path, pidlab.O_WRONLY | pidlab.O_TRUNC)
+        # (procfs itself refuses to create "/proc/self/fd/0-new": ENOENT)
+        with pytest.raises((pidlab.Unsupported, FileNotFoundError)):
+            k.init.open(path + "-new", pidlab.O_WRONLY | pidlab.O_CREAT)
+    assert victim.read_text() == "original\n"
+    assert not os.path.exists(str(victim) + "-new")
+
+
+@pytest.mark.parametrize("text, n", [("0\n", 1), ("0-1\n", 2), ("0-3,8-11\n", 8), ("0,2,4-5\n", 4)])
+def test_the_sandbox_counts_possible_cpus_as_the_pid_max_formula_does(tmp_path, text, n):
+    from pidlab.live.kernel import possible_cpus
+    f = tmp_path / "possible"
+    f.write_text(text)
+    assert possible_cpus(str(f)) == n
+
+
+def test_the_sandbox_pid_max_follows_this_machines_possible_cpus():
+    from pidlab.live.kernel import possible_cpus
+    try:
+        k = pidlab.LiveKernel()
+    except pidlab.BackendUnavailable as e:
+        pytest.skip(str(e))
+    with k:
+        want = min(4194304, max(32768, 1024 * possible_cpus()))
+        assert int(k.init.read_text("/proc/sys/kernel/pid_max")) == want

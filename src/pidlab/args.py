@@ -73,13 +73,14 @@ def sig_arg(value: Any, name: str = "sig") -> int:
 
 
 def handler_arg(value: Any) -> int | None:
-    """A disposition for sigaction: SIG_DFL, SIG_IGN or SIG_CATCH (None: only read it)."""
+    """A disposition for sigaction: SIG_DFL, SIG_IGN or SIG_CATCH (None: only read it).
+
+    sa_handler is a pointer: every value but SIG_DFL (0) and SIG_IGN (1) is a user
+    handler's address, which pidlab calls SIG_CATCH (where it points does not matter)."""
     if value is None:
         return None
-    h = _int(value, "handler")
-    if h not in (0, 1, 2):
-        raise ValueError("handler must be SIG_DFL, SIG_IGN or SIG_CATCH")
-    return h
+    h = c_ulong(value, "handler")
+    return h if h in (0, 1) else 2
 
 
 def bool_arg(value: Any, name: str) -> bool:
@@ -123,8 +124,11 @@ def set_tid_arg(value: Any) -> tuple[int, ...]:
     """clone3's set_tid array: innermost namespace first."""
     if value == () and type(value) is tuple:
         return value
-    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple, range)):
-        raise TypeError(f"set_tid must be a sequence of ints, not {type(value).__name__}")
+    # Any ordered iterable (a list, a tuple, a generator...); text and unordered
+    # collections are refused: the order of the levels is the point of the array.
+    if isinstance(value, (str, bytes, bytearray, set, frozenset, dict)) or \
+            not isinstance(value, Iterable):
+        raise TypeError(f"set_tid must be an ordered iterable of ints, not {type(value).__name__}")
     return tuple(c_int(v, "set_tid[]") for v in value)
 
 

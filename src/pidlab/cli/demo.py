@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 from rich.console import Console
 from rich.markup import escape
@@ -21,26 +23,54 @@ def _nums(task) -> str:
 
 
 class Tour:
-    def __init__(self, con: Console) -> None:
+    """Prints the tour's screens, and keeps them as data for --format json."""
+
+    def __init__(self, con: Console, as_json: bool = False) -> None:
         self.con = con
-        self.rich = is_rich(con)
-        self.n = 0
+        self.rich = is_rich(con) and not as_json
+        self.as_json = as_json
+        self.screens: list[dict] = []
 
     def screen(self, title: str, text: str) -> None:
-        self.n += 1
+        self.screens.append({"screen": len(self.screens) + 1, "title": title, "text": text,
+                             "shows": []})
+        if self.as_json:
+            return
+        n = len(self.screens)
         self.con.print()
         if self.rich:
-            self.con.print(Panel(text, title=f"[bold]{self.n}. {title}", width=min(self.con.width, 92),
+            self.con.print(Panel(text, title=f"[bold]{n}. {title}", width=min(self.con.width, 92),
                                  border_style="cyan"))
         else:
-            self.con.print(f"{self.n}. {title}", markup=False)
+            self.con.print(f"{n}. {title}", markup=False)
             self.con.print("   " + text, markup=False)
 
-    def say(self, text: str) -> None:
-        self.con.print(text if self.rich else _plain(text), markup=self.rich, highlight=False)
+    def _show(self, item: dict) -> None:
+        if self.screens:
+            self.screens[-1]["shows"].append(item)
 
-    def table(self, *cols: str) -> Table:
-        return Table(*cols, box=None if not self.rich else None, pad_edge=False)
+    def say(self, text: str) -> None:
+        self._show({"text": _plain(text)})
+        if not self.as_json:
+            self.con.print(text if self.rich else _plain(text), markup=self.rich, highlight=False)
+
+    def table(self, columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+        self._show({"columns": list(columns), "rows": [list(r) for r in rows]})
+        if not self.as_json:
+            table = Table(*columns, box=None, pad_edge=False)
+            for row in rows:
+                table.add_row(*row)
+            self.con.print(table)
+
+    def tree(self, k: pidlab.Kernel) -> None:
+        views = k.snapshot()
+        self._show({"tree": render.to_json(views)})
+        if self.as_json:
+            return
+        if self.rich:
+            self.con.print(render.to_rich(views))
+        else:
+            self.con.print(render.to_text(views), markup=False, end="")
 
 
 def _plain(text: str) -> str:
@@ -48,8 +78,9 @@ def _plain(text: str) -> str:
     return Text.from_markup(text).plain
 
 
-def tour(con: Console) -> None:
-    t = Tour(con)
+def tour(con: Console, as_json: bool = False) -> list[dict]:
+    """Run the tour; returns its screens (what --format json prints)."""
+    t = Tour(con, as_json)
     k = pidlab.Kernel()
     init = k.init
 
@@ -57,20 +88,17 @@ def tour(con: Console) -> None:
              "A process has one pid in every namespace from the top down to its own. "
              "We nest three namespaces and ask each task for its own pid (getpid) and for "
              "its numbers at every level (what /proc/<pid>/status calls NSpid).")
-    table = t.table("task", "getpid() inside", "pid at every level, outermost first")
+    rows = []
     parent = init
     for depth in range(1, 4):
         c = parent.clone(CLONE_NEWPID)
-        table.add_row(f"init of level {depth}", str(c.task.getpid()), _nums(c.task))
+        rows.append((f"init of level {depth}", str(c.task.getpid()), _nums(c.task)))
         parent = c.task
     leaf = parent.fork().task
-    table.add_row("its child", str(leaf.getpid()), _nums(leaf))
-    con.print(table)
+    rows.append(("its child", str(leaf.getpid()), _nums(leaf)))
+    t.table(("task", "getpid() inside", "pid at every level, outermost first"), rows)
     t.say("The whole machine, drawn by [bold]pidlab tree[/]:")
-    if t.rich:
-        con.print(render.to_rich(k.snapshot()))
-    else:
-        con.print(render.to_text(k.snapshot()), markup=False, end="")
+    t.tree(k)
 
     t.screen("pid_max per namespace, capped by every ancestor",
              "Each namespace has its own /proc/sys/kernel/pid_max. A new one starts at "
@@ -151,11 +179,10 @@ def tour(con: Console) -> None:
     before = init.pidfd_get_info(c.pidfd, PIDFD_INFO_EXIT)
     init.waitpid(c.pid, 0)
     after = init.pidfd_get_info(c.pidfd, PIDFD_INFO_EXIT)
-    table = t.table("when", "mask", "pid", "exit_code")
-    table.add_row("zombie (not reaped)", f"{before.mask:#x}", str(before.pid), "-")
-    table.add_row("after waitpid", f"{after.mask:#x}", str(after.pid),
-                  f"{after.exit_code:#x} (exit status 7)")
-    con.print(table)
+    t.table(("when", "mask", "pid", "exit_code"),
+            [("zombie (not reaped)", f"{before.mask:#x}", str(before.pid), "-"),
+             ("after waitpid", f"{after.mask:#x}", str(after.pid),
+              f"{after.exit_code:#x} (exit status 7)")])
 
     t.screen("When a namespace's init dies",
              "Every task in the namespace is killed, and no process can join it any more: "
@@ -174,13 +201,20 @@ def tour(con: Console) -> None:
               f"fork into the namespace: [bold red]{escape(e.strerror or '')}[/]")
 
     k.check()
-    con.print()
-    t.say("[green]Every invariant of the model holds.[/] Next: [bold]pidlab run "
-          "nested-namespaces[/], [bold]pidlab shell[/], [bold]pidlab compare "
-          "pid-reuse-vs-pidfd[/] (needs root), [bold]pidlab --help[/].")
+    if not as_json:
+        con.print()
+        t.say("[green]Every invariant of the model holds.[/] Next: [bold]pidlab run "
+              "nested-namespaces[/], [bold]pidlab shell[/], [bold]pidlab compare "
+              "pid-reuse-vs-pidfd[/] (needs root), [bold]pidlab --help[/].")
+    return t.screens
 
 
 @click.command()
-def demo() -> None:
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="json: every screen with what it showed, as one document.")
+def demo(fmt: str) -> None:
     """A guided tour of what the kernel does, on the model (no privileges needed)."""
-    tour(console())
+    con = console()
+    screens = tour(con, as_json=fmt == "json")
+    if fmt == "json":
+        click.echo(json.dumps({"screens": screens, "invariants_hold": True}, indent=2))

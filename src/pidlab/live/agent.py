@@ -16,6 +16,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import re
 import sys
 import threading
 from typing import Any, Callable
@@ -160,6 +161,51 @@ def translate(env: Env, path: str) -> str:
     if norm.startswith("/proc/") and not norm.startswith("/proc/sys/") and env.procmnt != "/proc":
         return env.procmnt + norm[len("/proc"):]
     return norm
+
+
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+
+
+_NS_LINK = re.compile(r"^/proc/[^/]+(/task/[^/]+)?/ns/[^/]+$")
+# /proc/<pid> entries that are magic links to files anywhere (the host's, here).
+_MAGIC_LINKS = frozenset({"root", "cwd", "exe", "fd", "map_files"})
+# include/linux/fcntl.h VALID_OPEN_FLAGS and O_PATH_FLAGS (x86_64).
+_VALID_OPEN_FLAGS = 0o37777703
+_O_PATH_FLAGS = os.O_DIRECTORY | os.O_NOFOLLOW | os.O_PATH | os.O_CLOEXEC
+
+
+def open_for_write(env: Env, path: str, flags: int) -> int:
+    """open(2) with write access or O_CREAT/O_TRUNC, only for files of the sandbox's procfs.
+
+    Paths through /proc/<pid>/{root,cwd,exe,fd,map_files} are refused up front; the
+    kernel then enforces the rest (openat2 beneath the /proc mount, no magic link, no
+    other mount), so nothing a scenario writes can reach a file of the host.  The one
+    magic link let through is /proc/<pid>/ns/<type>, which names an nsfs inode.
+    Flags are first reduced the way open(2)'s build_open_how does, since openat2 would
+    refuse what open(2) ignores.
+    """
+    flags &= _VALID_OPEN_FLAGS
+    if flags & os.O_PATH:
+        return S.openat(translate(env, path), flags & _O_PATH_FLAGS)   # nothing is written
+    norm = os.path.normpath(path)
+    parts = norm.split("/")[1:]
+    if parts[:1] != ["proc"]:
+        raise Unsupported(f"{path}: the live backend writes no file outside /proc")
+    rest = parts[2:]
+    if rest[:1] == ["task"]:
+        rest = rest[2:]
+    if parts[1:2] != ["sys"] and rest[:1] and rest[0] in _MAGIC_LINKS:
+        raise Unsupported(f"{path}: /proc/<pid>/{rest[0]} leads to the host's files")
+    if _NS_LINK.match(norm):
+        return S.openat(translate(env, path), flags)
+    norm = translate(env, path)
+    base = env.procmnt if not norm.startswith("/proc/sys/") else "/proc"
+    dirfd = os.open(base, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        return S.openat2(dirfd, norm[len(base) + 1:] or ".", flags,
+                         S.RESOLVE_BENEATH | S.RESOLVE_NO_MAGICLINKS | S.RESOLVE_NO_XDEV)
+    finally:
+        os.close(dirfd)
 
 
 # ---------------------------------------------------------------- the request loop
@@ -409,6 +455,8 @@ class Ops:
     # -- files and procfs --------------------------------------------------------------------------
 
     def op_open(self, path: str, flags: int) -> int:
+        if flags & _WRITE_FLAGS:
+            return open_for_write(self.env, path, flags)
         return S.openat(translate(self.env, path), flags)
 
     def op_read_text(self, path: str) -> str:
@@ -429,7 +477,7 @@ class Ops:
         return b"".join(chunks).decode()
 
     def op_write_text(self, path: str, text: str) -> None:
-        fd = os.open(translate(self.env, path), os.O_WRONLY | os.O_CLOEXEC)
+        fd = open_for_write(self.env, path, os.O_WRONLY | os.O_CLOEXEC)
         try:
             if text:
                 os.write(fd, text.encode())
@@ -457,7 +505,20 @@ class Ops:
 
     def op_call(self, name: str, *args: Any) -> Any:
         fn: Callable[..., Any] = getattr(S, name)
+        if name in ("fsetxattr", "fremovexattr"):
+            self._refuse_host_file(args[0])
         return fn(*args)
+
+    def _refuse_host_file(self, fd: int) -> None:
+        """xattrs are written on pidfds and sockets only: the sandbox's other files
+        (stdio, anything opened outside /proc) are inodes of the host."""
+        try:
+            target = os.readlink(translate(self.env, f"/proc/self/fd/{fd}"))
+        except OSError:
+            return                              # not an open fd: the call fails with EBADF
+        if target != "anon_inode:[pidfd]" and not target.startswith("socket:["):
+            raise Unsupported(f"fd {fd} is {target}, a file of the host: the live backend "
+                              "changes xattrs of pidfds and sockets only")
 
 
 def _unsupported(msg: str) -> Exception:

@@ -105,7 +105,7 @@ class LiveKernel:
         if sys.platform != "linux":
             raise BackendUnavailable("the live backend needs Linux")
         self.timeout = timeout
-        self.ncpus = os.cpu_count() or 1
+        self.ncpus = possible_cpus()
         self.pid_max_default = min(PID_MAX_LIMIT, max(PID_MAX_DEFAULT, PIDS_PER_CPU_DEFAULT * self.ncpus))
         self._seq = itertools.count(1)
         self._agents: list[Agent] = []
@@ -270,7 +270,7 @@ class LiveKernel:
 
     def _check(self, agent: Agent) -> None:
         if self._closed:
-            raise PidlabError("the LiveKernel is closed")
+            raise TaskExited("the LiveKernel is closed: every task of its sandbox is gone")
         st = None if agent.dead else agent.stat()
         if st is None:
             agent.dead = True           # gone for good: never look at its tid again
@@ -373,6 +373,20 @@ NS_GET_PARENT = 0xB702         # _IO(NSIO, 0x2), linux/nsfs.h
 
 # The only sysctls whose writes stay inside the sandbox's pid namespaces.
 _NAMESPACED_SYSCTLS = ("/proc/sys/kernel/pid_max", "/proc/sys/kernel/ns_last_pid")
+
+
+def possible_cpus(path: str = "/sys/devices/system/cpu/possible") -> int:
+    """num_possible_cpus(), which kernel/pid.c's pid_max formula uses (not the online count)."""
+    try:
+        with open(path) as f:
+            text = f.read().strip()
+    except OSError:
+        return os.cpu_count() or 1
+    n = 0
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        n += int(hi or lo) - int(lo) + 1
+    return n
 
 
 def _level_of(host_pid: int) -> int:

@@ -28,7 +28,7 @@ NR = dict(
     mount=165, fsetxattr=190, fgetxattr=193, flistxattr=196, fremovexattr=199,
     gettid=186, exit_group=231, tgkill=234, waitid=247, openat=257, readlinkat=267,
     unshare=272, prlimit64=302, name_to_handle_at=303, open_by_handle_at=304, setns=308,
-    pidfd_send_signal=424, pidfd_open=434, clone3=435, pidfd_getfd=438,
+    pidfd_send_signal=424, pidfd_open=434, clone3=435, openat2=437, pidfd_getfd=438,
 )
 
 AT_FDCWD = -100
@@ -192,6 +192,21 @@ def capset(effective: int, permitted: int, inheritable: int) -> None:
 
 def openat(path: str, flags: int, dirfd: int = AT_FDCWD, mode: int = 0) -> int:
     return syscall("openat", dirfd, ctypes.c_char_p(os.fsencode(path)), flags, mode)
+
+
+class OpenHow(ctypes.Structure):
+    _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64), ("resolve", ctypes.c_uint64)]
+
+
+RESOLVE_NO_XDEV = 0x01
+RESOLVE_NO_MAGICLINKS = 0x02
+RESOLVE_BENEATH = 0x08
+
+
+def openat2(dirfd: int, path: str, flags: int, resolve: int) -> int:
+    how = OpenHow(flags, 0, resolve)
+    return syscall("openat2", dirfd, ctypes.c_char_p(os.fsencode(path)), ctypes.byref(how),
+                   ctypes.sizeof(how))
 
 
 def unshare(flags: int) -> None:

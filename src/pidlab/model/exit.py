@@ -88,9 +88,16 @@ def queue_wait_event(parent: TaskStruct, sig: SignalStruct) -> None:
     if seq is None or sig.wait_seq == seq:
         return
     sig.wait_seq = seq
-    if parent.wait_heap is None:
-        parent.wait_heap = []
-    heapq.heappush(parent.wait_heap, (seq, id(sig), sig))
+    heap = parent.wait_heap
+    if heap is None:
+        heap = parent.wait_heap = []
+    elif len(heap) > 2 * len(parent.children) + 8:
+        # Children reaped by pid (waitpid(pid), P_PIDFD) leave their entries behind:
+        # drop them once they are the majority, so the heap stays O(children).
+        children = parent.children
+        heap[:] = [e for e in heap if children.get(e[2]) == e[0] and e[2].wait_seq == e[0]]
+        heapq.heapify(heap)
+    heapq.heappush(heap, (seq, id(sig), sig))
 
 
 # ---------------------------------------------------------------- process groups
@@ -172,8 +179,11 @@ def do_exit(k: "Kernel", t: TaskStruct, code: int) -> None:
     group_dead = sig.live == 0
     t.exit_code = code
     # exit_mm: a vfork parent waiting for us may run again.
-    if group_dead and t.mm is not None:
-        t.mm.drop()
+    mm = t.mm
+    if mm is not None:
+        t.last_dumpable = mm.dumpable       # ptrace_may_access still asks after exit
+        if group_dead:
+            mm.drop()
     t.mm = None
     if t.vfork_parent is not None:
         t.vfork_parent.vfork_child = None
@@ -356,6 +366,9 @@ def release_task(k: "Kernel", p: TaskStruct) -> None:
         remove_thread(sig, p)
         if not thread_count(sig):
             sig.sighand.drop()              # __cleanup_sighand of the last thread
+            # put_signal_struct: nothing reaches the group any more.  Breaking the
+            # leader <-> signal cycle lets reference counting free both at once.
+            sig.group_leader = None  # type: ignore[assignment]
         p.queued = False
         zap_leader = False
         if leader is not p and thread_count(sig) == 1 and leader.exit_state == EXIT_ZOMBIE:

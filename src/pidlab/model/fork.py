@@ -85,7 +85,7 @@ def copy_process(k: "Kernel", cur: TaskStruct, flags: int, exit_signal: int,
         if flags & CLONE_NEWPID:
             if cur.pid.ns is not pid_ns:
                 raise oserror(errno.EINVAL, "pid_for_children is not the active namespace")
-            new_ns = create_pid_namespace(pid_ns, k.new_ns_inum())
+            new_ns = create_pid_namespace(pid_ns, k.new_ns_inum(), k.pid_max_limit)
             pid_ns = new_ns
 
     # alloc_pid; from here on a failure only leaves moved cursors behind.

@@ -21,7 +21,8 @@ from ..api import (Child, FileHandle, PidfdInfo, StatResult, TaskExited, TaskVie
                    WouldBlock, oserror)
 from ..constants import (CLONE_FILES, CLONE_FS, CLONE_PIDFD, CLONE_SIGHAND, CLONE_THREAD,
                          CLONE_VM, INT_MIN, MAX_HANDLE_SZ, O_ACCMODE, O_CLOEXEC, O_CREAT,
-                         O_EXCL, O_LARGEFILE, O_NOCTTY, O_RDONLY, O_RDWR, O_TRUNC,
+                         O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOCTTY, O_NOFOLLOW, O_PATH, O_RDONLY,
+                         O_RDWR, O_TRUNC,
                          P_ALL, P_PGID, P_PID, P_PIDFD, PID_MAX_DEFAULT, PID_MAX_LIMIT,
                          PID_MAX_LIMIT_32, PIDFD_THREAD, PIDS_PER_CPU_DEFAULT,
                          PIDS_PER_CPU_MIN, PIDTYPE_MAX, PIDTYPE_PGID, PIDTYPE_PID, POLLIN,
@@ -44,6 +45,8 @@ from .pidfs import Pidfs
 from .task import (EXIT_ZOMBIE, JOBCTL_STOPPED, PF_EXITING, SIGNAL_UNKILLABLE, Mm, Sighand,
                    SignalStruct, TaskStruct, own_mm)
 
+# include/linux/fcntl.h: the flags an O_PATH open keeps.
+O_PATH_FLAGS = O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC
 PIDFS_MNT_ID = 15       # the pidfs mount's id: a machine-specific number, compare by equality
 
 
@@ -317,6 +320,8 @@ class Task:
         t = self._t
         if t.flags & PF_EXITING or t.pid is None:
             raise TaskExited(f"{self!r} has exited and can make no system call")
+        if self._k.closed:
+            raise TaskExited("the Kernel is closed: every task of it is gone")
         if t.jobctl & JOBCTL_STOPPED:
             raise WouldBlock(f"{self!r} is stopped: it cannot run until it gets SIGCONT")
         if t.vfork_child is not None:
@@ -542,7 +547,7 @@ class Task:
         nstype = A.c_int(nstype, "nstype")
         t = self._enter()
         f = t.files.get(fd)
-        if f is None:
+        if f is None or f.kind == "path":           # fdget() skips O_PATH files
             raise oserror(errno.EBADF)
         if f.kind == "nsfs":
             nsproxy.sys_setns_nsfd(t, f.obj, nstype)
@@ -727,24 +732,55 @@ class Task:
         flags = A.c_int(flags, "flags")
         t = self._enter()
         k = self._k
+        # fs/open.c build_open_how / build_open_flags.
+        if flags & O_PATH:
+            flags &= O_PATH_FLAGS           # O_PATH ignores every other flag
+        elif flags & (O_CREAT | O_DIRECTORY) == O_CREAT | O_DIRECTORY:
+            raise oserror(errno.EINVAL, "O_CREAT with O_DIRECTORY")
         node = procfs.resolve(k, t, path)
+        is_dir = node.kind in ("dir", "root")
+        # fs/namei.c open_last_lookups/do_open: everything here exists, so O_CREAT|O_EXCL
+        # (which never follows a last link) is EEXIST; a link not followed is no directory.
+        if flags & O_CREAT and flags & O_EXCL:
+            raise oserror(errno.EEXIST, path)
+        if flags & O_NOFOLLOW and procfs.is_symlink(path, node):
+            if flags & O_DIRECTORY:
+                raise oserror(errno.ENOTDIR, path)
+            if not flags & O_PATH:
+                raise oserror(errno.ELOOP, path)
+            # O_PATH | O_NOFOLLOW: a descriptor of the link itself.
+            return own_files(t).new_fd(File("path", flags & ~O_CLOEXEC, None),
+                                       bool(flags & O_CLOEXEC))
+        if flags & O_CREAT and is_dir:
+            raise oserror(errno.EISDIR, path)
+        if flags & O_DIRECTORY and not is_dir:
+            raise oserror(errno.ENOTDIR, path)
+        if flags & O_PATH:
+            inner = self._file_of(t, node, O_RDONLY)
+            return own_files(t).new_fd(File("path", flags & ~O_CLOEXEC, inner),
+                                       bool(flags & O_CLOEXEC))
+        # may_open: O_TRUNC asks for write access too.
+        write = flags & O_ACCMODE != O_RDONLY or bool(flags & O_TRUNC)
+        if write and is_dir:
+            raise oserror(errno.EISDIR, path)
+        if write and node.kind == "ns":
+            raise oserror(errno.EPERM, "nsfs inodes are immutable")
+        if write and node.kind == "sysctl" and node.name == "pid_max" and \
+                not procfs.pid_table_root_permissions_allow_write(t):
+            raise oserror(errno.EACCES, path)
         f_flags = (flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)) | O_LARGEFILE
-        acc = flags & O_ACCMODE
+        return own_files(t).new_fd(self._file_of(t, node, f_flags), bool(flags & O_CLOEXEC))
+
+    @staticmethod
+    def _file_of(t: TaskStruct, node: procfs.Node, f_flags: int) -> File:
         if node.kind in ("dir", "root"):
-            if acc != O_RDONLY:
-                raise oserror(errno.EISDIR, path)
-            f = File("procdir", f_flags,
-                     (node.task.pid, node.name == "tgid") if node.task is not None else None)
-        elif node.kind == "ns":
-            f = File("nsfs", f_flags, procfs.ns_of_node(t, node))
-        elif node.kind == "sysctl":
-            if acc != O_RDONLY and node.name == "pid_max" and \
-                    not procfs.pid_table_root_permissions_allow_write(t):
-                raise oserror(errno.EACCES, path)
-            f = File("sysctl", f_flags, node.name)
-        else:
-            f = File("procfile", f_flags, (node.kind, node.task))
-        return own_files(t).new_fd(f, bool(flags & O_CLOEXEC))
+            return File("procdir", f_flags,
+                        (node.task.pid, node.name == "tgid") if node.task is not None else None)
+        if node.kind == "ns":
+            return File("nsfs", f_flags, procfs.ns_of_node(t, node))
+        if node.kind == "sysctl":
+            return File("sysctl", f_flags, node.name)
+        return File("procfile", f_flags, (node.kind, node.task))
 
     def close(self, fd: int) -> None:
         fd = A.fd_arg(fd)

@@ -14,7 +14,7 @@ import errno
 from typing import TYPE_CHECKING
 
 from ..api import oserror
-from ..constants import MAX_PID_NS_LEVEL, PID_MAX_LIMIT, PIDNS_ADDING, PROC_PID_INIT_INO
+from ..constants import MAX_PID_NS_LEVEL, PIDNS_ADDING, PROC_PID_INIT_INO
 from .idr import IDR
 
 if TYPE_CHECKING:
@@ -64,15 +64,16 @@ def init_pid_namespace(pid_max: int) -> PidNamespace:
     return PidNamespace(None, pid_max, PROC_PID_INIT_INO)
 
 
-def create_pid_namespace(parent: PidNamespace, inum: int) -> PidNamespace:
+def create_pid_namespace(parent: PidNamespace, inum: int, pid_max_limit: int) -> PidNamespace:
     """A child of `parent`.  Linux: create_pid_namespace.
 
-    A new namespace starts with pid_max = PID_MAX_LIMIT whatever its parent's
-    value (register_pidns_sysctls only raises it to the per-CPU default).
+    A new namespace starts with pid_max = PID_MAX_LIMIT (4194304, or 32768 on a
+    32-bit kernel) whatever its parent's value (register_pidns_sysctls only raises
+    it to the per-CPU default).
     """
     if parent.level + 1 > MAX_PID_NS_LEVEL:
         raise oserror(errno.ENOSPC, "pid namespaces nest at most 32 levels deep")
-    return PidNamespace(parent, PID_MAX_LIMIT, inum, parent.user_ns)
+    return PidNamespace(parent, pid_max_limit, inum, parent.user_ns)
 
 
 def pidns_is_ancestor(child: PidNamespace, ancestor: PidNamespace) -> bool:

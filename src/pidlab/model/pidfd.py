@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from ..api import FileHandle, PidfdInfo, StatResult, Unsupported, oserror
 from ..constants import (AT_EMPTY_PATH, AT_FDCWD, AT_HANDLE_CONNECTABLE, AT_HANDLE_FID,
                          AT_HANDLE_MNT_ID_UNIQUE, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH,
-                         CAP_SYS_ADMIN, FD_PIDFS_ROOT,
+                         CAP_SYS_ADMIN, FD_NSFS_ROOT, FD_PIDFS_ROOT, SO_PEERPIDFD, SOL_SOCKET,
                          FILEID_KERNFS, MAX_HANDLE_SZ, O_CLOEXEC, O_CREAT,
                          O_EXCL, O_NOCTTY, O_TRUNC,
                          O_LARGEFILE, O_NONBLOCK, O_RDWR, PIDFD_COREDUMP_ROOT,
@@ -223,6 +223,10 @@ def sys_fstat(k: "Kernel", cur: TaskStruct, fd: int) -> StatResult:
     f = cur.files.get(fd) if fd >= 0 else None
     if f is None:
         raise oserror(errno.EBADF)
+    if f.kind == "path":                        # fstat takes O_PATH files (fdget_raw)
+        if f.obj is None:
+            return StatResult(0o120777, 0, 0, 1, 0, 0, 0, 1024)     # the link itself
+        f = f.obj
     if f.kind == "pidfd":
         return StatResult(0o700, k.pidfs.ino_of(f.obj.pid.ino), PIDFS_DEV, 1, 0, 0, 0)
     if f.kind == "nsfs":
@@ -231,6 +235,10 @@ def sys_fstat(k: "Kernel", cur: TaskStruct, fd: int) -> StatResult:
         return StatResult(0o40555, 0, 0, 9, 0, 0, 0, 1024)
     if f.kind == "socket":
         return StatResult(0o140777, id(f.obj) & 0xFFFFFFF, 8, 1, 0, 0, 0)
+    if f.kind == "sysctl":                      # kernel/pid.c pid_table, kernel/sysctl.c
+        return StatResult(0o100666 if f.obj == "ns_last_pid" else 0o100644, 0, 0, 1, 0, 0, 0, 1024)
+    if f.kind == "procfile":                    # status, fdinfo/<n>: S_IRUGO
+        return StatResult(0o100444, 0, 0, 1, 0, 0, 0, 1024)
     return StatResult(0o20666, 0, 0, 1, 0, 0, 0)
 
 
@@ -284,7 +292,8 @@ def sys_open_by_handle_at(k: "Kernel", cur: TaskStruct, mount_fd: int, handle: F
     if mount_fd == FD_PIDFS_ROOT:
         on_pidfs = True
     else:
-        if mount_fd != AT_FDCWD:
+        # get_path_anchor: AT_FDCWD and FD_NSFS_ROOT are anchors outside pidfs.
+        if mount_fd not in (AT_FDCWD, FD_NSFS_ROOT):
             f = cur.files.get(mount_fd) if mount_fd >= 0 else None
             if f is None:
                 raise oserror(errno.EBADF)
@@ -314,13 +323,33 @@ def sys_open_by_handle_at(k: "Kernel", cur: TaskStruct, mount_fd: int, handle: F
 
 # ---------------------------------------------------------------- xattrs
 
-def _xattr_target(cur: TaskStruct, fd: int) -> Pid:
+def _xattr_target(cur: TaskStruct, fd: int) -> File:
     f = cur.files.get(fd) if fd >= 0 else None
-    if f is None:
+    if f is None or f.kind == "path":           # fdget() skips O_PATH files
         raise oserror(errno.EBADF)
-    if f.kind != "pidfd":
-        raise Unsupported("xattrs of files other than pidfds are not modelled")
-    return f.obj.pid
+    return f
+
+
+def _other_file_xattr(cur: TaskStruct, f: File, name: str | None, write: bool) -> list[str]:
+    """xattrs of the model's files that are not pidfds: procfs and nsfs have no xattr
+    handler, sockfs only system.sockprotoname, and /dev/null is the host's inode.
+    Returns what listxattr shows (name None); otherwise raises, since none is set."""
+    if name is None:
+        return ["system.sockprotoname"] if f.kind == "socket" else []
+    if write and f.kind not in ("socket",):
+        raise Unsupported(f"xattrs of a {f.kind} file are not modelled (only read)")
+    regular = f.kind in ("procdir", "nsfs", "sysctl", "procfile")     # S_ISREG or S_ISDIR
+    if name.startswith("trusted."):
+        # Linux: fs/xattr.c xattr_permission.
+        if not credmod.capable(cur.cred, CAP_SYS_ADMIN):
+            raise oserror(errno.EPERM if write else errno.ENODATA)
+    elif name.startswith("user."):
+        if not regular:
+            raise oserror(errno.EPERM if write else errno.ENODATA)
+    else:
+        raise Unsupported(f"{name}: security.* and system.* xattrs are not modelled")
+    # No handler for the prefix (xattr_resolve_name), or none set on the host's /dev/null.
+    raise oserror(errno.ENODATA if f.kind == "null" else errno.EOPNOTSUPP)
 
 
 def _check_name(name: str) -> None:
@@ -368,7 +397,10 @@ def sys_fsetxattr(cur: TaskStruct, fd: int, name: str, value: bytes, flags: int)
     _check_name(name)
     if len(value) > XATTR_SIZE_MAX:
         raise oserror(errno.E2BIG, "xattr values are at most 65536 bytes")
-    pid = _xattr_target(cur, fd)
+    f = _xattr_target(cur, fd)
+    if f.kind != "pidfd":
+        _other_file_xattr(cur, f, name, True)
+    pid = f.obj.pid
     _xattr_permission(cur, name, True)
     _resolve(name)
     xattrs = _xattrs_for_change(pid)
@@ -381,10 +413,12 @@ def sys_fsetxattr(cur: TaskStruct, fd: int, name: str, value: bytes, flags: int)
 
 def sys_fgetxattr(cur: TaskStruct, fd: int, name: str) -> bytes:
     _check_name(name)                   # path_getxattrat: the name first
-    pid = _xattr_target(cur, fd)
+    f = _xattr_target(cur, fd)
+    if f.kind != "pidfd":
+        _other_file_xattr(cur, f, name, False)
     _xattr_permission(cur, name, False)
     _resolve(name)
-    xattrs = pid.attr.xattrs
+    xattrs = f.obj.pid.attr.xattrs
     if xattrs is None:
         return b""                  # 6.18 quirk: nothing was ever set, so "empty" succeeds
     if name not in xattrs:
@@ -393,18 +427,22 @@ def sys_fgetxattr(cur: TaskStruct, fd: int, name: str) -> bytes:
 
 
 def sys_flistxattr(cur: TaskStruct, fd: int) -> list[str]:
-    pid = _xattr_target(cur, fd)
+    f = _xattr_target(cur, fd)
+    if f.kind != "pidfd":
+        return _other_file_xattr(cur, f, None, False)
     if not credmod.capable(cur.cred, CAP_SYS_ADMIN):
         return []                   # simple_xattr_list hides trusted.* from the unprivileged
-    return sorted(pid.attr.xattrs or {}, reverse=True)
+    return sorted(f.obj.pid.attr.xattrs or {}, reverse=True)
 
 
 def sys_fremovexattr(cur: TaskStruct, fd: int, name: str) -> None:
     _check_name(name)                   # path_removexattrat: the name first
-    pid = _xattr_target(cur, fd)
+    f = _xattr_target(cur, fd)
+    if f.kind != "pidfd":
+        _other_file_xattr(cur, f, name, True)
     _xattr_permission(cur, name, True)
     _resolve(name)
-    xattrs = _xattrs_for_change(pid)    # removal goes through pidfs_xattr_set too
+    xattrs = _xattrs_for_change(f.obj.pid)    # removal goes through pidfs_xattr_set too
     if name not in xattrs:
         raise oserror(errno.ENODATA)
     del xattrs[name]
@@ -437,13 +475,23 @@ def sys_socketpair(k: "Kernel", cur: TaskStruct) -> tuple[int, int]:
     return fa, fb
 
 
+# The SOL_SOCKET options sk_getsockopt knows ([live] probed on this kernel with an AF_UNIX
+# stream socket: every other optname is ENOPROTOOPT).
+SOL_SOCKET_OPTIONS = frozenset(range(1, 84)) - {22, 23, 24, 27, 31, 32, 33, 50, 51, 52, 53, 54,
+                                                58, 68, 70, 78, 79, 80, 81}
+
+
 def sys_getsockopt(k: "Kernel", cur: TaskStruct, fd: int, level: int, optname: int) -> int:
     f = cur.files.get(fd) if fd >= 0 else None
     if f is None:
         raise oserror(errno.EBADF)
     if f.kind != "socket":
         raise oserror(errno.ENOTSOCK)
-    if level != 1 or optname != 77:            # SOL_SOCKET, SO_PEERPIDFD
+    if level != SOL_SOCKET:
+        raise oserror(errno.EOPNOTSUPP, "an AF_UNIX socket has SOL_SOCKET options only")
+    if optname not in SOL_SOCKET_OPTIONS:
+        raise oserror(errno.ENOPROTOOPT)
+    if optname != SO_PEERPIDFD:
         raise Unsupported("only getsockopt(SOL_SOCKET, SO_PEERPIDFD) is modelled")
     peer = f.obj.peer_pid
     if peer.attr is PIDFS_PID_DEAD:

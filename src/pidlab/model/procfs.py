@@ -40,9 +40,11 @@ def ptrace_may_access(cur: TaskStruct, task: TaskStruct, mode: int) -> bool:
     if not (uid == tc.euid == tc.suid == tc.uid and gid == tc.egid == tc.sgid == tc.gid) \
             and not credmod.capable(c, CAP_SYS_PTRACE):
         return False
+    # Without an mm (an exited task) the dumpability it had last counts (6.18 stable:
+    # "ptrace: slightly saner 'get_dumpable()' logic").
     mm = task.mm
-    if mm is not None and mm.dumpable != SUID_DUMP_USER and \
-            not credmod.capable(c, CAP_SYS_PTRACE):
+    dumpable = mm.dumpable if mm is not None else task.last_dumpable
+    if dumpable != SUID_DUMP_USER and not credmod.capable(c, CAP_SYS_PTRACE):
         return False
     # security/commoncap.c cap_ptrace_access_check: the target's permitted set must
     # be within the caller's (effective set for FSCREDS, else permitted).
@@ -104,6 +106,8 @@ def resolve(k: "Kernel", cur: TaskStruct, path: str) -> Node:
     if not rest:
         # /proc/<n> is a "tgid" directory even for a thread; /proc/<p>/task/<t> is not.
         return Node("dir", task, "tid" if parts[1:2] == ["task"] else "tgid")
+    if rest == ["task"] and len(parts) == 2:
+        return Node("dir", task, "task")            # the list of the process's threads
     if rest == ["status"]:
         return Node("status", task)
     if len(rest) == 2 and rest[0] == "ns" and rest[1] in ("pid", "pid_for_children"):
@@ -111,6 +115,12 @@ def resolve(k: "Kernel", cur: TaskStruct, path: str) -> Node:
     if len(rest) == 2 and rest[0] == "fdinfo" and rest[1].isdigit():
         return Node("fdinfo", task, rest[1])
     raise oserror(errno.ENOENT, path)
+
+
+def is_symlink(path: str, node: Node) -> bool:
+    """The last component is a link: /proc/self, /proc/thread-self, or a (magic) ns link."""
+    parts = [p for p in posixpath.normpath(path).split("/") if p]
+    return parts in (["proc", "self"], ["proc", "thread-self"]) or node.kind == "ns"
 
 
 def ns_of_node(cur: TaskStruct, node: Node):

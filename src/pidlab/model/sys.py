@@ -148,6 +148,15 @@ def _propagate_has_child_subreaper(k: "Kernel", me: TaskStruct) -> None:
                 stack.append(csig)
 
 
+# The options 6.18's sys_prctl (and the LSMs' task_prctl hooks) know; any other is EINVAL.
+# [live] probed on this kernel: 0, 17, 18, 48, 49 and everything above 78 are EINVAL.
+PRCTL_OPTIONS = frozenset(range(1, 79)) - {17, 18, 48, 49} | {
+    0x59616D61,     # PR_SET_PTRACER
+    0x53564D41,     # PR_SET_VMA
+    0x41555856,     # PR_GET_AUXV
+}
+
+
 def sys_prctl(k: "Kernel", cur: TaskStruct, option: int, arg: int) -> int:
     if option == PR_GET_KEEPCAPS:
         return int(bool(cur.cred.securebits & credmod.SECURE_KEEP_CAPS))
@@ -175,6 +184,8 @@ def sys_prctl(k: "Kernel", cur: TaskStruct, option: int, arg: int) -> int:
         return 0
     if option == PR_GET_CHILD_SUBREAPER:
         return int(cur.signal.is_child_subreaper)
+    if option not in PRCTL_OPTIONS:
+        raise oserror(errno.EINVAL, f"prctl option {option} does not exist")
     raise Unsupported(f"prctl option {option} is not modelled")
 
 

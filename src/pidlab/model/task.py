@@ -225,7 +225,7 @@ class TaskStruct:
                  "wait_heap", "exit_state", "exit_code", "exit_signal", "flags",
                  "pdeath_signal", "cred", "nsproxy_pid", "files", "jobctl",
                  "pending", "self_exec_id", "parent_exec_id", "mm", "queued",
-                 "zap_resume", "vfork_parent", "vfork_child", "handle")
+                 "zap_resume", "vfork_parent", "vfork_child", "handle", "last_dumpable")
 
     def __init__(self, pid: "Pid | None" = None, cred: Cred | None = None, flags: int = 0,
                  self_exec_id: int = 0, nsproxy_pid: "PidNamespace | None" = None,
@@ -259,6 +259,7 @@ class TaskStruct:
         self.vfork_parent: TaskStruct | None = None   # a CLONE_VFORK parent waiting for us
         self.vfork_child: TaskStruct | None = None    # the vfork child we wait for
         self.handle: Any = None           # weak reference to the public Task facade
+        self.last_dumpable = 0            # the mm's dumpability when exit_mm dropped it
 
     @property
     def group_leader(self) -> "TaskStruct":

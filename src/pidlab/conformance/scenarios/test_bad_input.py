@@ -22,7 +22,7 @@ import errno
 
 import pytest
 
-from pidlab import (CAP_KILL, F_GETFD, P_ALL, P_PGID, P_PID, P_PIDFD, PR_GET_DUMPABLE,
+from pidlab import (SIG_CATCH, CAP_KILL, F_GETFD, P_ALL, P_PGID, P_PID, P_PIDFD, PR_GET_DUMPABLE,
                     PR_GET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_KEEPCAPS, PR_SET_PDEATHSIG,
                     SIG_DFL, SIG_IGN, SIGUSR1, WEXITED, WNOHANG, WNOWAIT, WSTOPPED)
 
@@ -47,6 +47,8 @@ WRONG_TYPES = [
     ("clone", (0,), {"exit_signal": None}),
     ("clone", (0,), {"set_tid": "2"}),
     ("clone", (0,), {"set_tid": [2.0]}),
+    ("clone", (0,), {"set_tid": {2}}),                # unordered
+    ("clone", (0,), {"set_tid": 2}),
     ("clone", (0,), {"pidfd": "yes"}),
     ("exit", ("0",), {}),
     ("exit_group", (1.0,), {}),
@@ -133,12 +135,21 @@ def test_a_wrong_python_type_raises_typeerror_and_changes_nothing(kernel, method
     assert snapshot([init, t]) == before
 
 
-@pytest.mark.parametrize("handler", [5, -1, 3])
-def test_sigaction_with_an_unknown_disposition_raises_valueerror(kernel, handler):
+@pytest.mark.parametrize("handler", [5, -1, 3, 2**64 - 1])
+def test_sigaction_with_any_other_value_installs_a_user_handler(kernel, handler):
+    # sa_handler is a pointer: anything but SIG_DFL and SIG_IGN is a handler's address.
+    init, t = setup(kernel)
+    assert t.sigaction(SIGUSR1, handler) == SIG_DFL
+    assert t.sigaction(SIGUSR1) == SIG_CATCH
+    t.kill(t.getpid(), SIGUSR1)             # caught: the task lives on
+    assert t.getpid() > 0
+
+
+def test_sigaction_with_a_handler_outside_a_pointer_is_einval_and_changes_nothing(kernel):
     init, t = setup(kernel)
     before = snapshot([init, t])
-    with pytest.raises(ValueError):
-        t.sigaction(SIGUSR1, handler)
+    with raises_errno(errno.EINVAL):
+        t.sigaction(SIGUSR1, 2**64)
     assert snapshot([init, t]) == before
     assert t.sigaction(SIGUSR1) == SIG_DFL
 
@@ -356,3 +367,33 @@ def test_ns_last_pid_accepts_exactly_pid_max(kernel):
     init.write_text(NS_LAST_PID, "32768")
     assert init.read_text(NS_LAST_PID) == "32768\n"
     assert init.fork().pid == 300           # spec §3: the cursor wraps to RESERVED_PIDS
+
+
+@pytest.mark.parametrize("option", [0, 17, 18, 48, 49, 79, 9999, -1, 2**31 - 1])
+def test_prctl_with_an_option_linux_does_not_have_is_einval(kernel, option):
+    # kernel/sys.c prctl: the switch's default case (probed on 6.18: 0, 17, 18, 48, 49
+    # and every option above 78 are unknown).
+    init, t = setup(kernel)
+    before = snapshot([init, t])
+    with raises_errno(errno.EINVAL):
+        t.prctl(option, 0)
+    assert snapshot([init, t]) == before
+
+
+@pytest.mark.parametrize("level, optname, err", [
+    (0, 1, errno.EOPNOTSUPP),               # SOL_IP on AF_UNIX: no such level
+    (6, 1, errno.EOPNOTSUPP),               # SOL_TCP
+    (9999, 77, errno.EOPNOTSUPP),
+    (1, 0, errno.ENOPROTOOPT),              # SOL_SOCKET, no such option
+    (1, 22, errno.ENOPROTOOPT),
+    (1, 84, errno.ENOPROTOOPT),
+    (1, 9999, errno.ENOPROTOOPT),
+    (1, -1, errno.ENOPROTOOPT),
+])
+def test_getsockopt_of_an_unknown_level_or_option(kernel, level, optname, err):
+    # net/socket.c do_sock_getsockopt -> sk_getsockopt (default: -ENOPROTOOPT); other
+    # levels go to the protocol, which AF_UNIX stream sockets do not have (EOPNOTSUPP).
+    init, t = setup(kernel)
+    a, _ = t.socketpair()
+    with raises_errno(err):
+        t.getsockopt(a, level, optname)

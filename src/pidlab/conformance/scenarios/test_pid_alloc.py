@@ -404,6 +404,30 @@ def test_pid_max_minimum_and_default_follow_the_number_of_possible_cpus(kernel):
     big.check()
 
 
+@pytest.mark.model_only(reason="the live kernel is 64-bit; only the model can be a 32-bit one")
+def test_a_32_bit_kernel_caps_every_namespace_at_32768(kernel):
+    # spec §1: PID_MAX_LIMIT is PID_MAX_DEFAULT (32768) when sizeof(long) == 4; a new
+    # namespace starts at PID_MAX_LIMIT, and no level accepts a number at or above it.
+    small = pidlab.Kernel(bits=32)
+    init = small.init
+    assert pid_max(init) == 32768
+    with raises_errno(errno.EINVAL):
+        set_pid_max(init, 32769)
+    ns_init = new_ns_init(init)
+    assert pid_max(ns_init) == 32768
+    with raises_errno(errno.EINVAL):
+        set_pid_max(ns_init, 32769)
+    set_pid_max(ns_init, 32768)
+    before = snapshot([init, ns_init])
+    with raises_errno(errno.EINVAL):
+        ns_init.clone(set_tid=(40000,))
+    with raises_errno(errno.EINVAL):
+        ns_init.clone(set_tid=(5, 40000))
+    assert snapshot([init, ns_init]) == before
+    assert ns_init.clone(set_tid=(32767,)).pid == 32767
+    small.check()
+
+
 def test_pid_max_write_without_cap_sys_admin_and_not_euid_0_is_eacces(kernel):
     # spec §5 (pid_max permissions): an unprivileged open for write fails with EACCES.
     init = kernel.init
@@ -923,3 +947,13 @@ def test_selftest_regression_enomem(kernel):
         x.fork()
     # spec §3.6/facts §2g: the outer level's number was allocated before the commit failed.
     assert without_cursor(snapshot([x, kernel.init])) == without_cursor(before)
+
+
+def test_set_tid_may_be_any_ordered_iterable(kernel):
+    # api.md: set_tid is an Iterable[int], innermost level first.
+    init = kernel.init
+    ns_init = new_ns_init(init)
+    outer = pid_max(init) - 7
+    c = ns_init.clone(set_tid=iter([5, outer]))
+    assert c.pid == 5 and nspid(init, outer)[-1] == 5
+    assert ns_init.clone(set_tid=(n for n in (6,))).pid == 6

@@ -1590,3 +1590,25 @@ def test_wrong_python_types_raise_typeerror_and_change_nothing(kernel):
         with pytest.raises(TypeError):
             getattr(init, method)(*args)
     assert (snapshot([init, child.task]), lowest_free_fd(init), poll1(init, fd)) == before
+
+
+@pytest.mark.parametrize("dumpable, err", [(None, errno.EPERM), (1, errno.ESRCH)])
+def test_pidfd_getfd_of_a_zombie_still_asks_for_the_dumpability_it_had(kernel, dumpable, err):
+    # kernel/ptrace.c __ptrace_may_access on 6.18 stable: a task without an mm is judged by
+    # the dumpability it had when it exited (setuid made it non-dumpable), so the same
+    # uid is refused (EPERM) unless it had become dumpable again; then __pidfd_fget's
+    # fget_task finds no files on an exiting task: ESRCH.
+    init = kernel.init
+    d = init.fork().task
+    e = init.fork().task
+    epid = e.getpid()
+    e.setuid(1000)
+    if dumpable is not None:
+        e.prctl(PR_SET_DUMPABLE, dumpable)
+    d.setuid(1000)
+    fd = d.pidfd_open(epid)
+    with raises_errno(errno.EPERM if dumpable is None else errno.EBADF):
+        d.pidfd_getfd(fd, 77)
+    init.kill(epid, SIGKILL)
+    with raises_errno(err):
+        d.pidfd_getfd(fd, 0)

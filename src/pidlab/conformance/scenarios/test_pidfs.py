@@ -387,6 +387,10 @@ def test_fstat_of_a_pidfd_is_mode_0700_owned_by_root_with_one_link(kernel):
     init = kernel.init
     st = init.fstat(init.pidfd_open(init.fork().pid))
     assert (st.st_mode, st.st_nlink, st.st_uid, st.st_gid, st.st_size) == (0o700, 1, 0, 0, 0)
+    # os.stat_result's order: mode, ino, dev, nlink, uid, gid, size.
+    assert (st[0], st[1], st[2], st[3], st[4:7]) == (st.st_mode, st.st_ino, st.st_dev,
+                                                     st.st_nlink, (0, 0, 0))
+    assert tuple(st) == tuple(st[:7])
 
 
 def test_every_pidfd_of_one_struct_pid_has_the_same_inode(kernel):
@@ -648,14 +652,19 @@ def test_open_by_handle_at_ignores_bytes_after_the_inode_number(kernel):
 
 
 @pytest.mark.parametrize("anchor, err", [("AT_FDCWD", errno.ESTALE), ("proc_dir", errno.ESTALE),
-                                         ("minus_EBADF", errno.EBADF), ("closed", errno.EBADF)])
+                                         ("FD_NSFS_ROOT", errno.ESTALE),
+                                         ("minus_EBADF", errno.EBADF), ("closed", errno.EBADF),
+                                         ("FD_NSFS_ROOT-1", errno.EBADF)])
 def test_open_by_handle_at_with_a_mount_fd_that_is_no_pidfs_anchor(kernel, anchor, err):
-    # fs/fhandle.c get_path_anchor: a negative fd other than AT_FDCWD and FD_PIDFS_ROOT,
-    # or a closed one, is EBADF; another filesystem does not decode the handle (ESTALE).
+    # fs/fhandle.c get_path_anchor: a negative fd other than AT_FDCWD, FD_PIDFS_ROOT and
+    # FD_NSFS_ROOT, or a closed one, is EBADF; another filesystem (nsfs included) does
+    # not decode the handle (ESTALE).
     init = kernel.init
     fd = init.pidfd_open(init.fork().pid)
     mount_fd = {"AT_FDCWD": lambda: AT_FDCWD,
                 "proc_dir": lambda: init.open("/proc/self", O_DIRECTORY),
+                "FD_NSFS_ROOT": lambda: pidlab.FD_NSFS_ROOT,
+                "FD_NSFS_ROOT-1": lambda: pidlab.FD_NSFS_ROOT - 1,
                 "minus_EBADF": lambda: -errno.EBADF, "closed": lambda: CLOSED_FD}[anchor]()
     with raises_errno(err):
         init.open_by_handle_at(mount_fd, handle_of(init, fd))
@@ -752,6 +761,58 @@ def test_xattrs_live_on_the_struct_pid_and_every_pidfd_sees_them(kernel):
     assert init.flistxattr(other) == []
     assert child.task.fgetxattr(child.task.pidfd_open(child.task.getpid()),
                                 "trusted.colour") == b"blue"
+
+
+def _other_files(init) -> dict[str, int]:
+    """A file of every kind a scenario can open besides pidfds."""
+    files = {"stdin (/dev/null)": 0}
+    for path in ("/proc/self", "/proc/self/ns/pid", "/proc/sys/kernel/pid_max",
+                 "/proc/self/status"):
+        files[path] = init.open(path, O_RDONLY)
+    files["AF_UNIX socket"] = init.socketpair()[0]
+    return files
+
+
+@pytest.mark.parametrize("name", ["trusted.x", "user.x"])
+def test_reading_xattrs_of_files_that_are_not_pidfds(kernel, name):
+    # fs/xattr.c xattr_permission: user.* exists on regular files and directories only
+    # (ENODATA elsewhere); then xattr_resolve_name: procfs and nsfs have no handler
+    # (EOPNOTSUPP), sockfs only system.sockprotoname; /dev/null has none set.
+    init = kernel.init
+    want = {"stdin (/dev/null)": errno.ENODATA, "/proc/self": errno.EOPNOTSUPP,
+            "/proc/self/ns/pid": errno.EOPNOTSUPP, "/proc/sys/kernel/pid_max": errno.EOPNOTSUPP,
+            "/proc/self/status": errno.EOPNOTSUPP,
+            "AF_UNIX socket": errno.ENODATA if name == "user.x" else errno.EOPNOTSUPP}
+    for what, fd in _other_files(init).items():
+        with raises_errno(want[what]):
+            init.fgetxattr(fd, name)
+        assert init.flistxattr(fd) == (["system.sockprotoname"] if what == "AF_UNIX socket"
+                                       else []), what
+
+
+@pytest.mark.parametrize("name, err", [("trusted.x", errno.EOPNOTSUPP), ("user.x", errno.EPERM)])
+def test_writing_xattrs_of_a_socket(kernel, name, err):
+    # sockfs has no handler for trusted.*; user.* is refused on a non-regular inode.
+    init = kernel.init
+    a, _ = init.socketpair()
+    with raises_errno(err):
+        init.fsetxattr(a, name, b"v")
+    with raises_errno(err):
+        init.fremovexattr(a, name)
+
+
+def test_xattrs_of_other_files_are_never_written(kernel):
+    # /dev/null and the like are the host's inodes on the live backend: both backends
+    # refuse to change them (src/pidlab/differences.py "unsupported").
+    init = kernel.init
+    for what, fd in _other_files(init).items():
+        if what == "AF_UNIX socket":
+            continue
+        with pytest.raises(pidlab.Unsupported):
+            init.fsetxattr(fd, "trusted.x", b"v")
+        with pytest.raises(pidlab.Unsupported):
+            init.fremovexattr(fd, "trusted.x")
+    assert init.flistxattr(0) == []
 
 
 def test_xattr_of_a_non_leader_thread_is_its_own(kernel):

@@ -18,6 +18,7 @@ import errno
 
 import pytest
 
+from pidlab import (F_GETFL, O_ACCMODE, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_PATH, O_TRUNC)
 from pidlab import (CLONE_NEWPID, O_RDONLY, O_RDWR, O_WRONLY, SIG_CATCH, SIG_IGN, SIGCHLD, SIGKILL, SIGSTOP,
                     SIGTERM, SIGUSR1, WNOHANG)
 
@@ -356,3 +357,80 @@ def test_opening_a_pid_directory_for_writing_is_eisdir(kernel):
     with raises_errno(errno.EISDIR):
         init.open("/proc/1", O_RDWR)
     assert init.open("/proc/1") == 3        # no descriptor was used up
+
+
+# ================================================================ open(2) flags on procfs
+# fs/open.c build_open_how/build_open_flags and fs/namei.c open_last_lookups, do_open and
+# may_open, in that order; each case was run on this 6.18 kernel (both backends agree).
+
+@pytest.mark.parametrize("path, flags, err", [
+    ("/proc/self", O_CREAT | O_DIRECTORY, errno.EINVAL),          # refused before the walk
+    ("/proc/self/status", O_CREAT | O_DIRECTORY, errno.EINVAL),
+    ("/proc/self", O_CREAT | O_EXCL, errno.EEXIST),               # everything exists
+    ("/proc/self/status", O_CREAT | O_EXCL, errno.EEXIST),
+    ("/proc/self", O_NOFOLLOW | O_CREAT | O_EXCL, errno.EEXIST),   # ... even a link
+    ("/proc/self", O_CREAT, errno.EISDIR),
+    ("/proc/self", O_TRUNC, errno.EISDIR),                        # O_TRUNC asks for MAY_WRITE
+    ("/proc/self", O_ACCMODE, errno.EISDIR),
+    ("/proc", O_WRONLY, errno.EISDIR),
+    ("/proc/self/task", O_RDWR, errno.EISDIR),
+    ("/proc/self/ns/pid", O_DIRECTORY, errno.ENOTDIR),
+    ("/proc/self/status", O_DIRECTORY, errno.ENOTDIR),
+    ("/proc/sys/kernel/pid_max", O_WRONLY | O_DIRECTORY, errno.ENOTDIR),
+    ("/proc/self", O_DIRECTORY | O_NOFOLLOW, errno.ENOTDIR),      # the link is no directory
+    ("/proc/self", O_NOFOLLOW, errno.ELOOP),
+    ("/proc/thread-self", O_NOFOLLOW, errno.ELOOP),
+    ("/proc/self/ns/pid", O_NOFOLLOW, errno.ELOOP),
+    ("/proc/self/ns/pid", O_WRONLY, errno.EPERM),                 # nsfs inodes are immutable
+    ("/proc/self/ns/pid_for_children", O_RDWR, errno.EPERM),
+    ("/proc/self/ns/pid", O_TRUNC, errno.EPERM),
+])
+def test_open_flags_on_procfs_fail_in_the_kernels_order(kernel, path, flags, err):
+    init = kernel.init
+    lowest = init.dup(0)
+    init.close(lowest)
+    with raises_errno(err):
+        init.open(path, flags)
+    assert init.dup(0) == lowest                    # the failed open took no descriptor
+
+
+@pytest.mark.parametrize("path, mode", [
+    ("/proc/self", 0o40555), ("/proc/self/task", 0o40555),
+    ("/proc/self/status", 0o100444), ("/proc/sys/kernel/pid_max", 0o100644),
+    ("/proc/sys/kernel/ns_last_pid", 0o100666), ("/proc/self/ns/pid", 0o100444),
+])
+def test_an_o_path_descriptor_keeps_only_o_path_and_the_file_type(kernel, path, mode):
+    # build_open_how: O_PATH drops every flag but O_DIRECTORY/O_NOFOLLOW/O_CLOEXEC, so
+    # O_CREAT|O_EXCL and write access are ignored; fdget() then refuses the fd to
+    # everything but fstat, fcntl, dup and close.
+    init = kernel.init
+    fd = init.open(path, O_PATH | O_WRONLY | O_CREAT | O_EXCL | O_TRUNC)
+    assert init.fcntl(fd, F_GETFL) == O_PATH
+    assert init.fstat(fd).st_mode == mode
+    with raises_errno(errno.EBADF):
+        init.pidfd_send_signal(fd, 0)
+    with raises_errno(errno.EBADF):
+        init.setns(fd, 0)
+    with raises_errno(errno.EBADF):
+        init.fgetxattr(fd, "trusted.x")
+    init.close(fd)
+
+
+def test_o_path_with_o_nofollow_opens_the_link_itself(kernel):
+    init = kernel.init
+    fd = init.open("/proc/self", O_PATH | O_NOFOLLOW)
+    assert init.fcntl(fd, F_GETFL) == O_PATH | O_NOFOLLOW
+    assert init.fstat(fd).st_mode == 0o120777
+    with raises_errno(errno.ENOTDIR):
+        init.open("/proc/self", O_PATH | O_NOFOLLOW | O_DIRECTORY)
+    assert init.fcntl(init.open("/proc/self", O_PATH | O_DIRECTORY), F_GETFL) == O_PATH | O_DIRECTORY
+
+
+def test_proc_pid_task_is_a_directory_that_is_no_pidfd(kernel):
+    init = kernel.init
+    child = init.fork()
+    fd = init.open(f"/proc/{child.pid}/task", O_DIRECTORY)
+    assert init.fstat(fd).st_mode == 0o40555
+    with raises_errno(errno.EBADF):              # only /proc/<tgid> itself works as a pidfd
+        init.pidfd_send_signal(fd, 0)
+    init.pidfd_send_signal(init.open(f"/proc/{child.pid}", O_DIRECTORY), 0)
