@@ -150,6 +150,9 @@ def check(k: "Kernel") -> None:
             counts[0 if csig.group_leader.exit_signal == SIGCHLD else 1] += 1
         if counts != t.child_count:
             _fail(f"{t}: child counts {t.child_count} != {counts}")
+        # Entries of reaped children are dropped once they are the majority (queue_wait_event).
+        if t.wait_heap is not None and len(t.wait_heap) > 2 * len(t.children) + 9:
+            _fail(f"{t}: {len(t.wait_heap)} wait-heap entries for {len(t.children)} children")
 
     # -- pidfs attributes ---------------------------------------------------------------------
     for pid in pids:

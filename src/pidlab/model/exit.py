@@ -61,6 +61,8 @@ def unlink_child(parent: TaskStruct, sig: SignalStruct) -> None:
     """list_del_init(&p->sibling)."""
     del parent.children[sig]
     parent.child_count[wait_class(sig.group_leader)] -= 1
+    if parent.wait_heap:
+        trim_wait_heap(parent, parent.wait_heap)
 
 
 def set_exit_signal(t: TaskStruct, sig: int) -> None:
@@ -91,13 +93,18 @@ def queue_wait_event(parent: TaskStruct, sig: SignalStruct) -> None:
     heap = parent.wait_heap
     if heap is None:
         heap = parent.wait_heap = []
-    elif len(heap) > 2 * len(parent.children) + 8:
-        # Children reaped by pid (waitpid(pid), P_PIDFD) leave their entries behind:
-        # drop them once they are the majority, so the heap stays O(children).
-        children = parent.children
+    else:
+        trim_wait_heap(parent, heap)
+    heapq.heappush(heap, (seq, id(sig), sig))
+
+
+def trim_wait_heap(parent: TaskStruct, heap: list) -> None:
+    """Children reaped by pid (waitpid(pid), P_PIDFD) leave their entries behind: drop
+    them once they are the majority, so that the heap stays O(children)."""
+    children = parent.children
+    if len(heap) > 2 * len(children) + 8:
         heap[:] = [e for e in heap if children.get(e[2]) == e[0] and e[2].wait_seq == e[0]]
         heapq.heapify(heap)
-    heapq.heappush(heap, (seq, id(sig), sig))
 
 
 # ---------------------------------------------------------------- process groups

@@ -524,3 +524,18 @@ def test_reparented_zombie_is_reported_to_the_subreaper(kernel):
         WaitidResult(parent.pid, 0, SIGCHLD, 0, CLD_EXITED)
     assert subreaper.waitid(P_ALL, 0, WEXITED | WNOHANG) == \
         WaitidResult(child.pid, 0, SIGCHLD, 6, CLD_EXITED)
+
+
+def test_waitpid_minus_1_keeps_sibling_order_after_many_children_reaped_by_pid(kernel):
+    # The model drops the waiter's stale entries of children reaped by pid (its wait heap
+    # stays O(children): k.check() verifies it); the order of the rest must not change.
+    init = kernel.init
+    a, b, c = (init.fork() for _ in range(3))
+    for _ in range(60):
+        x = init.fork()
+        x.task.exit_group(0)
+        assert init.waitpid(x.pid, 0) == (x.pid, 0)
+    for child, code in ((c, 3), (a, 1), (b, 2)):
+        child.task.exit_group(code)
+    assert [init.waitpid(-1, 0) for _ in range(3)] == [(a.pid, 1 << 8), (b.pid, 2 << 8),
+                                                       (c.pid, 3 << 8)]
