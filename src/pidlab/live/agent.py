@@ -163,9 +163,8 @@ def translate(env: Env, path: str) -> str:
     return norm
 
 
+# Flags with which op_open goes through open_for_write.
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
-
-
 _NS_LINK = re.compile(r"^/proc/[^/]+(/task/[^/]+)?/ns/[^/]+$")
 # /proc/<pid> entries that are magic links to files anywhere (the host's, here).
 _MAGIC_LINKS = frozenset({"root", "cwd", "exe", "fd", "map_files"})

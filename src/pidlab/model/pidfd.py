@@ -323,20 +323,21 @@ def sys_open_by_handle_at(k: "Kernel", cur: TaskStruct, mount_fd: int, handle: F
 
 # ---------------------------------------------------------------- xattrs
 
-def _xattr_target(cur: TaskStruct, fd: int) -> File:
+def _xattr_file(cur: TaskStruct, fd: int) -> File:
     f = cur.files.get(fd) if fd >= 0 else None
     if f is None or f.kind == "path":           # fdget() skips O_PATH files
         raise oserror(errno.EBADF)
     return f
 
 
-def _other_file_xattr(cur: TaskStruct, f: File, name: str | None, write: bool) -> list[str]:
-    """xattrs of the model's files that are not pidfds: procfs and nsfs have no xattr
-    handler, sockfs only system.sockprotoname, and /dev/null is the host's inode.
-    Returns what listxattr shows (name None); otherwise raises, since none is set."""
-    if name is None:
-        return ["system.sockprotoname"] if f.kind == "socket" else []
-    if write and f.kind not in ("socket",):
+def _xattr_pid(cur: TaskStruct, fd: int, name: str, write: bool) -> Pid:
+    """The struct pid whose pidfs inode holds the xattrs of pidfd `fd`.  Any other file
+    fails as Linux fails it: procfs and nsfs have no xattr handler, sockfs none but
+    system.sockprotoname, and /dev/null (the host's inode) has none set."""
+    f = _xattr_file(cur, fd)
+    if f.kind == "pidfd":
+        return f.obj.pid
+    if write and f.kind != "socket":
         raise Unsupported(f"xattrs of a {f.kind} file are not modelled (only read)")
     regular = f.kind in ("procdir", "nsfs", "sysctl", "procfile")     # S_ISREG or S_ISDIR
     if name.startswith("trusted."):
@@ -397,10 +398,7 @@ def sys_fsetxattr(cur: TaskStruct, fd: int, name: str, value: bytes, flags: int)
     _check_name(name)
     if len(value) > XATTR_SIZE_MAX:
         raise oserror(errno.E2BIG, "xattr values are at most 65536 bytes")
-    f = _xattr_target(cur, fd)
-    if f.kind != "pidfd":
-        _other_file_xattr(cur, f, name, True)
-    pid = f.obj.pid
+    pid = _xattr_pid(cur, fd, name, True)
     _xattr_permission(cur, name, True)
     _resolve(name)
     xattrs = _xattrs_for_change(pid)
@@ -413,12 +411,10 @@ def sys_fsetxattr(cur: TaskStruct, fd: int, name: str, value: bytes, flags: int)
 
 def sys_fgetxattr(cur: TaskStruct, fd: int, name: str) -> bytes:
     _check_name(name)                   # path_getxattrat: the name first
-    f = _xattr_target(cur, fd)
-    if f.kind != "pidfd":
-        _other_file_xattr(cur, f, name, False)
+    pid = _xattr_pid(cur, fd, name, False)
     _xattr_permission(cur, name, False)
     _resolve(name)
-    xattrs = f.obj.pid.attr.xattrs
+    xattrs = pid.attr.xattrs
     if xattrs is None:
         return b""                  # 6.18 quirk: nothing was ever set, so "empty" succeeds
     if name not in xattrs:
@@ -427,9 +423,9 @@ def sys_fgetxattr(cur: TaskStruct, fd: int, name: str) -> bytes:
 
 
 def sys_flistxattr(cur: TaskStruct, fd: int) -> list[str]:
-    f = _xattr_target(cur, fd)
+    f = _xattr_file(cur, fd)
     if f.kind != "pidfd":
-        return _other_file_xattr(cur, f, None, False)
+        return ["system.sockprotoname"] if f.kind == "socket" else []
     if not credmod.capable(cur.cred, CAP_SYS_ADMIN):
         return []                   # simple_xattr_list hides trusted.* from the unprivileged
     return sorted(f.obj.pid.attr.xattrs or {}, reverse=True)
@@ -437,12 +433,10 @@ def sys_flistxattr(cur: TaskStruct, fd: int) -> list[str]:
 
 def sys_fremovexattr(cur: TaskStruct, fd: int, name: str) -> None:
     _check_name(name)                   # path_removexattrat: the name first
-    f = _xattr_target(cur, fd)
-    if f.kind != "pidfd":
-        _other_file_xattr(cur, f, name, True)
+    pid = _xattr_pid(cur, fd, name, True)
     _xattr_permission(cur, name, True)
     _resolve(name)
-    xattrs = _xattrs_for_change(f.obj.pid)    # removal goes through pidfs_xattr_set too
+    xattrs = _xattrs_for_change(pid)    # removal goes through pidfs_xattr_set too
     if name not in xattrs:
         raise oserror(errno.ENODATA)
     del xattrs[name]
