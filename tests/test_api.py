@@ -40,3 +40,61 @@ def test_both_kernels_have_the_members_of_the_contract():
     for cls in (Kernel, LiveKernel):
         for member in ("init", "close", "__enter__", "__exit__", "name"):
             assert hasattr(cls, member), (cls, member)
+
+
+# ---------------------------------------------------------------- Child
+
+def test_a_child_is_a_frozen_record_of_pid_task_and_pidfd(kernel):
+    import dataclasses
+    c = kernel.init.clone(pidfd=True)
+    assert (c.pid, c.pidfd) == (2, 3)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        c.pid = 5
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        c.task = kernel.init
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        del c.pidfd
+    match c:
+        case pidlab.Child(pid, task, pidfd):
+            assert (pid, task, pidfd) == (2, c.task, 3)
+    assert repr(c) == f"Child(pid=2, task={c.task!r}, pidfd=3)"
+
+
+def test_children_compare_and_hash_by_pid_task_and_pidfd(kernel):
+    c = kernel.init.fork()
+    same = pidlab.Child(c.pid, c.task, None)
+    assert c == same and hash(c) == hash(same)
+    assert c != pidlab.Child(c.pid, c.task, 7)
+    assert c != pidlab.Child(c.pid + 1, c.task, None)
+    assert c != (c.pid, c.task, None)
+    assert len({c, same}) == 1
+
+
+def test_a_childs_task_is_one_handle_for_as_long_as_it_is_held(kernel):
+    c = kernel.init.fork()
+    t = c.task
+    assert c.task is t
+    assert t.getpid() == c.pid
+    assert [h for h in kernel.tasks() if h.numbers == t.numbers] == [t]
+
+
+def test_a_child_made_by_a_user_keeps_the_task_it_was_given():
+    sentinel = object()
+    assert pidlab.Child(4, sentinel).task is sentinel
+    assert pidlab.Child(4, sentinel).pidfd is None
+
+
+def test_the_model_keeps_no_task_handle_alive_by_itself(model):
+    # Handles are the user's: the model refers to them weakly (and makes a
+    # Child's handle only when its `task` is first read).
+    import gc
+    import weakref
+    from pidlab.model.kernel import Task
+    model.init.fork()
+    c = model.init.fork()
+    ref = weakref.ref(c.task)
+    assert ref() is c.task
+    del c
+    gc.collect()
+    assert ref() is None
+    assert [o for o in gc.get_objects() if type(o) is Task and o.kernel is model] == [model.init]

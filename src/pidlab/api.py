@@ -90,13 +90,60 @@ class TaskView:
         return self.tgid != self.numbers[0]
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
 class Child:
-    """What fork/clone returned: the pid as the caller sees it, the new task, the pidfd."""
+    """What fork/clone returned: the pid as the caller sees it, the new task, the pidfd.
+
+    A small frozen record: equality, hashing, repr and pattern matching over
+    (pid, task, pidfd), as a frozen dataclass has them.  A backend may pass the
+    task as `(make, arg)` instead: the handle is then made by `make(arg)` when
+    `task` is first read, so that a fork whose Child is dropped unread costs
+    no handle (the model forks millions of tasks that way).
+    """
+
+    __slots__ = ("pid", "_task", "pidfd")
+    __match_args__ = ("pid", "task", "pidfd")
 
     pid: int
-    task: Any
-    pidfd: int | None = None
+    pidfd: int | None
+
+    def __init__(self, pid: int, task: Any, pidfd: int | None = None) -> None:
+        _child_set_pid(self, pid)
+        _child_set_task(self, task)
+        _child_set_pidfd(self, pidfd)
+
+    @property
+    def task(self) -> Any:
+        t = self._task
+        if type(t) is tuple:
+            make, arg = t
+            t = make(arg)
+            _child_set_task(self, t)
+        return t
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def _key(self) -> tuple[int, Any, int | None]:
+        return self.pid, self.task, self.pidfd
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not Child:
+            return NotImplemented
+        return self._key() == other._key()       # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"Child(pid={self.pid!r}, task={self.task!r}, pidfd={self.pidfd!r})"
+
+
+_child_set_pid = Child.pid.__set__             # type: ignore[attr-defined]
+_child_set_task = Child._task.__set__          # type: ignore[attr-defined]
+_child_set_pidfd = Child.pidfd.__set__         # type: ignore[attr-defined]
 
 
 class WaitidResult(NamedTuple):

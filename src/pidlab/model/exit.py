@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from ..api import WouldBlock
 from ..constants import (CLD_CONTINUED, CLD_STOPPED, PIDNS_ADDING, PIDTYPE_MAX,
-                         PIDTYPE_PGID, PIDTYPE_PID, PIDTYPE_SID, PIDTYPE_TGID, SIGCHLD,
+                         PIDTYPE_PGID, PIDTYPE_PID, PIDTYPE_TGID, SIGCHLD,
                          SIGCONT, SIGHUP, SIGKILL, SIG_IGN, WALL, WCLONE, WCONTINUED,
                          WEXITED, WNOHANG, WNOTHREAD, WNOWAIT, WUNTRACED)
 from . import signal as sigmod
@@ -59,10 +59,12 @@ def link_child(k: "Kernel", parent: TaskStruct, sig: SignalStruct) -> int:
 
 def unlink_child(parent: TaskStruct, sig: SignalStruct) -> None:
     """list_del_init(&p->sibling)."""
-    del parent.children[sig]
-    parent.child_count[wait_class(sig.group_leader)] -= 1
-    if parent.wait_heap:
-        trim_wait_heap(parent, parent.wait_heap)
+    children = parent.children
+    del children[sig]
+    parent.child_count[0 if sig.group_leader.exit_signal == SIGCHLD else 1] -= 1  # wait_class
+    heap = parent.wait_heap
+    if heap and len(heap) > 2 * len(children) + 8:
+        trim_wait_heap(parent, heap)
 
 
 def set_exit_signal(t: TaskStruct, sig: int) -> None:
@@ -93,18 +95,18 @@ def queue_wait_event(parent: TaskStruct, sig: SignalStruct) -> None:
     heap = parent.wait_heap
     if heap is None:
         heap = parent.wait_heap = []
-    else:
+    elif len(heap) > 2 * len(parent.children) + 8:
         trim_wait_heap(parent, heap)
     heapq.heappush(heap, (seq, id(sig), sig))
 
 
 def trim_wait_heap(parent: TaskStruct, heap: list) -> None:
-    """Children reaped by pid (waitpid(pid), P_PIDFD) leave their entries behind: drop
-    them once they are the majority, so that the heap stays O(children)."""
+    """Children reaped by pid (waitpid(pid), P_PIDFD) leave their entries behind: the
+    callers drop them once they are the majority (more than 2 * children + 8), so
+    that the heap stays O(children)."""
     children = parent.children
-    if len(heap) > 2 * len(children) + 8:
-        heap[:] = [e for e in heap if children.get(e[2]) == e[0] and e[2].wait_seq == e[0]]
-        heapq.heapify(heap)
+    heap[:] = [e for e in heap if children.get(e[2]) == e[0] and e[2].wait_seq == e[0]]
+    heapq.heapify(heap)
 
 
 # ---------------------------------------------------------------- process groups
@@ -176,7 +178,8 @@ def do_exit(k: "Kernel", t: TaskStruct, code: int) -> None:
         sig.group_stop_count = 0
     # exit_signals: from now on the task takes no group-wide signals.
     group_stop = False
-    if thread_count(sig) > 1 and not sig.flags & SIGNAL_GROUP_EXIT:
+    threads = sig.threads                   # thread_count(sig) > 1, inlined
+    if threads is not None and len(threads) > 1 and not sig.flags & SIGNAL_GROUP_EXIT:
         t.flags |= PF_EXITING
         if t.jobctl & JOBCTL_STOP_PENDING and sigmod.task_participate_group_stop(k, t):
             group_stop = True
@@ -235,12 +238,14 @@ def resume_exit(k: "Kernel", t: TaskStruct) -> None:
 
 def _exit_notify_finish(k: "Kernel", t: TaskStruct, group_dead: bool,
                         dead: list[TaskStruct]) -> None:
-    forget_original_parent(k, t, dead)
+    if t.children:
+        forget_original_parent(k, t, dead)
+    sig = t.signal
     if group_dead:
-        kill_orphaned_pgrp(k, t.signal.group_leader, None)
+        kill_orphaned_pgrp(k, sig.group_leader, None)
     t.exit_state = EXIT_ZOMBIE
-    if t.signal.group_leader is t:
-        autoreap = thread_count(t.signal) == 1 and t.real_parent is not None and \
+    if sig.group_leader is t:
+        autoreap = thread_count(sig) == 1 and t.real_parent is not None and \
             sigmod.do_notify_parent(k, t, t.exit_signal)
     else:
         autoreap = True             # an untraced thread reaps itself
@@ -333,60 +338,63 @@ def zap_pid_ns_processes(k: "Kernel", ns: "PidNamespace", me: TaskStruct) -> boo
 
 # ---------------------------------------------------------------- release
 
-def detach_pid(post: list[Pid | None], pid: Pid | None, type_: int) -> None:
-    """After removing a task from one list: queue the pid for free_pid if unused."""
-    if pid is not None and pid.task is None and pid.tgid_task is None and not pid.pgrp \
-            and pid.sid_users <= 0 and pid not in post:
-        post[type_] = pid
-
-
 def release_task(k: "Kernel", p: TaskStruct) -> None:
-    """Linux: release_task -- unhash, maybe release the zombie leader too, free pids."""
+    """Linux: release_task -- unhash, maybe release the zombie leader too, free pids.
+
+    Linux collects the pids that lost their last user in release_task_post,
+    one slot per pid type (the type under which the pid was found unused),
+    and frees them from PIDTYPE_SID down to PIDTYPE_PID.  A pid is found
+    unused under the last type that referred to it, so the order is: the
+    session's pid, the process group's, then the task's own, each once.
+    """
     while True:
         k.pidfs.exit(p)
-        post: list[Pid | None] = [None, None, None, None]
         sig = p.signal
-        group_dead = sig.group_leader is p
         leader = sig.group_leader
+        group_dead = leader is p
         # __unhash_process
         pid = p.pid
         pid.task = None
         p.pid = None  # type: ignore[assignment]
-        detach_pid(post, pid, PIDTYPE_PID)
+        pg = ss = None
         if group_dead:
-            tg = pid
-            tg.tgid_task = None
-            detach_pid(post, tg, PIDTYPE_TGID)
+            pid.tgid_task = None
             pg = sig.pgrp
             if pg is not None:
                 del pg.pgrp[sig]
                 sig.pgrp = None
-                detach_pid(post, pg, PIDTYPE_PGID)
             ss = sig.session
             if ss is not None:
                 ss.sid_users -= 1
                 sig.session = None
-                detach_pid(post, ss, PIDTYPE_SID)
             parent = p.real_parent
             if parent is not None and parent.children is not None and sig in parent.children:
                 unlink_child(parent, sig)
         remove_thread(sig, p)
-        if not thread_count(sig):
+        threads = sig.threads
+        if threads is not None and not threads:
             sig.sighand.drop()              # __cleanup_sighand of the last thread
             # put_signal_struct: nothing reaches the group any more.  Breaking the
             # leader <-> signal cycle lets reference counting free both at once.
             sig.group_leader = None  # type: ignore[assignment]
         p.queued = False
         zap_leader = False
-        if leader is not p and thread_count(sig) == 1 and leader.exit_state == EXIT_ZOMBIE:
+        if not group_dead and thread_count(sig) == 1 and leader.exit_state == EXIT_ZOMBIE:
             if sig.flags & SIGNAL_GROUP_EXIT:
                 leader.exit_code = sig.group_exit_code
             zap_leader = sigmod.do_notify_parent(k, leader, leader.exit_signal)
             if zap_leader:
                 leader.exit_state = EXIT_DEAD
-        for t in (PIDTYPE_SID, PIDTYPE_PGID, PIDTYPE_TGID, PIDTYPE_PID):
-            if post[t] is not None:
-                free_pid(k, post[t])
+        # release_task_post: free_pid of every pid nobody uses any more.
+        if ss is not None and not ss.sid_users and not ss.pgrp and ss.task is None \
+                and ss.tgid_task is None:
+            free_pid(k, ss)
+        if pg is not None and pg is not ss and not pg.pgrp and not pg.sid_users \
+                and pg.task is None and pg.tgid_task is None:
+            free_pid(k, pg)
+        if pid is not pg and pid is not ss and pid.tgid_task is None and not pid.pgrp \
+                and not pid.sid_users:
+            free_pid(k, pid)
         if not zap_leader:
             return
         p = leader

@@ -57,23 +57,24 @@ def copy_process(k: "Kernel", cur: TaskStruct, flags: int, exit_signal: int,
                  set_tid: tuple[int, ...], want_pidfd: bool) -> tuple[TaskStruct, int | None]:
     """Create the child.  Returns (child, pidfd number or None)."""
     # -- the checks of copy_process, in order ---------------------------------------
-    if flags & (CLONE_NEWNS | CLONE_FS) == CLONE_NEWNS | CLONE_FS:
-        raise oserror(errno.EINVAL, "CLONE_NEWNS with CLONE_FS")
-    if flags & (CLONE_NEWUSER | CLONE_FS) == CLONE_NEWUSER | CLONE_FS:
-        raise oserror(errno.EINVAL, "CLONE_NEWUSER with CLONE_FS")
-    if flags & CLONE_THREAD and not flags & CLONE_SIGHAND:
-        raise oserror(errno.EINVAL, "CLONE_THREAD without CLONE_SIGHAND")
-    if flags & CLONE_SIGHAND and not flags & CLONE_VM:
-        raise oserror(errno.EINVAL, "CLONE_SIGHAND without CLONE_VM")
-    if flags & CLONE_PARENT and cur.signal.flags & SIGNAL_UNKILLABLE:
-        raise oserror(errno.EINVAL, "an init cannot create siblings (CLONE_PARENT)")
-    if flags & CLONE_THREAD and (flags & (CLONE_NEWUSER | CLONE_NEWPID) or
-                                 cur.pid.ns is not cur.nsproxy_pid):
-        raise oserror(errno.EINVAL, "a thread must stay in its process's pid namespace")
-    if flags & CLONE_PIDFD and flags & CLONE_DETACHED:
-        raise oserror(errno.EINVAL, "CLONE_PIDFD with CLONE_DETACHED")
-    if flags & CLONE_NEWUSER:
-        raise Unsupported("user namespaces (CLONE_NEWUSER) are not modelled")
+    if flags:                           # (each check below needs a flag)
+        if flags & (CLONE_NEWNS | CLONE_FS) == CLONE_NEWNS | CLONE_FS:
+            raise oserror(errno.EINVAL, "CLONE_NEWNS with CLONE_FS")
+        if flags & (CLONE_NEWUSER | CLONE_FS) == CLONE_NEWUSER | CLONE_FS:
+            raise oserror(errno.EINVAL, "CLONE_NEWUSER with CLONE_FS")
+        if flags & CLONE_THREAD and not flags & CLONE_SIGHAND:
+            raise oserror(errno.EINVAL, "CLONE_THREAD without CLONE_SIGHAND")
+        if flags & CLONE_SIGHAND and not flags & CLONE_VM:
+            raise oserror(errno.EINVAL, "CLONE_SIGHAND without CLONE_VM")
+        if flags & CLONE_PARENT and cur.signal.flags & SIGNAL_UNKILLABLE:
+            raise oserror(errno.EINVAL, "an init cannot create siblings (CLONE_PARENT)")
+        if flags & CLONE_THREAD and (flags & (CLONE_NEWUSER | CLONE_NEWPID) or
+                                     cur.pid.ns is not cur.nsproxy_pid):
+            raise oserror(errno.EINVAL, "a thread must stay in its process's pid namespace")
+        if flags & CLONE_PIDFD and flags & CLONE_DETACHED:
+            raise oserror(errno.EINVAL, "CLONE_PIDFD with CLONE_DETACHED")
+        if flags & CLONE_NEWUSER:
+            raise Unsupported("user namespaces (CLONE_NEWUSER) are not modelled")
 
     # copy_files: only to find out early whether the pidfd will fit (EMFILE).
     # copy_namespaces

@@ -300,12 +300,6 @@ class Task:
         self._k = kernel
         self._t = task
 
-    def __del__(self) -> None:
-        t = self._t
-        ref = t.handle
-        if ref is not None and ref() in (self, None):
-            t.handle = None         # drop the weak reference along with the handle
-
     def __repr__(self) -> str:
         t = self._t
         pid = t.pid
@@ -350,10 +344,12 @@ class Task:
         t = self._enter()
         k = self._k
         p, _ = forkmod.copy_process(k, t, 0, SIGCHLD, (), False)
-        nr = pid_nr_ns(p.pid, t.pid.ns)
         if k.runq:
             k.run_pending()
-        return Child(nr, k.handle(p), None)
+        # The child lives in the caller's active namespace (a fork's child always
+        # does: pid_for_children is that namespace or below it), so its number
+        # there is the one at the caller's level.
+        return Child(p.pid.numbers[t.pid.level], (k.handle, p), None)
 
     def clone(self, flags: int = 0, *, exit_signal: int = SIGCHLD,
               set_tid: Iterable[int] = (), pidfd: bool = False) -> Child:
@@ -370,7 +366,7 @@ class Task:
         p, fd = forkmod.copy_process(k, t, flags, exit_signal, tids, want_pidfd)
         nr = pid_nr_ns(p.pid, t.pid.ns)
         self._done()
-        return Child(nr, k.handle(p), fd)
+        return Child(nr, (k.handle, p), fd)
 
     def spawn_thread(self) -> Child:
         """clone3(CLONE_THREAD|CLONE_VM|CLONE_SIGHAND|CLONE_FS|CLONE_FILES)."""

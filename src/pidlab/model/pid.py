@@ -111,8 +111,9 @@ def alloc_pid(k: "Kernel", ns: "PidNamespace", set_tid: tuple[int, ...],
             # Linux wraps to RESERVED_PIDS (300), not 301: pid_min is 300.
             nr = idr.next
             used = idr.used
-            if RESERVED_PIDS < nr < len(used) and nr < tmp.pid_max and not used[nr]:
-                # IDR.alloc_cyclic's common case, inlined: the cursor's number is free.
+            if 0 < nr < len(used) and nr < tmp.pid_max and not used[nr]:
+                # IDR.alloc_cyclic's common case, inlined: the cursor's number is free
+                # (pid_min is at most the cursor whenever the cursor is not 0).
                 used[nr] = 1
                 idr.next = nr + 1
             else:

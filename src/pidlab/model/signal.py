@@ -395,7 +395,7 @@ def do_notify_parent(k: "Kernel", tsk: TaskStruct, sig: int) -> bool:
     if sig == SIGCHLD and parent.signal.sighand.get(SIGCHLD) == SIG_IGN:
         autoreap = True
         sig = 0
-    if sig and valid_signal(sig):
+    if 0 < sig <= NSIG:                     # sig && valid_signal(sig)
         send_signal(k, sig, parent, PIDTYPE_TGID, False)
     if not autoreap:
         k.wait_event(tsk.signal)
