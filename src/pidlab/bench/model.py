@@ -26,6 +26,18 @@ def _best(fn, reps: int) -> float:
     return best
 
 
+def _best_in_turns(fns: dict, reps: int) -> dict:
+    """The smallest time of each fn over `reps` rounds in which they take turns, so
+    that a slow moment of the machine does not land on one of them only."""
+    best = {key: float("inf") for key in fns}
+    for _ in range(reps):
+        for key, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            best[key] = min(best[key], time.perf_counter() - t0)
+    return best
+
+
 def _nested(depth: int):
     """A fresh model and a task at nesting level `depth` (level 0 is the top)."""
     k = pidlab.Kernel()
@@ -50,7 +62,7 @@ def churn_cycle(depth: int, n: int, reps: int = 5) -> float:
 
 
 def churn(n: int) -> dict:
-    per = churn_cycle(1, n)
+    per = churn_cycle(1, n, reps=7)
     return {"cycles_per_s": 1 / per, "us_per_cycle": per * 1e6}
 
 
@@ -58,14 +70,10 @@ def depth(levels: list[int], n: int, reps: int = 7) -> dict:
     """The churn cycle at each level; the levels take turns, so that a slow moment of
     the machine does not land on one of them only."""
     tasks = {lvl: _nested(lvl)[1] for lvl in levels}
-    out = {lvl: float("inf") for lvl in levels}
     for t in tasks.values():
         _cycles(t, n)                       # warm up
-    for _ in range(reps):
-        for lvl, t in tasks.items():
-            t0 = time.perf_counter()
-            _cycles(t, n)
-            out[lvl] = min(out[lvl], (time.perf_counter() - t0) / n)
+    best = _best_in_turns({lvl: (lambda t=t: _cycles(t, n)) for lvl, t in tasks.items()}, reps)
+    out = {lvl: v / n for lvl, v in best.items()}
     base = out[levels[0]]
     return {f"level_{lvl}": {"us_per_cycle": v * 1e6, "relative": v / base} for lvl, v in out.items()}
 
@@ -88,9 +96,9 @@ def pidfds(n: int) -> dict:
         for _ in range(n):
             h = init.name_to_handle_at(fd, "", pidlab.AT_EMPTY_PATH)
             init.close(init.open_by_handle_at(pidlab.FD_PIDFS_ROOT, h, pidlab.O_RDONLY))
-    return {"pidfd_open_close_per_s": n / _best(open_close, 5),
-            "get_info_per_s": n / _best(get_info, 5),
-            "handle_roundtrip_per_s": n / _best(handles, 5)}
+    best = _best_in_turns({"pidfd_open_close_per_s": open_close, "get_info_per_s": get_info,
+                           "handle_roundtrip_per_s": handles}, 7)
+    return {key: n / t for key, t in best.items()}
 
 
 def _rss() -> int:
