@@ -62,3 +62,18 @@ def test_pidlab_bench_json_format_and_selection(tmp_path):
     assert set(data["results"]) == {"sizes", "pidfd"}
     assert data["results"]["pidfd"]["live"] is None
     assert json.loads(out.read_text()) == data
+
+
+def test_opcount_counts_the_kernel_steps_of_a_churn_cycle(capsys):
+    from pidlab.bench import opcount
+    assert opcount.main(["--cycles", "20", "--top", "40"]) == 0
+    out = capsys.readouterr().out
+    first = out.splitlines()[0]
+    assert first.startswith("per fork -> exit_group -> waitpid cycle at level 1:")
+    # Every cycle runs each of these kernel steps once.
+    for step in ("copy_process", "alloc_pid", "release_task", "free_pid", "do_exit", "do_wait"):
+        rows = [line.split() for line in out.splitlines()[2:] if line.split()[-1] == step]
+        assert rows and float(rows[0][1]) == 1.0, step
+    ops, calls = opcount.count(opcount.churn_step(0, fork_only=True), 10)
+    assert calls["copy_process"] == 10 and ops["copy_process"] > 0
+    assert "do_exit" not in calls

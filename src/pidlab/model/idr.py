@@ -25,13 +25,18 @@ IDR_SHIFT, IDR_MASK = _SHIFT, _BLOCK - 1     # for alloc_pid's inlined idr_repla
 
 
 class PidTable:
-    """nr -> struct pid as lazily allocated blocks of 4096 slots (a dict's interface)."""
+    """nr -> struct pid as lazily allocated blocks of 4096 slots (a dict's interface).
 
-    __slots__ = ("blocks", "n")
+    The IDR keeps `blocks` at least as long as its `used` map, so that a number
+    the IDR handed out always has its entry in the list (the block itself may
+    still be None).  Its length is counted when asked for (check(), statistics):
+    the hot paths do not keep a count; pid_allocated is the namespace's count.
+    """
+
+    __slots__ = ("blocks",)
 
     def __init__(self) -> None:
         self.blocks: list[list[Any] | None] = []
-        self.n = 0
 
     def get(self, nr: int, default: Any = None) -> Any:
         if nr < 0:
@@ -59,22 +64,22 @@ class PidTable:
             blocks.extend([None] * (b + 1 - len(blocks)))
         blk = blocks[b]
         if blk is None:
-            blk = blocks[b] = [None] * _BLOCK
-        i = nr & (_BLOCK - 1)
-        if blk[i] is None:
-            self.n += 1
-        blk[i] = value
+            blk = self.new_block(b)
+        blk[nr & (_BLOCK - 1)] = value
+
+    def new_block(self, b: int) -> list[Any]:
+        blk = self.blocks[b] = [None] * _BLOCK
+        return blk
 
     def pop(self, nr: int, default: Any = None) -> Any:
         v = self.get(nr)
         if v is None:
             return default
         self.blocks[nr >> _SHIFT][nr & (_BLOCK - 1)] = None
-        self.n -= 1
         return v
 
     def __len__(self) -> int:
-        return self.n
+        return sum(_BLOCK - blk.count(None) for blk in self.blocks if blk is not None)
 
     def __contains__(self, nr: int) -> bool:
         return self.get(nr) is not None
@@ -119,6 +124,9 @@ class IDR:
             nblocks = max(nblocks, 2 * have)
             self.used.extend(bytes((nblocks - have) << _SHIFT))
             self.full.extend(bytes(nblocks - have))
+            blocks = self.entries.blocks
+            if len(blocks) < nblocks:
+                blocks.extend([None] * (nblocks - len(blocks)))
 
     def find_free(self, start: int, end: int) -> int:
         """The lowest free id in [start, end), or -1."""
@@ -193,14 +201,12 @@ class IDR:
 
     def remove(self, nr: int) -> None:
         """idr_remove: the number becomes free again."""
-        entries = self.entries
-        blocks = entries.blocks
+        blocks = self.entries.blocks
         b = nr >> _SHIFT
         if 0 <= b < len(blocks):
             blk = blocks[b]
-            if blk is not None and blk[nr & (_BLOCK - 1)] is not None:
+            if blk is not None:
                 blk[nr & (_BLOCK - 1)] = None
-                entries.n -= 1
         used = self.used
         if nr < len(used) and used[nr]:
             used[nr] = 0

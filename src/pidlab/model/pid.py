@@ -83,6 +83,7 @@ def alloc_pid(k: "Kernel", ns: "PidNamespace", set_tid: tuple[int, ...],
     level = ns.level
     numbers = [0] * (level + 1)
     chain = ns.chain
+    pid = Pid(ns, ())           # its numbers are set once every level has one
     err = 0
     i = level
     used_tid = 0
@@ -121,6 +122,13 @@ def alloc_pid(k: "Kernel", ns: "PidNamespace", set_tid: tuple[int, ...],
                 if nr < 0:
                     err = errno.EAGAIN   # ENOSPC from the idr becomes EAGAIN
                     break
+        # idr_replace: the reserved slot names the pid.  Linux does it once every
+        # level has a number; nothing can look a number up in between, so the
+        # model does it here (a failure below removes it again, with the number).
+        blk = idr.entries.blocks[nr >> IDR_SHIFT]
+        if blk is None:
+            blk = idr.entries.new_block(nr >> IDR_SHIFT)
+        blk[nr & IDR_MASK] = pid
         numbers[i] = nr
         i -= 1
 
@@ -136,19 +144,9 @@ def alloc_pid(k: "Kernel", ns: "PidNamespace", set_tid: tuple[int, ...],
             ns.idr.next = 0
         raise oserror(err, "alloc_pid")
 
-    pid = Pid(ns, tuple(numbers))
+    pid.numbers = tuple(numbers)
     k.pidfs.add_pid(pid)
-    for tmp, nr in zip(chain, numbers):
-        # idr_replace: the slot alloc_cyclic/alloc reserved now names the pid.
-        entries = tmp.idr.entries
-        blocks = entries.blocks
-        b = nr >> IDR_SHIFT
-        blk = blocks[b] if b < len(blocks) else None
-        if blk is None:
-            entries[nr] = pid
-        else:
-            blk[nr & IDR_MASK] = pid
-            entries.n += 1
+    for tmp in chain:
         tmp.pid_allocated += 1
     return pid
 
@@ -167,9 +165,7 @@ def free_pid(k: "Kernel", pid: Pid) -> None:
         # idr_remove (IDR.remove, inlined: the number is allocated and maps to us).
         idr = ns.idr
         b = nr >> IDR_SHIFT
-        entries = idr.entries
-        entries.blocks[b][nr & IDR_MASK] = None
-        entries.n -= 1
+        idr.entries.blocks[b][nr & IDR_MASK] = None
         idr.used[nr] = 0
         idr.full[b] = 0
     pid.freed = True
