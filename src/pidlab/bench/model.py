@@ -18,12 +18,7 @@ PID_MAX_LIMIT = 4194304
 
 def _best(fn, reps: int) -> float:
     """The smallest time of `reps` runs of fn() (seconds)."""
-    best = float("inf")
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+    return _best_in_turns({None: fn}, reps)[None]
 
 
 def _best_in_turns(fns: dict, reps: int) -> dict:

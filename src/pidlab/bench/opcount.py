@@ -39,9 +39,6 @@ def count(step: Callable[[], None], cycles: int) -> tuple[collections.Counter, c
             step()
     finally:
         sys.settrace(old)
-    for name in ("count.<locals>.trace",):
-        ops.pop(name, None)
-        calls.pop(name, None)
     return ops, calls
 
 

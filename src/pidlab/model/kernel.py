@@ -144,7 +144,8 @@ class Kernel:
         return self.init_signal.group_leader
 
     def handle(self, t: TaskStruct) -> "Task":
-        # The task keeps a weak reference: a handle nobody holds costs nothing.
+        # The task keeps a weak reference: the handle lives as long as its user holds it
+        # (a Child makes it only when its `task` is first read).
         ref = t.handle
         h = ref() if ref is not None else None
         if h is None:
