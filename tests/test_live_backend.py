@@ -164,3 +164,32 @@ def test_the_sandbox_pid_max_follows_this_machines_possible_cpus():
     with k:
         want = min(4194304, max(32768, 1024 * possible_cpus()))
         assert int(k.init.read_text("/proc/sys/kernel/pid_max")) == want
+
+
+def _reachable_by(uid: int, path: str) -> bool:
+    """Can `uid` (no capabilities) search every directory on the way to `path`?"""
+    d = os.path.dirname(os.path.realpath(path))
+    while True:
+        st = os.stat(d)
+        bits = 0o100 if st.st_uid == uid else 0o001
+        if not st.st_mode & bits:
+            return False
+        if d == "/":
+            return True
+        d = os.path.dirname(d)
+
+
+def test_an_execve_the_agent_cannot_make_is_unsupported_and_leaves_the_task_as_it_was(pidlab_live):
+    """pidlab's execve is a successful one: when the task's ids cannot reach the
+    backend's interpreter, the backend says so instead of inventing an errno."""
+    c = pidlab_live.init.fork()
+    t = c.task
+    t.setuid(1000)
+    if _reachable_by(1000, sys.executable):
+        t.execve()
+    else:
+        with pytest.raises(pidlab.Unsupported, match="interpreter"):
+            t.execve()
+    assert (t.getpid(), t.getuid()) == (c.pid, 1000)
+    t.exit_group(3)
+    assert pidlab_live.init.waitpid(c.pid, 0) == (c.pid, 3 << 8)

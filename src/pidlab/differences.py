@@ -54,6 +54,10 @@ DIFFERENCES: tuple[Difference, ...] = (
         "machine's hard limit allows, otherwise the live ceiling is lower",
         "scenarios keep below 896 open descriptors per task"),
     Difference(
+        "mnt-id", "the mnt_id line of a pidfd's fdinfo",
+        "it is the id of the machine's pidfs mount, made at boot (4 on this machine)",
+        "compare it by equality; the model says 15"),
+    Difference(
         "status-lines", "the lines of /proc/<pid>/status",
         "the model writes only the lines of the pid subsystem (Name, State, Tgid, Ngid, Pid, "
         "PPid, TracerPid, Uid, Gid, NStgid, NSpid, NSpgid, NSsid, Kthread, Threads, SigIgn, "
@@ -69,11 +73,15 @@ DIFFERENCES: tuple[Difference, ...] = (
         "differs, saying so"),
     Difference(
         "unsupported", "calls one backend cannot carry out (pidlab.Unsupported)",
-        "the model has no user namespaces, no prctl options beyond those of the API and "
-        "no resource limit but RLIMIT_CORE; the live backend writes no global sysctl and "
-        "no file outside /proc; "
+        "the model has no user namespaces, no prctl options beyond those of the API, "
+        "no resource limit but RLIMIT_CORE, no /proc/<pid> entries beyond those of the API "
+        "(the fd links of pidfds, sockets, nsfs files and /dev/null included; the paths "
+        "of /proc files behind descriptors and fdinfo of files other than pidfds, whose "
+        "mount and inode ids are the host's, not); the live backend writes no global "
+        "sysctl and no file outside /proc; "
         "the live agents are Python processes, so a CLONE_VM child that is not a thread, "
-        "CLONE_VFORK, and set_tid for a thread cannot run there",
+        "CLONE_VFORK, set_tid for a thread, and an execve by ids that cannot reach the "
+        "interpreter (one under /root, say) cannot run there",
         "both backends raise pidlab.Unsupported with the reason; tests skip such cases"),
 )
 

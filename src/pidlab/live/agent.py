@@ -369,6 +369,12 @@ class Ops:
         try:
             os.execv(sys.executable, python_argv("pidlab.live.agent", "exec",
                                                  json.dumps(params)))
+        except PermissionError as e:
+            # The exec failed and left the agent as it was.  pidlab's execve is a
+            # successful one: an interpreter this task's ids cannot reach (under a
+            # directory such as /root) is this backend's limit, not the call's errno.
+            raise _unsupported(f"execve: uid {os.geteuid()} cannot run this backend's Python "
+                               f"interpreter {sys.executable} ({e.strerror})") from None
         finally:
             for fd in (self.req, self.rep, env.hostproc):
                 os.set_inheritable(fd, False)

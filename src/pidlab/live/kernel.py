@@ -522,6 +522,8 @@ class LiveTask:
                 continue
             if msg[1] == "err":
                 raise oserror(msg[2], msg[3])
+            if msg[1] == "exc":
+                raise (Unsupported if msg[2] == "Unsupported" else PidlabError)(msg[3])
             break
         k._settle()
 

@@ -17,27 +17,35 @@ import errno
 from typing import Any, Callable
 
 from ..api import oserror
-from ..constants import (F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_SETFD, F_SETFL,
-                         FD_CLOEXEC, O_APPEND, O_ASYNC, O_DIRECT, O_NOATIME, O_NONBLOCK)
+from ..constants import (CAP_FOWNER, F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_SETFD,
+                         F_SETFL, FD_CLOEXEC, O_APPEND, O_ASYNC, O_DIRECT, O_NOATIME, O_NONBLOCK)
+from .cred import Cred, capable
+from .procfs import task_dump_owner
 
 NR_OPEN_DEFAULT = 1024          # RLIMIT_NOFILE of the model's tasks
 
-# Flags F_SETFL may change (fs/fcntl.c SETFL_MASK).
-SETFL_MASK = O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME
+# Flags F_SETFL may change (fs/fcntl.c SETFL_MASK; O_NDELAY is O_NONBLOCK here).
+# FASYNC is not among them: only a file's ->fasync() sets or clears it.
+SETFL_MASK = O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME
+
+# The commands an O_PATH descriptor takes (fs/fcntl.c check_fcntl_cmd); others: EBADF.
+O_PATH_FCNTL_CMDS = (F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL)
 
 
 class File:
     """struct file: what it is, its open flags, and its users."""
 
-    __slots__ = ("kind", "f_flags", "obj", "count", "on_release")
+    __slots__ = ("kind", "f_flags", "obj", "count", "on_release", "owner")
 
     def __init__(self, kind: str, f_flags: int, obj: Any = None,
-                 on_release: Callable[["File"], None] | None = None) -> None:
+                 on_release: Callable[["File"], None] | None = None,
+                 owner: tuple[int, int] = (0, 0)) -> None:
         self.kind = kind            # "null", "nsfs", "procdir", "pidfd", "socket", ...
         self.f_flags = f_flags
         self.obj = obj
         self.count = 0
         self.on_release = on_release
+        self.owner = owner          # the inode's (uid, gid) when it was looked up or made
 
     def get(self) -> "File":
         self.count += 1
@@ -50,6 +58,35 @@ class File:
 
     def __repr__(self) -> str:
         return f"<File {self.kind} flags={oct(self.f_flags)}>"
+
+
+def inode_owner(f: File) -> tuple[int, int]:
+    """The (uid, gid) that fstat reports for the file's inode.
+
+    A /proc/<pid> directory asks its task again (Linux: pid_getattr); every
+    other inode keeps what it got when it was looked up (pid_update_inode) or
+    made (sock_alloc: the creator's fsuid and fsgid).
+    """
+    if f.kind == "procdir" and f.obj is not None:
+        task = f.obj[0].task
+        if task is not None:
+            return task_dump_owner(task, True)
+    return f.owner
+
+
+def setfl(f: File, arg: int, cred: Cred) -> None:
+    """fcntl(F_SETFL).  Linux: fs/fcntl.c setfl, its checks in order."""
+    # No inode here is append-only (IS_APPEND), so O_APPEND always changes.
+    if arg & O_NOATIME and not f.f_flags & O_NOATIME:
+        # inode_owner_or_capable
+        if inode_owner(f)[0] != cred.fsuid and not capable(cred, CAP_FOWNER):
+            raise oserror(errno.EPERM, "O_NOATIME needs the inode's owner or CAP_FOWNER")
+    if arg & O_DIRECT:
+        # No FIFO and no file that can do direct I/O (FMODE_CAN_ODIRECT) is modelled.
+        raise oserror(errno.EINVAL, "the file cannot do direct I/O")
+    if (arg ^ f.f_flags) & O_ASYNC and f.kind == "socket":
+        f.f_flags ^= O_ASYNC        # sock_fasync; the other files have no ->fasync
+    f.f_flags = (arg & SETFL_MASK) | (f.f_flags & ~SETFL_MASK)
 
 
 class FdMap:
@@ -170,10 +207,12 @@ class Files:
             f.put()
         m.cloexec.clear()
 
-    def fcntl(self, fd: int, cmd: int, arg: int) -> int:
+    def fcntl(self, fd: int, cmd: int, arg: int, cred: Cred) -> int:
         f = self.get(fd)
         if f is None:
             raise oserror(errno.EBADF)
+        if f.kind == "path" and cmd not in O_PATH_FCNTL_CMDS:
+            raise oserror(errno.EBADF, "an O_PATH descriptor takes only F_DUPFD, F_GETFD/SETFD, F_GETFL")
         if cmd == F_DUPFD or cmd == F_DUPFD_CLOEXEC:
             if arg < 0 or arg >= NR_OPEN_DEFAULT:
                 raise oserror(errno.EINVAL)
@@ -190,7 +229,7 @@ class Files:
         if cmd == F_GETFL:
             return f.f_flags
         if cmd == F_SETFL:
-            f.f_flags = (arg & SETFL_MASK) | (f.f_flags & ~SETFL_MASK)
+            setfl(f, arg, cred)
             return 0
         raise oserror(errno.EINVAL, f"fcntl command {cmd}")
 

@@ -17,8 +17,8 @@ import weakref
 from typing import Any, Iterable, Iterator
 
 from .. import args as A
-from ..api import (Child, FileHandle, PidfdInfo, StatResult, TaskExited, TaskView, WaitidResult,
-                   WouldBlock, oserror)
+from ..api import (Child, FileHandle, PidfdInfo, StatResult, TaskExited, TaskView, Unsupported,
+                   WaitidResult, WouldBlock, oserror)
 from ..constants import (CLONE_FILES, CLONE_FS, CLONE_PIDFD, CLONE_SIGHAND, CLONE_THREAD,
                          CLONE_VM, INT_MIN, MAX_HANDLE_SZ, O_ACCMODE, O_CLOEXEC, O_CREAT,
                          O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOCTTY, O_NOFOLLOW, O_PATH, O_RDONLY,
@@ -272,19 +272,20 @@ class Kernel:
         f = files.get(fd) if files is not None else None
         if f is None:
             raise oserror(errno.ENOENT)
+        if f.kind != "pidfd":
+            # Their mnt_id and ino are numbers of the host's mounts and inodes, and
+            # sockets add lines of their own.
+            raise Unsupported("fdinfo of files other than pidfds is not modelled")
         flags = f.f_flags | (O_CLOEXEC if files.is_cloexec(fd) else 0)
-        ino = self.pidfs.ino_of(f.obj.pid.ino) if f.kind == "pidfd" else 0
-        mnt_id = PIDFS_MNT_ID if f.kind == "pidfd" else 0
-        text = f"pos:\t0\nflags:\t0{flags:o}\nmnt_id:\t{mnt_id}\nino:\t{ino}\n"
-        if f.kind == "pidfd":
-            pid = f.obj.pid
-            ns = reader.pid.ns
-            nr = pid_nr_ns(pid, ns) if pid.task is not None else -1
-            text += f"Pid:\t{nr}\nNSpid:\t{nr}"
-            if nr > 0:
-                text += "".join(f"\t{pid.numbers[i]}" for i in range(ns.level + 1, pid.level + 1))
-            text += "\n"
-        return text
+        ino = self.pidfs.ino_of(f.obj.pid.ino)
+        text = f"pos:\t0\nflags:\t0{flags:o}\nmnt_id:\t{PIDFS_MNT_ID}\nino:\t{ino}\n"
+        pid = f.obj.pid
+        ns = reader.pid.ns
+        nr = pid_nr_ns(pid, ns) if pid.task is not None else -1
+        text += f"Pid:\t{nr}\nNSpid:\t{nr}"
+        if nr > 0:
+            text += "".join(f"\t{pid.numbers[i]}" for i in range(ns.level + 1, pid.level + 1))
+        return text + "\n"
 
 
 def _waitid_result(res: tuple[int, int, int, int, int]) -> WaitidResult:
@@ -735,6 +736,8 @@ class Task:
         elif flags & (O_CREAT | O_DIRECTORY) == O_CREAT | O_DIRECTORY:
             raise oserror(errno.EINVAL, "O_CREAT with O_DIRECTORY")
         node = procfs.resolve(k, t, path)
+        if node.kind in ("fd", "fddir"):
+            raise Unsupported("opening files through /proc/<pid>/fd is not modelled")
         is_dir = node.kind in ("dir", "root")
         # fs/namei.c open_last_lookups/do_open: everything here exists, so O_CREAT|O_EXCL
         # (which never follows a last link) is EEXIST; a link not followed is no directory.
@@ -770,14 +773,18 @@ class Task:
 
     @staticmethod
     def _file_of(t: TaskStruct, node: procfs.Node, f_flags: int) -> File:
+        task = node.task
         if node.kind in ("dir", "root"):
-            return File("procdir", f_flags,
-                        (node.task.pid, node.name == "tgid") if node.task is not None else None)
+            if task is None:
+                return File("procdir", f_flags, None)
+            return File("procdir", f_flags, (task.pid, node.name == "tgid"), None,
+                        procfs.task_dump_owner(task, True))
         if node.kind == "ns":
             return File("nsfs", f_flags, procfs.ns_of_node(t, node))
         if node.kind == "sysctl":
             return File("sysctl", f_flags, node.name)
-        return File("procfile", f_flags, (node.kind, node.task))
+        return File("procfile", f_flags, (node.kind, task), None,
+                    procfs.task_dump_owner(task, False))
 
     def close(self, fd: int) -> None:
         fd = A.fd_arg(fd)
@@ -801,7 +808,7 @@ class Task:
         t = self._enter()
         if t.files.get(fd) is None:
             raise oserror(errno.EBADF)
-        return own_files(t).fcntl(fd, cmd, arg)
+        return own_files(t).fcntl(fd, cmd, arg, t.cred)
 
     def read_text(self, path: str) -> str:
         path = A.path_arg(path)

@@ -28,7 +28,7 @@ from ..constants import (AT_EMPTY_PATH, AT_FDCWD, AT_HANDLE_CONNECTABLE, AT_HAND
                          XATTR_NAME_MAX, XATTR_REPLACE, XATTR_SIZE_MAX)
 from . import cred as credmod
 from . import signal as sigmod
-from .fdtable import File, own_files
+from .fdtable import File, inode_owner, own_files
 from .pid import Pid, pid_nr_ns
 from .pidfs import PIDFS_PID_DEAD, ROOT_CGROUP_ID
 from .procfs import PTRACE_MODE_ATTACH, PTRACE_MODE_REALCREDS, ptrace_may_access
@@ -231,14 +231,15 @@ def sys_fstat(k: "Kernel", cur: TaskStruct, fd: int) -> StatResult:
         return StatResult(0o700, k.pidfs.ino_of(f.obj.pid.ino), PIDFS_DEV, 1, 0, 0, 0)
     if f.kind == "nsfs":
         return StatResult(0o100444, f.obj.inum, 4, 1, 0, 0, 0)
+    uid, gid = inode_owner(f)
     if f.kind == "procdir":
-        return StatResult(0o40555, 0, 0, 9, 0, 0, 0, 1024)
+        return StatResult(0o40555, 0, 0, 9, uid, gid, 0, 1024)
     if f.kind == "socket":
-        return StatResult(0o140777, id(f.obj) & 0xFFFFFFF, 8, 1, 0, 0, 0)
+        return StatResult(0o140777, id(f.obj) & 0xFFFFFFF, 8, 1, uid, gid, 0)
     if f.kind == "sysctl":                      # kernel/pid.c pid_table, kernel/sysctl.c
         return StatResult(0o100666 if f.obj == "ns_last_pid" else 0o100644, 0, 0, 1, 0, 0, 0, 1024)
     if f.kind == "procfile":                    # status, fdinfo/<n>: S_IRUGO
-        return StatResult(0o100444, 0, 0, 1, 0, 0, 0, 1024)
+        return StatResult(0o100444, 0, 0, 1, uid, gid, 0, 1024)
     return StatResult(0o20666, 0, 0, 1, 0, 0, 0)
 
 
@@ -269,6 +270,14 @@ def sys_name_to_handle_at(k: "Kernel", cur: TaskStruct, dirfd: int, path: str, f
     f = cur.files.get(dirfd) if dirfd >= 0 else None
     if f is None:
         raise oserror(errno.EBADF)
+    if f.kind == "path":
+        f = f.obj                               # None: the /proc link itself
+    if f is None or f.kind in ("procdir", "procfile", "sysctl", "socket"):
+        # procfs and sockfs have no export_operations: only a file id can be made
+        # (exportfs_can_encode_fh), and it is built from the host's inode number.
+        if not flags & AT_HANDLE_FID:
+            raise oserror(errno.EOPNOTSUPP, "procfs and sockfs files have no file handles")
+        raise Unsupported("file ids of /proc files and sockets are not modelled")
     if f.kind != "pidfd":
         raise Unsupported("file handles of files other than pidfds are not modelled")
     if flags & AT_HANDLE_CONNECTABLE:
@@ -382,6 +391,26 @@ def _resolve(name: str) -> None:
         raise oserror(errno.EINVAL, "empty xattr name after the prefix")
 
 
+POSIX_ACL_XATTRS = ("system.posix_acl_access", "system.posix_acl_default")
+ACL_TAGS = (0x01, 0x02, 0x04, 0x08, 0x10, 0x20)    # USER_OBJ USER GROUP_OBJ GROUP MASK OTHER
+
+
+def _posix_acl_from_xattr(value: bytes) -> None:
+    """Parse an ACL the way posix_acl_from_xattr does, for its errnos only."""
+    if len(value) < 4:
+        raise oserror(errno.EINVAL, "shorter than an ACL header")
+    if int.from_bytes(value[:4], "little") != 2:            # POSIX_ACL_XATTR_VERSION
+        raise oserror(errno.EOPNOTSUPP, "unknown ACL version")
+    if (len(value) - 4) % 8:
+        raise oserror(errno.EINVAL, "not a whole number of ACL entries")
+    for off in range(4, len(value), 8):
+        tag = int.from_bytes(value[off:off + 2], "little")
+        if tag not in ACL_TAGS:
+            raise oserror(errno.EINVAL, f"ACL tag {tag:#x}")
+        if tag in (0x02, 0x08) and int.from_bytes(value[off + 4:off + 8], "little") == 0xFFFFFFFF:
+            raise oserror(errno.EINVAL, "ACL entry with an invalid id")
+
+
 def _xattrs_for_change(pid: Pid) -> dict[str, bytes]:
     """pidfs_xattr_set allocates the set before simple_xattr_set can fail."""
     attr = pid.attr
@@ -399,6 +428,12 @@ def sys_fsetxattr(cur: TaskStruct, fd: int, name: str, value: bytes, flags: int)
     if len(value) > XATTR_SIZE_MAX:
         raise oserror(errno.E2BIG, "xattr values are at most 65536 bytes")
     pid = _xattr_pid(cur, fd, name, True)
+    if name in POSIX_ACL_XATTRS:
+        # fs/xattr.c do_setxattr -> do_set_acl: the value is parsed before
+        # set_posix_acl finds that pidfs has no ACLs (no SB_POSIXACL).
+        if value:
+            _posix_acl_from_xattr(value)
+        raise oserror(errno.EOPNOTSUPP, "pidfs has no POSIX ACLs")
     _xattr_permission(cur, name, True)
     _resolve(name)
     xattrs = _xattrs_for_change(pid)
@@ -462,8 +497,9 @@ def sys_socketpair(k: "Kernel", cur: TaskStruct) -> tuple[int, int]:
     peer = cur.signal.group_leader.pid
     k.pidfs.register_pid(peer)
     files = own_files(cur)
-    a = File("socket", O_RDWR, UnixSocket(peer))
-    b = File("socket", O_RDWR, UnixSocket(peer))
+    owner = (cur.cred.fsuid, cur.cred.fsgid)           # sock_alloc
+    a = File("socket", O_RDWR, UnixSocket(peer), None, owner)
+    b = File("socket", O_RDWR, UnixSocket(peer), None, owner)
     fa = files.new_fd(a, False)
     fb = files.new_fd(b, False)
     return fa, fb

@@ -14,8 +14,9 @@ import errno
 import posixpath
 from typing import TYPE_CHECKING
 
-from ..api import oserror
-from ..constants import CAP_DAC_OVERRIDE, CAP_SYS_ADMIN, CAP_SYS_PTRACE, SIG_IGN, SUID_DUMP_USER
+from ..api import Unsupported, oserror
+from ..constants import (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_SYS_ADMIN, CAP_SYS_PTRACE,
+                         SIG_IGN, SUID_DUMP_USER)
 from . import cred as credmod
 from .pid import pid_nr_ns
 from .pid_namespace import parse_dointvec, read_ns_last_pid, write_ns_last_pid, write_pid_max
@@ -54,13 +55,43 @@ def ptrace_may_access(cur: TaskStruct, task: TaskStruct, mode: int) -> bool:
     return True
 
 
+def task_dump_owner(task: TaskStruct, is_dir: bool) -> tuple[int, int]:
+    """The uid and gid a /proc/<pid> inode carries.  Linux: fs/proc/base.c task_dump_owner.
+
+    The 0555 directories always belong to the task's effective ids (what ps
+    stats); every other file belongs to root while the task is not dumpable
+    or has no mm.
+    """
+    c = task.cred
+    if is_dir:
+        return c.euid, c.egid
+    mm = task.mm
+    if mm is None or mm.dumpable != SUID_DUMP_USER:
+        return 0, 0
+    return c.euid, c.egid
+
+
+# Entries of /proc/<pid> (fs/proc/base.c tgid_base_stuff) that pidlab does not model:
+# asking for them is Unsupported, not ENOENT, which would claim they do not exist.
+UNMODELLED_PID_ENTRIES = frozenset((
+    "map_files", "net", "environ", "auxv", "personality", "limits", "sched", "autogroup",
+    "timens_offsets", "comm", "syscall", "cmdline", "stat", "statm", "maps", "numa_maps", "mem",
+    "cwd", "root", "exe", "mounts", "mountinfo", "mountstats", "clear_refs", "smaps",
+    "smaps_rollup", "pagemap", "attr", "wchan", "stack", "schedstat", "cpuset", "cgroup",
+    "oom_score", "oom_adj", "oom_score_adj", "loginuid", "sessionid", "coredump_filter", "io",
+    "uid_map", "gid_map", "projid_map", "setgroups", "arch_status", "ksm_merging_pages",
+    "ksm_stat"))
+UNMODELLED_NS_LINKS = frozenset(("net", "uts", "ipc", "mnt", "user", "cgroup", "time",
+                                 "time_for_children"))
+
+
 class Node:
     """A resolved /proc path."""
 
     __slots__ = ("kind", "task", "name")
 
     def __init__(self, kind: str, task: TaskStruct | None = None, name: str = "") -> None:
-        self.kind = kind     # "sysctl", "dir", "status", "ns", "fdinfo", "root"
+        self.kind = kind     # "sysctl", "dir", "status", "ns", "fdinfo", "fddir", "fd", "root"
         self.task = task
         self.name = name
 
@@ -93,20 +124,19 @@ def resolve(k: "Kernel", cur: TaskStruct, path: str) -> Node:
         raise oserror(errno.ENOENT, path)
     task = _lookup_pid(cur, parts[0])
     rest = parts[1:]
-    if rest[:1] == ["task"] and len(rest) >= 2:
-        if parts[0] == "thread-self":
-            raise oserror(errno.ENOENT, path)
+    # /proc/thread-self is a link to <tgid>/task/<tid>: a thread's directory.
+    thread_dir = parts[0] == "thread-self"
+    if not thread_dir and rest[:1] == ["task"] and len(rest) >= 2:
         thread = _lookup_pid(cur, rest[1])
         if thread.signal is not task.signal:
             raise oserror(errno.ENOENT, path)
         task = thread
         rest = rest[2:]
-    elif parts[0] == "thread-self":
-        pass
+        thread_dir = True
     if not rest:
         # /proc/<n> is a "tgid" directory even for a thread; /proc/<p>/task/<t> is not.
-        return Node("dir", task, "tid" if parts[1:2] == ["task"] else "tgid")
-    if rest == ["task"] and len(parts) == 2:
+        return Node("dir", task, "tid" if thread_dir else "tgid")
+    if rest == ["task"] and not thread_dir:
         return Node("dir", task, "task")            # the list of the process's threads
     if rest == ["status"]:
         return Node("status", task)
@@ -114,7 +144,50 @@ def resolve(k: "Kernel", cur: TaskStruct, path: str) -> Node:
         return Node("ns", task, rest[1])
     if len(rest) == 2 and rest[0] == "fdinfo" and rest[1].isdigit():
         return Node("fdinfo", task, rest[1])
+    if rest[0] == "fd" and len(rest) <= 2:
+        _fd_dir_permission(cur, task)
+        if len(rest) == 1:
+            return Node("fddir", task)
+        # proc_lookupfd: name_to_int takes no sign and no leading zero.
+        n = rest[1]
+        files = task.files
+        if not n.isdigit() or (len(n) > 1 and n[0] == "0") or files is None \
+                or files.get(int(n)) is None:
+            raise oserror(errno.ENOENT, path)
+        return Node("fd", task, n)
+    if (len(rest) == 1 and rest[0] in UNMODELLED_PID_ENTRIES) or \
+            (len(rest) == 2 and rest[0] == "ns" and rest[1] in UNMODELLED_NS_LINKS):
+        raise Unsupported(f"/proc/<pid>/{'/'.join(rest)} is not modelled")
     raise oserror(errno.ENOENT, path)
+
+
+def _fd_dir_permission(cur: TaskStruct, task: TaskStruct) -> None:
+    """Search permission on /proc/<pid>/fd (mode 0500).  Linux: fs/proc/fd.c proc_fd_permission."""
+    if cur.signal is task.signal:
+        return
+    c = cur.cred
+    if c.fsuid == task_dump_owner(task, False)[0]:
+        return
+    if credmod.capable(c, CAP_DAC_READ_SEARCH) or credmod.capable(c, CAP_DAC_OVERRIDE):
+        return
+    raise oserror(errno.EACCES, "/proc/<pid>/fd belongs to the task's owner")
+
+
+def fd_link(cur: TaskStruct, node: Node) -> str:
+    """readlink of /proc/<pid>/fd/<n>.  Linux: fs/proc/base.c proc_pid_readlink, proc_fd_link."""
+    task = node.task
+    if not ptrace_may_access(cur, task, PTRACE_MODE_READ | PTRACE_MODE_FSCREDS):
+        raise oserror(errno.EACCES, "ptrace access to the task is denied")
+    f = task.files.get(int(node.name))
+    if f.kind == "pidfd":
+        return "anon_inode:[pidfd]"
+    if f.kind == "socket":
+        return f"socket:[{id(f.obj) & 0xFFFFFFF}]"      # the st_ino fstat reports
+    if f.kind == "nsfs":
+        return f"pid:[{f.obj.inum}]"
+    if f.kind == "null":
+        return "/dev/null"
+    raise Unsupported("the path of a /proc file behind a descriptor is not modelled")
 
 
 def is_symlink(path: str, node: Node) -> bool:
@@ -149,6 +222,8 @@ def readlink(k: "Kernel", cur: TaskStruct, path: str) -> str:
         ns = cur.pid.ns
         return f"{pid_nr_ns(cur.signal.group_leader.pid or cur.pid, ns)}/task/{pid_nr_ns(cur.pid, ns)}"
     node = resolve(k, cur, path)
+    if node.kind == "fd":
+        return fd_link(cur, node)
     if node.kind != "ns":
         raise oserror(errno.EINVAL, f"{path} is not a symbolic link")
     return f"pid:[{ns_of_node(cur, node).inum}]"
@@ -236,6 +311,8 @@ def pid_table_root_permissions_allow_write(cur: TaskStruct) -> bool:
 def read_text(k: "Kernel", cur: TaskStruct, path: str) -> str:
     node = resolve(k, cur, path)
     kind = node.kind
+    if kind in ("fd", "fddir"):
+        raise Unsupported("opening files through /proc/<pid>/fd is not modelled")
     if kind == "sysctl":
         ns = cur.pid.ns
         if node.name == "pid_max":
@@ -256,6 +333,8 @@ def read_text(k: "Kernel", cur: TaskStruct, path: str) -> str:
 
 def write_text(k: "Kernel", cur: TaskStruct, path: str, text: str) -> None:
     node = resolve(k, cur, path)
+    if node.kind in ("fd", "fddir"):
+        raise Unsupported("opening files through /proc/<pid>/fd is not modelled")
     if node.kind == "sysctl":
         ns = cur.pid.ns
         if node.name == "pid_max":

@@ -1057,6 +1057,8 @@ def test_fdinfo_of_a_pidfd_lists_pos_flags_ino_pid_and_nspid(kernel):
     assert info["pos"] == "0"
     assert int(info["ino"]) == init.fstat(fd).st_ino
     assert (info["Pid"], info["NSpid"]) == (str(child.pid), str(child.pid))
+    # mnt_id names the one pidfs mount: equal for every pidfd (differences.py "mnt-id").
+    assert fdinfo(init, init.pidfd_open(1))["mnt_id"] == info["mnt_id"]
 
 
 def test_fdinfo_nspid_lists_the_deeper_levels_below_the_readers_namespace(kernel):
