@@ -14,6 +14,8 @@ in the model): they never shift the numbers a scenario sees.
 from __future__ import annotations
 
 import ctypes
+import errno
+import fcntl
 import json
 import os
 import re
@@ -46,6 +48,7 @@ class Env:
         self.hostproc = top             # the host's /proc, to learn host pids
         self.procbase = procbase        # where per-namespace procfs mounts live
         self.procmnt = "/proc"          # procfs of this process's active namespace
+        self.procneed = 0               # its namespace's inode while the controller must mount it
         self.tid_off = tid_off          # offset of glibc's cached TID in struct pthread
         self.restorer = 0
         self.catch = S.noop_handler_address()
@@ -138,6 +141,33 @@ def ignored_mask() -> int:
     return mask
 
 
+NS_GET_PARENT = 0xB702         # _IO(NSIO, 0x2), linux/nsfs.h
+
+
+def _levels_below(env: Env, link: str) -> int:
+    """How many levels thread-self/ns/<link> is below this task's active namespace
+    (NS_GET_PARENT walks no higher than the caller's active namespace)."""
+    active = os.stat("thread-self/ns/pid", dir_fd=env.hostproc).st_ino
+    fd = os.open(f"thread-self/ns/{link}", os.O_RDONLY | os.O_CLOEXEC, dir_fd=env.hostproc)
+    try:
+        for steps in range(C.MAX_PID_NS_LEVEL + 1):
+            if os.fstat(fd).st_ino == active:
+                return steps
+            parent = fcntl.ioctl(fd, NS_GET_PARENT)
+            os.close(fd)
+            fd = parent
+    finally:
+        os.close(fd)
+    raise OSError(errno.EINVAL, f"{link} is not below the active namespace")
+
+
+def _nspid_level(status_path: str, dir_fd: int | None = None) -> int:
+    """The task's level as a procfs sees it: the number of NSpid entries less one."""
+    fd = os.open(status_path, os.O_RDONLY | os.O_CLOEXEC, dir_fd=dir_fd)
+    with os.fdopen(fd) as st:
+        return next(len(line.split()) - 2 for line in st if line.startswith("NSpid:"))
+
+
 def ensure_procfs(env: Env) -> None:
     """Use a procfs mounted for this task's active pid namespace (mount it if needed)."""
     inum = os.stat("/proc/self/ns/pid").st_ino      # one's own links need no ptrace access
@@ -145,13 +175,15 @@ def ensure_procfs(env: Env) -> None:
         env.procmnt = "/proc"
         return
     mnt = os.path.join(env.procbase, str(inum))
+    env.procneed = 0
     if not os.path.ismount(mnt):
         try:
             os.makedirs(mnt, exist_ok=True)
             S.mount("proc", mnt, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
         except OSError:
-            env.procmnt = "/proc"       # not allowed to mount: the sandbox's view
-            return
+            # Not allowed to mount (no CAP_SYS_ADMIN): the hello asks the controller,
+            # which mounts it before it sends this agent any request.
+            env.procneed = inum
     env.procmnt = mnt
 
 
@@ -221,7 +253,7 @@ def serve(env: Env, req: int, rep: int, greet: bool = True) -> None:
     with its own channel (the Reborn exception unwinds the parent's call)."""
     ops = Ops(env, req, rep)
     if greet:
-        channel.send(rep, ("hello", *host_ids(env)))
+        channel.send(rep, ("hello", *host_ids(env), env.procneed))
     while True:
         try:
             msg = channel.recv(req)
@@ -233,7 +265,7 @@ def serve(env: Env, req: int, rep: int, greet: bool = True) -> None:
         except Reborn as r:
             req, rep = r.req, r.rep
             ops = Ops(env, req, rep)
-            channel.send(rep, ("hello", *host_ids(env)))
+            channel.send(rep, ("hello", *host_ids(env), env.procneed))
             continue
         except Block as e:
             reply = (seq, "block", str(e))
@@ -266,6 +298,8 @@ class Ops:
         pipe_at(env, s, s + 1)          # the child's requests
         pipe_at(env, s + 2, s + 3)      # the child's replies
         simple = flags == 0 and exit_signal == C.SIGCHLD and not set_tid and not pidfd
+        if set_tid:
+            set_tid = self._set_tid_within_sandbox(flags, set_tid)
         fd = None
         if simple:
             pid = os.fork()
@@ -288,6 +322,32 @@ class Ops:
         if pid == 0:
             self._become_child(s, s + 3)
         return {"pid": pid, "pidfd": fd, "chan": (s + 1, s + 2), "close": (s, s + 1, s + 2, s + 3)}
+
+    def _set_tid_within_sandbox(self, flags: int, set_tid: tuple[int, ...]) -> tuple[int, ...]:
+        """Keep set_tid from naming pids of the host's namespaces above the sandbox.
+
+        alloc_pid refuses more entries than the new pid's namespace has levels
+        (EINVAL) -- counted from the sandbox, as the model counts from its top.  The
+        host's namespace is deeper by the sandbox's own level, so a list that is
+        too long for the sandbox is lengthened to one that is too long for the
+        host: the kernel then fails it with EINVAL at the same point of its checks,
+        and no entry ever reaches a namespace outside the sandbox.
+        """
+        env = self.env
+        active = _nspid_level("/proc/thread-self/status")          # the sandbox's procfs
+        try:
+            target = active + _levels_below(env, "pid_for_children")
+        except FileNotFoundError:
+            target = active + 1         # unshared, no init yet: a child of the active one
+        if flags & C.CLONE_NEWPID:
+            target += 1
+        if len(set_tid) <= target + 1:
+            return set_tid
+        host_active = _nspid_level("thread-self/status", env.hostproc)
+        too_long = host_active - active + target + 2
+        if too_long > C.MAX_PID_NS_LEVEL:
+            raise OSError(errno.EINVAL, "set_tid has more entries than there are levels")
+        return tuple(set_tid) + (0,) * (too_long - len(set_tid))
 
     def _tid_addr(self) -> int:
         if self.env.tid_off < 0:
@@ -585,7 +645,7 @@ def exec_main(params: dict) -> None:
             _nofile(user_nofile(top))
         req, rep = env.req, env.rep
     ensure_procfs(env)
-    channel.send(rep, ("hello", *host_ids(env)))
+    channel.send(rep, ("hello", *host_ids(env), env.procneed))
     channel.send(rep, (params["seq"], "ok", None))
     serve(env, req, rep, greet=False)
 

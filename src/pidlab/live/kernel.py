@@ -48,7 +48,7 @@ class LiveTimeout(PidlabError):
 class Agent:
     """The controller's end of one agent."""
 
-    __slots__ = ("req", "rep", "host_pid", "host_tid", "dead", "handle", "namespaces",
+    __slots__ = ("req", "rep", "host_pid", "host_tid", "dead", "handle", "namespaces", "zap_seen",
                  "__weakref__")
 
     def __init__(self, req: int, rep: int) -> None:
@@ -59,6 +59,7 @@ class Agent:
         self.dead = False
         self.handle: LiveTask | None = None
         self.namespaces: tuple[int, ...] = ()     # pid namespace inodes, sandbox's first
+        self.zap_seen = 0               # settle polls in a row that found it in zap_pid_ns_processes
 
     def stat(self) -> tuple[str, int] | None:
         """(state, flags) of the agent's thread, None once it is gone."""
@@ -86,7 +87,13 @@ class Agent:
             return True
         wchan = self._read("wchan")
         if flags & PF_EXITING:
-            return wchan in ZAP_WCHAN
+            # A namespace init sleeps in zap_pid_ns_processes while its killed tasks
+            # die and are reaped, which is soon over, and for good only while zombies
+            # of parents outside the namespace remain: settled once seen there in
+            # three polls in a row (the settle loop's delays make that >= 3.5 ms).
+            self.zap_seen = self.zap_seen + 1 if wchan in ZAP_WCHAN else 0
+            return self.zap_seen >= 3
+        self.zap_seen = 0
         if state != "S" or wchan not in IDLE_WCHAN:
             return False
         pend = 0
@@ -234,7 +241,22 @@ class LiveKernel:
             if msg[0] == "hello":
                 agent.host_pid, agent.host_tid = msg[1], msg[2]
                 agent.namespaces = self._ns_chain(agent)
+                if len(msg) > 3 and msg[3]:
+                    self._mount_procfs(agent, msg[3])
                 return
+
+    def _mount_procfs(self, agent: Agent, inum: int) -> None:
+        """Mount a procfs for the agent's pid namespace, which it could not mount
+        itself (no CAP_SYS_ADMIN): a short-lived helper outside the sandbox's pid
+        namespaces joins the agent's mount namespace and mounts one with the
+        pidns option (fsconfig, Linux 6.18), so no pid number of the sandbox moves."""
+        target = os.path.join(self._procbase, str(inum))
+        r = subprocess.run([sys.executable, "-I", "-c", _MOUNT_PROCFS, str(agent.host_pid),
+                            str(agent.host_tid), target],
+                           capture_output=True, text=True, timeout=max(self.timeout, 30.0))
+        if r.returncode != 0:
+            raise PidlabError(f"could not mount a procfs for pid namespace {inum}: "
+                              f"{r.stderr.strip()[-300:]}")
 
     def _ns_chain(self, agent: Agent) -> tuple[int, ...]:
         """The agent's pid namespace and its ancestors up to the sandbox's (NS_GET_PARENT)."""
@@ -370,6 +392,32 @@ class LiveKernel:
 
 
 NS_GET_PARENT = 0xB702         # _IO(NSIO, 0x2), linux/nsfs.h
+
+# Run as `python -I -c _MOUNT_PROCFS <host pid> <host tid> <target>` (x86_64 numbers).
+_MOUNT_PROCFS = r"""
+import ctypes, os, sys
+pid, tid, target = sys.argv[1:]
+libc = ctypes.CDLL(None, use_errno=True)
+def check(r, what):
+    if r < 0:
+        e = ctypes.get_errno()
+        sys.exit(f"{what}: {os.strerror(e)}")
+    return r
+pidns = os.open(f"/proc/{pid}/task/{tid}/ns/pid", os.O_RDONLY)
+mntns = os.open(f"/proc/{pid}/task/{tid}/ns/mnt", os.O_RDONLY)
+userns = os.open(f"/proc/{pid}/task/{tid}/ns/user", os.O_RDONLY)
+if os.fstat(userns).st_ino != os.stat("/proc/self/ns/user").st_ino:
+    check(libc.setns(userns, 0x10000000), "setns(CLONE_NEWUSER)")  # a sandbox of a non-root user
+check(libc.setns(mntns, 0x20000), "setns(CLONE_NEWNS)")
+os.makedirs(target, mode=0o755, exist_ok=True)
+if os.stat(target).st_dev != os.stat(os.path.dirname(target)).st_dev:
+    sys.exit(0)                                     # mounted already
+fs = check(libc.syscall(430, b"proc", 1), "fsopen")                       # FSOPEN_CLOEXEC
+check(libc.syscall(431, fs, 5, b"pidns", None, pidns), "fsconfig pidns")  # FSCONFIG_SET_FD
+check(libc.syscall(431, fs, 6, None, None, 0), "fsconfig create")         # FSCONFIG_CMD_CREATE
+mnt = check(libc.syscall(432, fs, 1, 0x2 | 0x4 | 0x8), "fsmount")         # nosuid nodev noexec
+check(libc.syscall(429, mnt, b"", -100, target.encode(), 4), "move_mount")  # F_EMPTY_PATH
+"""
 
 # The only sysctls whose writes stay inside the sandbox's pid namespaces.
 _NAMESPACED_SYSCTLS = ("/proc/sys/kernel/pid_max", "/proc/sys/kernel/ns_last_pid")
@@ -517,6 +565,8 @@ class LiveTask:
             msg = k._recv(a, deadline)
             if msg[0] == "hello":
                 a.host_pid, a.host_tid = msg[1], msg[2]
+                if len(msg) > 3 and msg[3]:
+                    k._mount_procfs(a, msg[3])
                 continue
             if msg[0] != seq:
                 continue

@@ -957,3 +957,21 @@ def test_set_tid_may_be_any_ordered_iterable(kernel):
     c = ns_init.clone(set_tid=iter([5, outer]))
     assert c.pid == 5 and nspid(init, outer)[-1] == 5
     assert ns_init.clone(set_tid=(n for n in (6,))).pid == 6
+
+
+@pytest.mark.parametrize("depth", [0, 1, 2])
+def test_set_tid_longer_than_the_levels_below_the_top_is_einval_and_takes_nothing(kernel, depth):
+    """alloc_pid: more entries than the new pid has levels is EINVAL before any is
+    used.  On the live backend the extra entries would name pids of the host's
+    namespaces above the sandbox; they must fail the same way there."""
+    t = kernel.init
+    for _ in range(depth):
+        t = t.clone(CLONE_NEWPID).task
+    tids = [400 + i for i in range(depth + 1)]
+    with raises_errno(errno.EINVAL):
+        t.clone(set_tid=tids + [77])
+    with raises_errno(errno.EINVAL):
+        t.clone(CLONE_NEWPID, set_tid=[1] + tids + [78])
+    child = t.clone(set_tid=tids)                 # every one of them is still free
+    assert child.pid == tids[0]
+    assert child.task.getpid() == tids[0]

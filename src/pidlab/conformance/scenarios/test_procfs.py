@@ -434,3 +434,23 @@ def test_proc_pid_task_is_a_directory_that_is_no_pidfd(kernel):
     with raises_errno(errno.EBADF):              # only /proc/<tgid> itself works as a pidfd
         init.pidfd_send_signal(fd, 0)
     init.pidfd_send_signal(init.open(f"/proc/{child.pid}", O_DIRECTORY), 0)
+
+
+@pytest.mark.parametrize("drop", ["setuid", "cap_sys_admin"])
+def test_an_init_made_without_cap_sys_admin_sees_its_own_namespace_in_proc(kernel, drop):
+    """/proc resolves as a procfs of the reader's own active namespace, whoever made it."""
+    parent = kernel.init.fork().task
+    parent.unshare(CLONE_NEWPID)
+    if drop == "setuid":
+        parent.setuid(1001)
+    else:
+        parent.capset(parent.capget() - {21})      # CAP_SYS_ADMIN
+    ns_init = parent.fork().task
+    assert ns_init.getpid() == 1
+    st = lines(ns_init)
+    assert (st["Pid"], st["NSpid"], st["PPid"]) == ("1", "1", "0")
+    assert ns_init.readlink("/proc/self") == "1"
+    with raises_errno(errno.ENOENT):
+        ns_init.read_text("/proc/2/status")        # the parent's namespace is not visible
+    child = ns_init.fork()
+    assert (child.pid, lines(child.task)["NSpid"]) == (2, "2")
