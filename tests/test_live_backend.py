@@ -104,14 +104,15 @@ def _gone(pids: list[int], timeout: float = 15.0) -> list[int]:
 
 
 @pytest.mark.parametrize("how", ["exit", "crash"])
-def test_the_sandbox_dies_with_its_controller(how):
+def test_the_sandbox_dies_with_its_controller(how, tmp_path):
     """Interpreter exit without close() and a SIGKILLed controller both leave no process."""
     try:
         pidlab.LiveKernel().close()
     except pidlab.BackendUnavailable as e:
         pytest.skip(str(e))
+    # A killed controller cannot remove its procfs directory: keep it in pytest's tmp_path.
     proc = subprocess.Popen([sys.executable, "-c", CHILD_SCRIPT, how], stdout=subprocess.PIPE,
-                            text=True)
+                            text=True, env=dict(os.environ, TMPDIR=str(tmp_path)))
     line = proc.stdout.readline()
     pids = [int(x) for x in line.split()]
     assert len(pids) >= 4, line
