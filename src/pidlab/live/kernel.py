@@ -272,7 +272,7 @@ class LiveKernel:
                 chain.append(ino)
                 if top is None or ino == top or len(chain) > MAX_PID_NS_LEVEL:
                     break
-                parent = fcntl.ioctl(fd, NS_GET_PARENT)
+                parent = fcntl.ioctl(fd, agentmod.NS_GET_PARENT)
                 os.close(fd)
                 fd = parent
         except OSError:
@@ -390,8 +390,6 @@ class LiveKernel:
         self._quiet(child)              # as in the model, a new child sleeps when clone returns
         return child
 
-
-NS_GET_PARENT = 0xB702         # _IO(NSIO, 0x2), linux/nsfs.h
 
 # Run as `python -I -c _MOUNT_PROCFS <host pid> <host tid> <target>` (x86_64 numbers).
 _MOUNT_PROCFS = r"""

@@ -235,7 +235,7 @@ def sys_fstat(k: "Kernel", cur: TaskStruct, fd: int) -> StatResult:
     if f.kind == "procdir":
         return StatResult(0o40555, 0, 0, 9, uid, gid, 0, 1024)
     if f.kind == "socket":
-        return StatResult(0o140777, id(f.obj) & 0xFFFFFFF, 8, 1, uid, gid, 0)
+        return StatResult(0o140777, f.obj.ino, 8, 1, uid, gid, 0)
     if f.kind == "sysctl":                      # kernel/pid.c pid_table, kernel/sysctl.c
         return StatResult(0o100666 if f.obj == "ns_last_pid" else 0o100644, 0, 0, 1, 0, 0, 0, 1024)
     if f.kind == "procfile":                    # status, fdinfo/<n>: S_IRUGO
@@ -407,7 +407,7 @@ def _posix_acl_from_xattr(value: bytes) -> None:
         tag = int.from_bytes(value[off:off + 2], "little")
         if tag not in ACL_TAGS:
             raise oserror(errno.EINVAL, f"ACL tag {tag:#x}")
-        if tag in (0x02, 0x08) and int.from_bytes(value[off + 4:off + 8], "little") == 0xFFFFFFFF:
+        if tag in (0x02, 0x08) and int.from_bytes(value[off + 4:off + 8], "little") == credmod.INVALID_UID:
             raise oserror(errno.EINVAL, "ACL entry with an invalid id")
 
 
@@ -486,6 +486,11 @@ class UnixSocket:
 
     def __init__(self, peer_pid: Pid) -> None:
         self.peer_pid = peer_pid
+
+    @property
+    def ino(self) -> int:
+        """The sockfs inode number (any number unique among live sockets)."""
+        return id(self) & 0xFFFFFFF
 
 
 def sys_socketpair(k: "Kernel", cur: TaskStruct) -> tuple[int, int]:

@@ -182,7 +182,7 @@ def fd_link(cur: TaskStruct, node: Node) -> str:
     if f.kind == "pidfd":
         return "anon_inode:[pidfd]"
     if f.kind == "socket":
-        return f"socket:[{id(f.obj) & 0xFFFFFFF}]"      # the st_ino fstat reports
+        return f"socket:[{f.obj.ino}]"
     if f.kind == "nsfs":
         return f"pid:[{f.obj.inum}]"
     if f.kind == "null":
