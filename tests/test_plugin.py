@@ -62,3 +62,16 @@ def test_break(pidlab_model):
     result = pytester.runpytest_subprocess()
     assert result.ret != 0
     assert "InvariantError" in result.stdout.str()
+
+
+def test_a_call_the_backend_cannot_make_here_skips_with_its_reason(pytester):
+    pytester.makepyfile(test_unsupported='''
+import pidlab
+
+def test_needs_what_the_backend_lacks():
+    raise pidlab.Unsupported("kernel.pid_max is the machine's here")
+''')
+    result = pytester.runpytest_subprocess("-rs")
+    out = result.stdout.str()
+    assert "1 skipped" in out
+    assert "kernel.pid_max is the machine's here" in out

@@ -10,6 +10,10 @@ Installed with pidlab (entry point `pytest11`), so any project gets:
 Markers: ``@pytest.mark.model_only(reason)`` skips the live run of a test
 that only the model can show (the reason is required and reported);
 ``@pytest.mark.live_only(reason)`` does the opposite.
+
+A test that meets ``pidlab.Unsupported`` (a call one backend cannot carry out
+here, such as a write to a machine-wide sysctl on a host) is skipped with
+that reason, never passed.
 """
 
 from __future__ import annotations
@@ -18,13 +22,21 @@ from typing import Iterator
 
 import pytest
 
-from .api import BackendUnavailable
+from .api import BackendUnavailable, Unsupported
 from .model import Kernel
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "model_only(reason): the live kernel cannot show this")
     config.addinivalue_line("markers", "live_only(reason): only the live kernel can show this")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    try:
+        return (yield)
+    except Unsupported as e:
+        pytest.skip(f"unsupported here: {e}")
 
 
 def _reason(marker: pytest.Mark) -> str:

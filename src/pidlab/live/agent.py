@@ -42,8 +42,11 @@ class Env:
     """What all agents of one process share (they share memory)."""
 
     def __init__(self, top: int, hostproc: int, procbase: str, tid_off: int,
-                 sandbox_ns: int) -> None:
+                 sandbox_ns: int, pid_max_writable: bool) -> None:
         self.top = top                  # highest hidden slot
+        # False where kernel.pid_max is the machine's and this is a host (live/sysctl.py):
+        # the controller refuses such writes, and the agent refuses them again.
+        self.pid_max_writable = pid_max_writable
         self.sandbox_ns = sandbox_ns    # inode of the sandbox's pid namespace (owns /proc)
         self.hostproc = top             # the host's /proc, to learn host pids
         self.procbase = procbase        # where per-namespace procfs mounts live
@@ -230,13 +233,22 @@ def open_for_write(env: Env, path: str, flags: int) -> int:
     if _NS_LINK.match(norm):
         return S.openat(translate(env, path), flags)
     norm = translate(env, path)
+    guard = not env.pid_max_writable and flags & os.O_ACCMODE != os.O_RDONLY
+    if guard and norm == "/proc/sys/kernel/pid_max":
+        raise Unsupported(f"{path}: kernel.pid_max is the machine's on this kernel; "
+                          "the live backend never writes it on a host")
     base = env.procmnt if not norm.startswith("/proc/sys/") else "/proc"
     dirfd = os.open(base, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        return S.openat2(dirfd, norm[len(base) + 1:] or ".", flags,
-                         S.RESOLVE_BENEATH | S.RESOLVE_NO_MAGICLINKS | S.RESOLVE_NO_XDEV)
+        fd = S.openat2(dirfd, norm[len(base) + 1:] or ".", flags,
+                       S.RESOLVE_BENEATH | S.RESOLVE_NO_MAGICLINKS | S.RESOLVE_NO_XDEV)
     finally:
         os.close(dirfd)
+    if guard and os.path.samestat(os.fstat(fd), os.stat("/proc/sys/kernel/pid_max")):
+        os.close(fd)
+        raise Unsupported(f"{path}: kernel.pid_max is the machine's on this kernel; "
+                          "the live backend never writes it on a host")
+    return fd
 
 
 # ---------------------------------------------------------------- the request loop
@@ -422,7 +434,7 @@ class Ops:
     def op_execve(self, seq: int) -> None:
         env = self.env
         params = dict(top=env.top, procbase=env.procbase, tid_off=env.tid_off,
-                      sandbox_ns=env.sandbox_ns,
+                      sandbox_ns=env.sandbox_ns, pid_max_writable=env.pid_max_writable,
                       req=self.req, rep=self.rep, seq=seq, ignored=ignored_mask())
         for fd in (self.req, self.rep, env.hostproc):
             os.set_inheritable(fd, True)
@@ -627,7 +639,8 @@ def _early_clone_error(flags: int, exit_signal: int, set_tid: tuple[int, ...]) -
 def exec_main(params: dict) -> None:
     """The agent again, after execve: same channel, then the execve reply."""
     top = params["top"]
-    env = Env(top, top, params["procbase"], params["tid_off"], params["sandbox_ns"])
+    env = Env(top, top, params["procbase"], params["tid_off"], params["sandbox_ns"],
+              params["pid_max_writable"])
     _nofile(user_nofile(top))
     reset_signals(env, params["ignored"])
     S.set_name(b"init")

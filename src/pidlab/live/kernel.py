@@ -33,6 +33,7 @@ from ..constants import (CLONE_FILES, CLONE_FS, CLONE_PIDFD, CLONE_SIGHAND, CLON
                          RLIMIT_NOFILE, SIGCHLD, Handler)
 from . import channel
 from . import syscalls as S
+from . import sysctl
 from . import agent as agentmod
 from .agent import HIDDEN
 
@@ -113,7 +114,18 @@ class LiveKernel:
             raise BackendUnavailable("the live backend needs Linux")
         self.timeout = timeout
         self.ncpus = possible_cpus()
-        self.pid_max_default = min(PID_MAX_LIMIT, max(PID_MAX_DEFAULT, PIDS_PER_CPU_DEFAULT * self.ncpus))
+        # Before any write: is kernel.pid_max this sandbox's own (6.14+) or the machine's?
+        self.pid_max_scope = sysctl.pid_max_scope()
+        self.in_own_guest = sysctl.in_own_guest()
+        # Whether the sandbox may write pid_max: its own, or the machine's inside pidlab's
+        # own virtual machine (restored when the last sandbox closes); never a host's.
+        self.pid_max_writable = self.pid_max_scope.per_namespace or self.in_own_guest
+        if self.pid_max_writable:
+            self.pid_max_default = min(PID_MAX_LIMIT, max(PID_MAX_DEFAULT,
+                                                          PIDS_PER_CPU_DEFAULT * self.ncpus))
+        else:
+            self.pid_max_default = sysctl.read_pid_max()    # the machine's, left as it is
+        self._restore_pid_max = not self.pid_max_scope.per_namespace and self.in_own_guest
         self._seq = itertools.count(1)
         self._agents: list[Agent] = []
         self._closed = False
@@ -132,9 +144,12 @@ class LiveKernel:
         S._libc.pthread_self.restype = __import__("ctypes").c_void_p
         tid_off = tid_addr - S._libc.pthread_self() if tid_addr else -1
         params = dict(controller=os.getpid(), ctl=ctl_r, req=req_r, rep=rep_w, userns=userns,
-                      procbase=self._procbase, pid_max=self.pid_max_default, top=top,
+                      procbase=self._procbase,
+                      pid_max=self.pid_max_default if self.pid_max_writable else None, top=top,
                       tid_off=tid_off, log=log or os.environ.get("PIDLAB_AGENT_LOG"))
         import json
+        if self._restore_pid_max:
+            sysctl.MachinePidMax.acquire()
         err = tempfile.TemporaryFile()
         try:
             self._holder = subprocess.Popen(
@@ -147,6 +162,8 @@ class LiveKernel:
                 os.close(fd)
             err.close()
             shutil.rmtree(self._procbase, ignore_errors=True)
+            if self._restore_pid_max:
+                sysctl.MachinePidMax.release()
             raise BackendUnavailable(f"cannot start the sandbox: {sys.executable}: "
                                      f"{e.strerror}") from None
         finally:
@@ -157,7 +174,7 @@ class LiveKernel:
         init = Agent(req_w, rep_r)
         self._agents.append(init)
         self._finalizer = weakref.finalize(self, _teardown, self._holder, ctl_w, self._agents,
-                                           self._procbase)
+                                           self._procbase, self._restore_pid_max)
         try:
             self._hello(init, deadline=time.monotonic() + max(timeout, 20.0))
         except (LiveTimeout, EOFError, OSError) as e:
@@ -465,7 +482,8 @@ def _child_env() -> dict:
     return env
 
 
-def _teardown(holder: subprocess.Popen | None, ctl: int, agents: list[Agent], procbase: str) -> None:
+def _teardown(holder: subprocess.Popen | None, ctl: int, agents: list[Agent], procbase: str,
+              restore_pid_max: bool) -> None:
     try:
         os.close(ctl)                   # the holder kills the init, which ends the namespace
     except OSError:
@@ -484,6 +502,8 @@ def _teardown(holder: subprocess.Popen | None, ctl: int, agents: list[Agent], pr
                 pass
         a.dead = True
     shutil.rmtree(procbase, ignore_errors=True)
+    if restore_pid_max:
+        sysctl.MachinePidMax.release()      # the sandbox is gone: the machine's value again
 
 
 class LiveTask:
@@ -809,6 +829,10 @@ class LiveTask:
         if not norm.startswith("/proc/") or (norm.startswith("/proc/sys/") and
                                              norm not in _NAMESPACED_SYSCTLS):
             raise Unsupported(f"writing {path} would change the host, not the sandbox")
+        if norm == sysctl.PID_MAX and not self._k.pid_max_writable:
+            raise Unsupported(f"kernel.pid_max is one value for the whole machine on this kernel "
+                              f"({self._k.pid_max_scope.how}): the live backend never writes it "
+                              f"on a host")
         self._call("write_text", path, text, settle=False)
 
     def readlink(self, path: str) -> str:

@@ -11,8 +11,9 @@ namespace, the init agent.  Safety:
   its child, the init, by pid (its own unreaped child: the pid cannot be
   reused), and the kernel kills everything else in the namespace;
 * the init makes every mount private before mounting its own /proc, and it
-  writes pid_max only after checking that it is not in the initial pid
-  namespace.
+  writes pid_max only when the controller says it may (the sandbox's own
+  value, or the machine's inside pidlab's own virtual machine: live/sysctl.py)
+  and only after checking that it is not in the initial pid namespace.
 """
 
 from __future__ import annotations
@@ -90,11 +91,12 @@ def init_main(params: dict, hostproc: int, req: int, rep: int) -> None:
     os.chdir(params["procbase"])        # a core file lands on the sandbox's tmpfs
     _, hard = S.prlimit(C.RLIMIT_CORE, None)
     S.prlimit(C.RLIMIT_CORE, (0, hard))   # Linux's initial soft RLIMIT_CORE
-    with open("/proc/sys/kernel/pid_max", "w") as f:
-        f.write(str(params["pid_max"]))
+    if params["pid_max"] is not None:   # the controller found it writable (live/sysctl.py)
+        with open("/proc/sys/kernel/pid_max", "w") as f:
+            f.write(str(params["pid_max"]))
     top = params["top"]
     env = A.Env(top, hostproc, params["procbase"], params["tid_off"],
-                os.stat("/proc/self/ns/pid").st_ino)
+                os.stat("/proc/self/ns/pid").st_ino, params["pid_max"] is not None)
     A.hide(env, req, env.req)
     A.hide(env, rep, env.rep)
     # Nothing but stdio and the hidden channel: close what Python kept open.
