@@ -35,3 +35,16 @@ def _read_exact(fd: int, n: int) -> bytes:
 def recv(fd: int) -> object:
     (n,) = _HDR.unpack(_read_exact(fd, _HDR.size))
     return pickle.loads(_read_exact(fd, n))
+
+
+def send_bytes(fd: int, data: bytes) -> None:
+    """One message already pickled (with the sender's own persistent ids)."""
+    buf = memoryview(_HDR.pack(len(data)) + data)
+    while buf:
+        n = os.write(fd, buf)
+        buf = buf[n:]
+
+
+def recv_bytes(fd: int) -> bytes:
+    (n,) = _HDR.unpack(_read_exact(fd, _HDR.size))
+    return _read_exact(fd, n)

@@ -104,28 +104,68 @@ class Agent:
         return pend == 0
 
 
+# How a sandbox's holder starts: a fresh interpreter ("spawn": the controller may
+# have threads), or a fork of the controller ("fork": only for a single-threaded
+# controller such as the guest server, where an interpreter start costs seconds).
+HOLDER_START = "spawn"
+
+
 class LiveKernel:
-    """The running Linux kernel, inside a fresh pid namespace sandbox."""
+    """The running Linux kernel, inside a fresh pid namespace sandbox.
+
+    LiveKernel(kernel="6.1" | "6.12") is a sandbox inside a virtual machine that
+    runs Debian's kernel of that series (live/machine.py); kernel=None (or the
+    running kernel's own series) is this machine's kernel.
+
+    Sysctls (live/sysctl.py has the audit): kernel.pid_max is written only where
+    it is the sandbox's own (6.14+) or, before 6.14, inside pidlab's own virtual
+    machine, where the machine's value comes back when the last sandbox closes;
+    host_rules=True keeps a guest's sandbox to a host's rules (it never writes a
+    machine-wide pid_max), which is how the tests show what a host would do.
+    """
 
     name = "live"
 
-    def __init__(self, timeout: float = 10.0, log: str | None = None) -> None:
+    def __new__(cls, timeout: float = 10.0, log: str | None = None, *,
+                kernel: str | None = None, host_rules: bool = False) -> Any:
+        if kernel is None or cls is not LiveKernel:
+            return super().__new__(cls)
+        if not isinstance(kernel, str):
+            raise TypeError("kernel must be a str such as '6.12'")
+        from . import images
+        if kernel in ("host", running_series()):
+            return super().__new__(cls)
+        if kernel not in images.SERIES:
+            raise BackendUnavailable(
+                f"no live kernel {kernel!r}: this machine runs {running_series()}, and pidlab "
+                f"boots {', '.join(images.SERIES)} in a virtual machine")
+        from .remote import GuestKernel
+        return GuestKernel.start(kernel, timeout=timeout, log=log, host_rules=host_rules)
+
+    def __init__(self, timeout: float = 10.0, log: str | None = None, *,
+                 kernel: str | None = None, host_rules: bool = False) -> None:
         if sys.platform != "linux":
             raise BackendUnavailable("the live backend needs Linux")
+        self.release = os.uname().release
+        self.version = _numeric_release(self.release)
         self.timeout = timeout
         self.ncpus = possible_cpus()
         # Before any write: is kernel.pid_max this sandbox's own (6.14+) or the machine's?
         self.pid_max_scope = sysctl.pid_max_scope()
-        self.in_own_guest = sysctl.in_own_guest()
+        self.in_own_guest = sysctl.in_own_guest() and not host_rules
         # Whether the sandbox may write pid_max: its own, or the machine's inside pidlab's
         # own virtual machine (restored when the last sandbox closes); never a host's.
         self.pid_max_writable = self.pid_max_scope.per_namespace or self.in_own_guest
-        if self.pid_max_writable:
+        self._restore_pid_max = not self.pid_max_scope.per_namespace and self.in_own_guest
+        # A machine-wide value is set to the model's default by the first sandbox only:
+        # sandboxes open at the same time share it, as such a kernel's namespaces do.
+        first = sysctl.MachinePidMax.acquire() if self._restore_pid_max else False
+        write_default = self.pid_max_scope.per_namespace or first
+        if write_default:
             self.pid_max_default = min(PID_MAX_LIMIT, max(PID_MAX_DEFAULT,
                                                           PIDS_PER_CPU_DEFAULT * self.ncpus))
         else:
             self.pid_max_default = sysctl.read_pid_max()    # the machine's, left as it is
-        self._restore_pid_max = not self.pid_max_scope.per_namespace and self.in_own_guest
         self._seq = itertools.count(1)
         self._agents: list[Agent] = []
         self._closed = False
@@ -145,18 +185,20 @@ class LiveKernel:
         tid_off = tid_addr - S._libc.pthread_self() if tid_addr else -1
         params = dict(controller=os.getpid(), ctl=ctl_r, req=req_r, rep=rep_w, userns=userns,
                       procbase=self._procbase,
-                      pid_max=self.pid_max_default if self.pid_max_writable else None, top=top,
+                      pid_max=self.pid_max_default if write_default else None,
+                      pid_max_writable=self.pid_max_writable, top=top,
                       tid_off=tid_off, log=log or os.environ.get("PIDLAB_AGENT_LOG"))
         import json
-        if self._restore_pid_max:
-            sysctl.MachinePidMax.acquire()
         err = tempfile.TemporaryFile()
         try:
-            self._holder = subprocess.Popen(
-                agentmod.python_argv("pidlab.live.sandbox", json.dumps(params)),
-                pass_fds=(ctl_r, req_r, rep_w), stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL, stderr=err, start_new_session=True,
-                env=_child_env())
+            if HOLDER_START == "fork":
+                self._holder = _ForkedHolder(params, (ctl_r, req_r, rep_w), err.fileno())
+            else:
+                self._holder = subprocess.Popen(
+                    agentmod.python_argv("pidlab.live.sandbox", json.dumps(params)),
+                    pass_fds=(ctl_r, req_r, rep_w), stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL, stderr=err, start_new_session=True,
+                    env=_child_env())
         except OSError as e:
             for fd in (ctl_w, req_w, rep_r):
                 os.close(fd)
@@ -436,6 +478,65 @@ check(libc.syscall(429, mnt, b"", -100, target.encode(), 4), "move_mount")  # F_
 
 # The only sysctls whose writes stay inside the sandbox's pid namespaces.
 _NAMESPACED_SYSCTLS = ("/proc/sys/kernel/pid_max", "/proc/sys/kernel/ns_last_pid")
+
+
+class _ForkedHolder:
+    """A holder forked from the controller (HOLDER_START == "fork"), waited for as a Popen is."""
+
+    def __init__(self, params: dict, keep: tuple[int, ...], errfd: int) -> None:
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.setsid()
+                devnull = os.open(os.devnull, os.O_RDWR)
+                os.dup2(devnull, 0)
+                os.dup2(devnull, 1)
+                os.dup2(errfd, 2)
+                start = 3                   # nothing of the controller's but the channel
+                for fd in sorted(keep):
+                    os.closerange(start, fd)
+                    start = fd + 1
+                os.closerange(start, S.getrlimit_nofile()[1])
+                from . import sandbox
+                sandbox.holder_main(params)
+            finally:
+                os._exit(3)
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            done, status = os.waitpid(self.pid, os.WNOHANG)
+            if done:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired("holder", timeout or 0)
+            time.sleep(0.002)
+        return self.returncode          # type: ignore[return-value]
+
+    def kill(self) -> None:
+        if self.returncode is None:
+            os.kill(self.pid, 9)        # our own unreaped child: the pid cannot be reused
+
+
+def running_series(release: str | None = None) -> str:
+    """"6.18" for a release such as "6.18.44-fc-v669"."""
+    parts = _numeric_release(release or os.uname().release).split(".")
+    return ".".join(parts[:2])
+
+
+def _numeric_release(release: str) -> str:
+    """"6.18.44" for "6.18.44-fc-v669", "6.12.117" for "6.12.117+deb12-amd64"."""
+    import re
+    m = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", release)
+    if m is None:
+        return release
+    return ".".join(g for g in m.groups() if g is not None)
 
 
 def possible_cpus(path: str = "/sys/devices/system/cpu/possible") -> int:

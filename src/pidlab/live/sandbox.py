@@ -96,7 +96,7 @@ def init_main(params: dict, hostproc: int, req: int, rep: int) -> None:
             f.write(str(params["pid_max"]))
     top = params["top"]
     env = A.Env(top, hostproc, params["procbase"], params["tid_off"],
-                os.stat("/proc/self/ns/pid").st_ino, params["pid_max"] is not None)
+                os.stat("/proc/self/ns/pid").st_ino, params["pid_max_writable"])
     A.hide(env, req, env.req)
     A.hide(env, rep, env.rep)
     # Nothing but stdio and the hidden channel: close what Python kept open.

@@ -231,12 +231,15 @@ class MachinePidMax:
             raise RuntimeError("the machine's pid_max is written only inside pidlab's own guest")
 
     @classmethod
-    def acquire(cls) -> None:
+    def acquire(cls) -> bool:
+        """Count one more sandbox; True for the first (which then sets the value)."""
         cls._guard()
         with cls._lock:
-            if cls._users == 0:
+            first = cls._users == 0
+            if first:
                 cls._saved = read_pid_max()
             cls._users += 1
+            return first
 
     @classmethod
     def release(cls) -> None:

@@ -1,0 +1,181 @@
+"""LiveKernel(kernel="6.12"): a sandbox inside a virtual machine, driven from here.
+
+`GuestKernel` and `GuestTask` stand for a LiveKernel and its LiveTasks that
+live in the guest server (live/guest.py): every method is one request to the
+guest, carried out there by the real LiveKernel, and its result or exception
+comes back as it is.  Tasks are references, so the same guest task is always
+the same proxy here (Child records compare as on the host).
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import threading
+import weakref
+from typing import Any
+
+from . import kernel as livekernel
+from .machine import Machine, machine_for
+
+
+class _Link:
+    """A machine's references, proxied: ref -> the one proxy object for it."""
+
+    def __init__(self, machine: Machine) -> None:
+        self.machine = machine
+        self.proxies: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
+        self.lock = threading.Lock()
+
+    def proxy(self, kind: str, ref: int) -> Any:
+        with self.lock:
+            p = self.proxies.get(ref)
+            if p is None:
+                p = (GuestKernel if kind == "LiveKernel" else GuestTask)._wrap(self, ref)
+                self.proxies[ref] = p
+                weakref.finalize(p, self._dropped, ref)
+            return p
+
+    def _dropped(self, ref: int) -> None:
+        if not self.machine.closed:
+            try:
+                self.request(("drop", ref))
+            except Exception:       # noqa: BLE001 -- a proxy's end must not raise
+                pass
+
+    def dumps(self, msg: tuple) -> bytes:
+        buf = io.BytesIO()
+        p = pickle.Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL)
+
+        def persistent_id(obj: Any) -> Any:
+            if isinstance(obj, (GuestKernel, GuestTask)):
+                return ("obj", "", object.__getattribute__(obj, "_ref"))
+            return None
+        p.persistent_id = persistent_id         # type: ignore[method-assign]
+        p.dump(msg)
+        return buf.getvalue()
+
+    def loads(self, data: bytes) -> Any:
+        u = pickle.Unpickler(io.BytesIO(data))
+        u.persistent_load = lambda pid: self.proxy(pid[1], pid[2])    # type: ignore[method-assign]
+        return u.load()
+
+    def request(self, msg: tuple) -> Any:
+        kind, value = self.loads(self.machine.request(self.dumps(msg)))
+        if kind == "exc":
+            raise value
+        return value
+
+
+_links: dict[int, _Link] = {}
+_links_lock = threading.Lock()
+
+
+def _link(machine: Machine) -> _Link:
+    with _links_lock:
+        link = _links.get(id(machine))
+        if link is None or link.machine is not machine:
+            link = _Link(machine)
+            _links[id(machine)] = link
+        return link
+
+
+class _Proxy:
+    __slots__ = ("_link", "_ref", "__weakref__")
+
+    @classmethod
+    def _wrap(cls, link: _Link, ref: int) -> Any:
+        p = object.__new__(cls)
+        object.__setattr__(p, "_link", link)
+        object.__setattr__(p, "_ref", ref)
+        return p
+
+    def _call(self, name: str, *args: Any, **kw: Any) -> Any:
+        return self._link.request(("call", self._ref, name, args, kw))
+
+    def _get(self, name: str) -> Any:
+        kind = self._link.request(("get", self._ref, name))
+        if kind[0] == "method":
+            def method(*args: Any, **kw: Any) -> Any:
+                return self._call(name, *args, **kw)
+            method.__name__ = name
+            return method
+        return kind[1]
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self._get(name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} attributes are read-only")
+
+
+def _forward(name: str, doc: str | None) -> Any:
+    def method(self: _Proxy, *args: Any, **kw: Any) -> Any:
+        return self._call(name, *args, **kw)
+    method.__name__ = name
+    method.__doc__ = doc
+    return method
+
+
+class GuestTask(_Proxy):
+    """A task of a sandbox inside a virtual machine: each method is one system call there."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return self._link.request(("repr", self._ref))
+
+
+# Every system call of LiveTask, forwarded (so help() and dir() show the same API).
+for _name, _attr in vars(livekernel.LiveTask).items():
+    if _name.startswith("_") or not callable(_attr):
+        continue
+    setattr(GuestTask, _name, _forward(_name, _attr.__doc__))
+
+
+class GuestKernel(_Proxy):
+    """A LiveKernel sandbox inside a virtual machine of pidlab's own (LiveKernel(kernel=...))."""
+
+    __slots__ = ()
+    name = "live"
+
+    @classmethod
+    def start(cls, series: str, **kw: Any) -> "GuestKernel":
+        machine = machine_for(series)
+        link = _link(machine)
+        return link.request(("new", kw))
+
+    @property
+    def machine(self) -> Machine:
+        return self._link.machine
+
+    def machine_sysctl(self, name: str) -> str:
+        """The guest machine's own value of a sysctl ("kernel/pid_max"), read outside
+        every sandbox: what a scenario's writes did to the machine."""
+        return self._link.request(("sysctl", name))
+
+    @property
+    def init(self) -> GuestTask:
+        return self._get("init")
+
+    def tasks(self) -> list:
+        return self._call("tasks")
+
+    def snapshot(self) -> list:
+        return self._call("snapshot")
+
+    def close(self) -> None:
+        if not self._link.machine.closed:
+            self._call("close")
+
+    def __enter__(self) -> "GuestKernel":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        m = self._link.machine
+        return f"<pidlab.LiveKernel {m.series} guest ({m.release}, {m.accel})>"
