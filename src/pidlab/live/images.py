@@ -383,7 +383,8 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["list"]:
         for s in SERIES:
             im = image(s)
-            print(f"{s}\t{im.release if im else '-'}\t{im.vmlinux if im else 'not installed: ' + INSTALL_COMMAND}")
+            where = im.vmlinux if im else f"not installed: {INSTALL_COMMAND}"
+            print(f"{s}\t{im.release if im else '-'}\t{where}")
         return 0
     print("usage: python -m pidlab.live.images install [SERIES...] | list", file=sys.stderr)
     return 2

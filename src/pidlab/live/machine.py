@@ -92,7 +92,9 @@ for d in /sys/class/virtio-ports/*; do
 done
 $bb hostname pidlab-guest
 cd "$cwd" 2>/dev/null || cd /
-"$python" -I -c 'import sys, runpy; sys.path.insert(0, sys.argv.pop(1)); runpy.run_module("pidlab.live.guest", run_name="__main__", alter_sys=True)' "$root" "$port" </dev/null >/dev/console 2>&1
+boot='import sys, runpy; sys.path.insert(0, sys.argv.pop(1)); '
+boot="$boot"'runpy.run_module("pidlab.live.guest", run_name="__main__", alter_sys=True)'
+"$python" -I -c "$boot" "$root" "$port" </dev/null >/dev/console 2>&1
 echo "pidlab-guest: server ended ($?)" >/dev/console
 $bb sync
 $bb poweroff -f
