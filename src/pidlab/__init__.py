@@ -12,6 +12,7 @@ from .api import (BackendUnavailable, Child, FileHandle, InvariantError, PidfdIn
                   WouldBlock)
 from .constants import *  # noqa: F401,F403  (Linux's names and values)
 from .model import Kernel, Task
+from .versions import DEFAULT_VERSION, KERNEL_VERSIONS, Change, changes
 from .live import LiveKernel, LiveTask
 
 __version__ = "0.1.0"
@@ -21,5 +22,5 @@ __all__ = [
     "FileHandle", "StatResult",
     "TaskView",
     "PidlabError", "WouldBlock", "TaskExited", "InvariantError", "BackendUnavailable",
-    "Unsupported",
+    "Unsupported", "KERNEL_VERSIONS", "DEFAULT_VERSION", "Change", "changes",
 ] + [n for n in dir(_constants) if n[:1].isupper()]

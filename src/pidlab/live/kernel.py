@@ -24,6 +24,7 @@ import weakref
 from typing import Any, Iterable, Iterator
 
 from .. import args as A
+from .. import versions
 from ..api import (BackendUnavailable, Child, FileHandle, PidfdInfo, PidlabError,
                    StatResult, TaskExited, TaskView, Unsupported, WaitidResult, WouldBlock, oserror)
 from ..constants import (CLONE_FILES, CLONE_FS, CLONE_PIDFD, CLONE_SIGHAND, CLONE_THREAD,
@@ -147,7 +148,13 @@ class LiveKernel:
         if sys.platform != "linux":
             raise BackendUnavailable("the live backend needs Linux")
         self.release = os.uname().release
-        self.version = _numeric_release(self.release)
+        self.version = kernel_version()
+        try:
+            # The changes the model gives this kernel's version (the stable sublevel decides):
+            # what the scenarios expect of it.  Where it differs, the kernel is right.
+            self.changes: frozenset[str] | None = versions.changeset(self.version)
+        except ValueError:
+            self.changes = None
         self.timeout = timeout
         self.ncpus = possible_cpus()
         # Before any write: is kernel.pid_max this sandbox's own (6.14+) or the machine's?
@@ -282,6 +289,14 @@ class LiveKernel:
             return
         self._closed = True
         self._finalizer()
+
+    def has(self, key: str) -> bool:
+        """Whether the model gives this kernel's version the change `key` (pidlab.changes())."""
+        if self.changes is None:
+            raise Unsupported(f"the model knows no Linux {self.version}: it cannot say what "
+                              "this kernel should do")
+        versions.introduced(key)            # ValueError for an unknown key
+        return key in self.changes
 
     def __enter__(self) -> "LiveKernel":
         return self
@@ -528,6 +543,17 @@ def running_series(release: str | None = None) -> str:
     """"6.18" for a release such as "6.18.44-fc-v669"."""
     parts = _numeric_release(release or os.uname().release).split(".")
     return ".".join(parts[:2])
+
+
+def kernel_version(uname: os.uname_result | None = None) -> str:
+    """The running kernel's version with its real stable sublevel: Debian names its 6.1
+    kernels "6.1.0-57-amd64" and says the sublevel only in `uname -v` ("Debian 6.1.192-3")."""
+    import re
+    u = uname or os.uname()
+    m = re.search(r"Debian (\d+\.\d+\.\d+)", u.version)
+    if m is not None and running_series(m.group(1)) == running_series(u.release):
+        return m.group(1)
+    return _numeric_release(u.release)
 
 
 def _numeric_release(release: str) -> str:

@@ -14,9 +14,10 @@ from __future__ import annotations
 import collections
 import errno
 import weakref
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Mapping
 
 from .. import args as A
+from .. import versions
 from ..api import (Child, FileHandle, PidfdInfo, StatResult, TaskExited, TaskView, Unsupported,
                    WaitidResult, WouldBlock, oserror)
 from ..constants import (CLONE_FILES, CLONE_FS, CLONE_PIDFD, CLONE_SIGHAND, CLONE_THREAD,
@@ -62,7 +63,8 @@ class Kernel:
     name = "model"
     top_level = 0           # the top namespace is the initial one
 
-    def __init__(self, ncpus: int = 2, bits: int = 64, *, core_pattern: str = "core",
+    def __init__(self, ncpus: int = 2, bits: int = 64, *, version: str = versions.DEFAULT_VERSION,
+                 changes: Mapping[str, bool] | None = None, core_pattern: str = "core",
                  suid_dumpable: int = SUID_DUMP_DISABLE) -> None:
         if not isinstance(ncpus, int) or isinstance(ncpus, bool):
             raise TypeError("ncpus must be an int")
@@ -76,6 +78,11 @@ class Kernel:
             raise ValueError("ncpus must be at least 1")
         if bits not in (32, 64):
             raise ValueError("bits must be 32 or 64")
+        # The upstream changes this kernel has (pidlab/_changes.py); code asks for one
+        # by its key, never for a version number: `if k.has("pidfs-persist"):`.
+        self.changes = versions.changeset(version, changes)
+        self.has = self.changes.__contains__
+        self.version = version.strip()
         self.ncpus = ncpus
         self.bits = bits
         # The two global sysctls of core dumps (kernel.core_pattern, fs.suid_dumpable).
@@ -193,7 +200,7 @@ class Kernel:
 
     def __repr__(self) -> str:
         n = sum(1 for p in self.init_ns.idr.entries.values() if p.task is not None)
-        return f"<pidlab.Kernel ncpus={self.ncpus} bits={self.bits} tasks={n}>"
+        return f"<pidlab.Kernel {self.version} ncpus={self.ncpus} bits={self.bits} tasks={n}>"
 
     # ------------------------------------------------------------------ services
 

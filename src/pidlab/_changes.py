@@ -1,0 +1,278 @@
+"""The upstream changes pidlab's kernel versions are made of (pidlab.versions reads this table).
+
+Every record was checked against the kernel sources or the pull requests and
+stable review mails of its release; `evidence` says where.  Commit ids are
+mainline ids; where a single commit could not be pinned, the merge of the
+pull request that brought it is given (and the evidence says so).  Order:
+oldest first, then in the order the pulls applied them.
+"""
+
+from __future__ import annotations
+
+from .versions import Change
+
+CHANGES: tuple[Change, ...] = (
+    # ---------------------------------------------------------------- 6.5
+    Change("so-peerpidfd", "6.5", "7b26952a91cf", "net: core: add getsockopt SO_PEERPIDFD",
+           "getsockopt(SOL_SOCKET, SO_PEERPIDFD) returns a pidfd of the peer that connected "
+           "(before: ENOPROTOOPT, the unknown-option errno)",
+           evidence="net-next push listing; probe: 6.1.0-57 answers ENOPROTOOPT"),
+    # ---------------------------------------------------------------- 6.9
+    Change("pidfs", "6.9", "cb12fd8e0dab", "pidfd: add pidfs",
+           "pidfds are files of their own pseudo-filesystem (fstatfs: PID_FS_MAGIC), one inode "
+           "per struct pid, so st_ino tells processes apart (before: one anonymous inode, the "
+           "same st_ino for every pidfd, mode 0600)",
+           evidence="merge b5683a37c881 (6.9 pidfd pull); probes: 6.1 anon_inodefs, 6.12 pidfs"),
+    Change("pidfs-stashed", "6.9", "b28ddcc32d8f", "pidfs: convert to path_from_stashed() helper",
+           "the pidfs inode is stashed in struct pid and reused by every pidfd while one is "
+           "open; the inodes are regular files (st_mode S_IFREG | 0700) and the fd link reads "
+           "pidfd:[INO] until 6.10's lsof fix",
+           requires=("pidfs",),
+           evidence="db3d841ac9ed's text: 'pidfs started using much saner inodes in commit "
+                    "b28ddcc32d8f'; include/linux/pid.h gains `stashed`"),
+    Change("pidfs-noconfig", "6.9", "9d9539db8638", "pidfs: remove config option",
+           "pidfs is always built; RESERVED_PIDS moves to pid.h and inode numbers count up from "
+           "it, so the first pid's inode is 301 (a 32-bit kernel takes them from an ida from "
+           "301 and frees them with the inode)",
+           requires=("pidfs",),
+           evidence="patch: pid.h `#define RESERVED_PIDS 300`, pidfs.c `++pidfs_ino`, "
+                    "ida_alloc_range(RESERVED_PIDS + 1, UINT_MAX); syzbot against torvalds/linux"),
+    Change("pidfd-thread", "6.9", "64bef697d33b",
+           "pidfd: implement PIDFD_THREAD flag for pidfd_open()",
+           "pidfd_open(tid, PIDFD_THREAD) opens a pidfd of any thread, which polls readable "
+           "when that thread exits (before: PIDFD_THREAD, i.e. O_EXCL, is EINVAL)",
+           evidence="merge b5683a37c881; pid.h gains do_notify_pidfd(); probe: 6.1 EINVAL"),
+    Change("pidfd-thread-signal", "6.9", "81b9d8ac0640",
+           "pidfd: change pidfd_send_signal() to respect PIDFD_THREAD",
+           "pidfd_send_signal through a PIDFD_THREAD pidfd sends a thread-directed signal, as "
+           "tgkill does",
+           requires=("pidfd-thread",),
+           evidence="6.9 pidfd pull (merge b5683a37c881)"),
+    Change("pidfd-signal-scope", "6.9", "e1fb1dc08e73",
+           "pidfd: allow to override signal scope in pidfd_send_signal()",
+           "pidfd_send_signal takes PIDFD_SIGNAL_THREAD, _THREAD_GROUP and _PROCESS_GROUP "
+           "(before: any flag is EINVAL)",
+           evidence="6.9 pidfd pull (merge b5683a37c881)"),
+    Change("clone-pidfd-thread", "6.9", "83b290c9e3b5",
+           "pidfd: clone: allow CLONE_THREAD | CLONE_PIDFD together",
+           "clone3(CLONE_THREAD | CLONE_PIDFD) returns a thread pidfd (before: EINVAL)",
+           requires=("pidfd-thread",),
+           evidence="6.9 pidfd pull; Greg's 5.15 dependency list names 83b290c9e3b5"),
+    Change("pidfd-poll-hup", "6.9", "43f0df54c96f",
+           "pidfd_poll: report POLLHUP when pid_task() == NULL",
+           "poll of a pidfd whose process was reaped reports POLLIN | POLLRDNORM | POLLHUP "
+           "(before: POLLIN | POLLRDNORM)",
+           evidence="6.9 fs/pidfs.c pidfd_poll: `if (!task) poll_flags = EPOLLIN | "
+                    "EPOLLRDNORM | EPOLLHUP`"),
+    Change("pidfd-getfd-esrch", "6.9", "0c9bd6bc4bb2",
+           "pidfd: getfd should always report ESRCH if a task is exiting",
+           "pidfd_getfd of a task that has dropped its files while exiting is ESRCH (before: "
+           "EBADF)",
+           evidence="6.9 pidfd pull text"),
+    # ---------------------------------------------------------------- 6.10
+    Change("pidfs-lsof", "6.10", "db3d841ac9ed",
+           "fs/pidfs: make 'lsof' happy with our inode changes",
+           "fstat of a pidfd shows mode 0700 without a file type and the fd link reads "
+           "anon_inode:[pidfd] again (6.9: S_IFREG | 0700 and pidfd:[INO])",
+           requires=("pidfs-stashed",),
+           evidence="commit text ('mask the file type bits at stat() time'); no 6.9.y backport "
+                    "found"),
+    # ---------------------------------------------------------------- 6.11
+    Change("pidfs-ns-ioctls", "6.11", "5b08bd408534",
+           "pidfs: allow retrieval of namespace file descriptors",
+           "ioctl(pidfd, PIDFD_GET_*_NAMESPACE) returns a file of the process's namespace; any "
+           "ioctl with a non-zero argument is EINVAL (before: no ioctl at all, ENOTTY)",
+           requires=("pidfs",),
+           evidence="merge 98f3a9a4fd44; 6.11/6.12 pidfd_ioctl `if (arg) return -EINVAL;` "
+                    "first; probe: 6.12 PIDFD_GET_INFO is EINVAL"),
+    # ---------------------------------------------------------------- 6.13
+    Change("pidfd-info", "6.13", "cdda1f26e74b", "pidfd: add ioctl to retrieve pid info",
+           "ioctl(pidfd, PIDFD_GET_INFO) fills a 64-byte struct pidfd_info: PID, CREDS and "
+           "CGROUPID (before: EINVAL on 6.11-6.12, ENOTTY earlier)",
+           requires=("pidfs-ns-ioctls",),
+           evidence="merge 909d3b571e5a (6.13 pidfs pull)"),
+    # ---------------------------------------------------------------- 6.14
+    Change("pidfs-ioctl-valid", "6.14", "8ce352818820", "pidfs: check for valid ioctl commands",
+           "ioctls a pidfd does not know are ENOTTY before anything else is checked (6.11-6.13.2: "
+           "EINVAL for a non-zero argument, or ESRCH)",
+           backports=(("6.13", 3),), requires=("pidfs-ns-ioctls",),
+           evidence="6.13.3 review [PATCH 6.13 287/443]"),
+    Change("pidfs-ioctl-nr", "6.14", "091ee63e36e8", "pidfs: improve ioctl handling",
+           "PIDFD_GET_INFO is recognised by its ioctl type and number, whatever size the "
+           "caller's struct has",
+           backports=(("6.13", 3),), requires=("pidfd-info",),
+           evidence="6.13.3 review [PATCH 6.13 288/443]"),
+    Change("pidns-pid-max", "6.14", "7863dcc72d0f",
+           "pid: allow pid_max to be set per pid namespace",
+           "/proc/sys/kernel/pid_max is each pid namespace's own, and a fork must fit under "
+           "the pid_max of every level (before: one value for the whole machine)",
+           evidence="pull kernel-6.14-rc1.pid (merge 1a89a6924b58); probes: 6.1 and 6.12 "
+                    "global, 6.18 per namespace"),
+    Change("pidns-pid-max-limit", "6.14", "d385c8bceb14",
+           "pid: Do not set pid_max in new pid namespaces",
+           "a new pid namespace starts with pid_max = PID_MAX_LIMIT instead of its parent's "
+           "value (released 6.14 already has it)",
+           requires=("pidns-pid-max",),
+           evidence="patch `ns->pid_max = PID_MAX_LIMIT`, Fixes: 7863dcc72d0f; "
+                    "vfs-6.14-rc6.fixes"),
+    Change("pidfs-rbtree", "6.14", "16ecd47cb0cd", "pidfs: lookup pid through rbtree",
+           "every struct pid takes an inode number from a 64-bit counter starting at 2 (so on a "
+           "fresh machine a pidfd's st_ino is its global pid + 1); a 32-bit kernel shows the low "
+           "half as st_ino and the high half as the generation",
+           requires=("pidfs",),
+           evidence="patch: `static u64 pidfs_ino_nr = 2`, 'On 64 bit the generation number is "
+                    "0'; merge 5f85bd6aecea"),
+    Change("pidfs-getversion", "6.14", "5f85bd6aecea", "pidfs: support FS_IOC_GETVERSION",
+           "ioctl(pidfd, FS_IOC_GETVERSION) returns the inode's generation (0 on 64-bit), also "
+           "after the reap",
+           requires=("pidfs-ns-ioctls",),
+           evidence="6.14 pidfs pull (merge 5f85bd6aecea: the commit id itself was not pinned); "
+                    "code `if (cmd == FS_IOC_GETVERSION)` before the task lookup"),
+    Change("pidfs-fhandle", "6.14", "b3caba8f7a34", "pidfs: implement file handle support",
+           "name_to_handle_at(pidfd, \"\", AT_EMPTY_PATH) gives an 8-byte FILEID_KERNFS handle "
+           "(the inode number) that open_by_handle_at turns back into a pidfd (before: "
+           "EOPNOTSUPP)",
+           requires=("pidfs-rbtree",),
+           evidence="6.14 pidfs pull; probes: 6.1 and 6.12 EOPNOTSUPP"),
+    Change("pidfs-bindmount", "6.14", "5f85bd6aecea", "pidfs: allow bind-mounts",
+           "a pidfd can be bind-mounted (pidlab has no mount call: not modelled)",
+           kind="unmodelled", requires=("pidfs",),
+           evidence="6.14 pidfs pull text (merge 5f85bd6aecea)"),
+    # ---------------------------------------------------------------- 6.15
+    Change("free-pid-unlocked", "6.15", "7903f907a226",
+           "pid: perform free_pid() calls outside of tasklist_lock",
+           "release_task frees the pid numbers after dropping tasklist_lock, so other CPUs can "
+           "find a pid with no task by its number for longer (only interleavings differ)",
+           kind="concurrency",
+           evidence="pull kernel-6.15-rc1.tasklist_lock (merge b0cb56cbbdb4), pid.h "
+                    "free_pids()"),
+    Change("pidfd-info-exit", "6.15", "7477d7dce48a", "pidfs: allow to retrieve exit information",
+           "PIDFD_GET_INFO with PIDFD_INFO_EXIT reports the exit status of a reaped process "
+           "(while a pidfd stayed open); without it a reaped process is ESRCH",
+           requires=("pidfd-info",),
+           evidence="merge df00ded23a6b; Fixes: 7477d7dce48a in ab89060fbc92"),
+    Change("pidfs-copy-struct", "6.15", "df00ded23a6b", "pidfs: switch to copy_struct_to_user()",
+           "a PIDFD_GET_INFO buffer larger than the kernel's struct gets its tail zeroed "
+           "(before: left as it was)",
+           requires=("pidfd-info",),
+           evidence="6.15 pidfs pull (merge df00ded23a6b: the commit id itself was not pinned)"),
+    Change("pidfs-thread-leader", "6.15", "df00ded23a6b",
+           "pidfs: improve multi-threaded exec and premature thread-group leader exit polling",
+           "a PIDFD_THREAD pidfd of a thread-group leader that exited early is not readable "
+           "until the whole group has exited",
+           requires=("pidfd-thread",),
+           evidence="6.15 pidfs pull text (merge df00ded23a6b: the commit id itself was not "
+                    "pinned)"),
+    Change("pidfd-self", "6.15", "f08d0c3a7111",
+           "pidfd: add PIDFD_SELF* sentinels to refer to own thread/process",
+           "pidfd_send_signal takes PIDFD_SELF_THREAD (-10000) and PIDFD_SELF_THREAD_GROUP "
+           "(-20000) for the caller itself (before: EBADF)",
+           evidence="Fixes: f08d0c3a7111 in the put_pid leak fix; 6.15 merge-window revlist"),
+    # ---------------------------------------------------------------- 6.16
+    Change("pidfd-open-errnos", "6.16", "8cf4b738f6d8", "pidfd: improve uapi when task isn't found",
+           "pidfd_open of a pid whose task is gone is ESRCH, and of a thread that is not a "
+           "group leader (without PIDFD_THREAD) ENOENT (before: EINVAL for both)",
+           evidence="6.16 pidfs pull (merge 7d7a103d299e); vfs-6.16.pidfs branch id"),
+    Change("pidfd-open-locked", "6.16", "17f1b08acf50",
+           "pidfs: ensure consistent ENOENT/ESRCH reporting",
+           "pidfd_open's two checks run under pid->wait_pidfd.lock and pollers are woken between "
+           "the PID and TGID detach, so a dying group leader is never reported ENOENT",
+           kind="concurrency", requires=("pidfd-open-errnos",),
+           evidence="Oleg's review quoting the scoped_guard; vfs-6.16.pidfs branch id"),
+    Change("pidfs-no-prepare", "6.16", "a71f402acd71", "pidfs: get rid of __pidfd_prepare()",
+           "pure refactor: pidfd_prepare() returns the file through **ret_file (pid.h)",
+           kind="refactor",
+           evidence="6.16 pidfs pull diffstat include/linux/pid.h | 2 +-"),
+    Change("peerpidfd-reaped", "6.16", "20b70e58961b",
+           "net, pidfs: enable handing out pidfds for reaped sk->sk_peer_pid",
+           "SO_PEERPIDFD of a peer that was reaped returns a pidfd (fdinfo Pid: -1, exit "
+           "information through PIDFD_GET_INFO) instead of EINVAL",
+           requires=("so-peerpidfd", "pidfs"),
+           evidence="6.16 pidfs pull text; the interim ESRCH never shipped (b590c928cca7)"),
+    Change("pidfd-info-ppid", "6.16", "b55eb6eb2a74",
+           "pidfs: never refuse ppid == 0 in PIDFD_GET_INFO",
+           "PIDFD_GET_INFO of a process whose parent is outside the caller's pid namespace "
+           "succeeds with ppid 0 (before: ESRCH)",
+           backports=(("6.15", 3),), requires=("pidfd-info",),
+           evidence="6.15.3 review [PATCH 6.15 743/780], Fixes: cdda1f26e74b"),
+    Change("pidfd-info-coredump", "6.16", "1d8db6fd698d",
+           "pidfs, coredump: add PIDFD_INFO_COREDUMP",
+           "PIDFD_GET_INFO reports PIDFD_INFO_COREDUMP with a coredump_mask (the struct grows "
+           "to 72 bytes); core_pattern may name an AF_UNIX socket (@/path)",
+           requires=("pidfd-info-exit",),
+           evidence="coredump pull (merge c5bfc48d5472); Fixes: 1d8db6fd698d"),
+    Change("coredump-helper-pidfd", "6.16", "b5325b2a270f",
+           "coredump: hand a pidfd to the usermode coredump helper",
+           "a |helper core_pattern gets a pidfd of the crashing process as fd 3 (pidlab runs no "
+           "usermode helper: not modelled)",
+           kind="unmodelled", backports=(("6.15", 1),),
+           evidence="6.15.1 release shortlog; older stable queues unverified"),
+    # ---------------------------------------------------------------- 6.17
+    Change("pidfs-anon-struct", "6.17", "75215c972581", "pidfs: move to anonymous struct",
+           "pure refactor: struct pid keeps its pidfs fields in one anonymous struct",
+           kind="refactor", backports=(("6.16", 4),),
+           evidence="mainline listing; 6.16.4-rc1 queue (dependency of pidfs-persist)"),
+    Change("pidfs-persist", "6.17", "8ec7c826d97b", "pidfs: persist information",
+           "exit and coredump information live as long as the struct pid, so PIDFD_GET_INFO "
+           "reports them through a pidfd opened after every earlier one was closed; a pid "
+           "released while nobody had a pidfd can get none any more (ESRCH)",
+           backports=(("6.16", 4),), requires=("pidfd-info-exit",),
+           evidence="6.17 pidfs pull (merge 672dcda24607); 6.16.4-rc1 queue ('Stable-dep-of: "
+                    "0b2d71a7c826')"),
+    Change("pidfs-xattr", "6.17", "91d837cae3c7", "pidfs: support xattrs on pidfds",
+           "privileged trusted.* extended attributes can be set, read and removed on pidfds, "
+           "and live as long as the struct pid",
+           requires=("pidfs-persist",),
+           evidence="6.17 pidfs pull (merge 672dcda24607)"),
+    Change("scm-pidfd-reaped", "6.17", "672dcda24607",
+           "af_unix: enable handing out pidfds for reaped tasks in SCM_PIDFD",
+           "an SCM_PIDFD message of a sender reaped before recvmsg carries a pidfd (pidlab has "
+           "no sendmsg: not modelled)",
+           kind="unmodelled",
+           evidence="6.17 pull text (merge 672dcda24607: the series' commit ids were not pinned)"),
+    Change("pidfd-self-value", "6.17", "67fcec2919e4",
+           "fcntl/pidfd: redefine PIDFD_SELF_THREAD_GROUP",
+           "PIDFD_SELF_THREAD_GROUP is -10001 (in uapi fcntl.h); -20000 is an ordinary bad "
+           "descriptor (EBADF)",
+           requires=("pidfd-self",),
+           evidence="perf header sync quoting 67fcec2919e4; no stable backport found"),
+    Change("fd-pidfs-root", "6.17", "b95361481b1e",
+           "fhandle, pidfs: support open_by_handle_at() purely based on file handle",
+           "open_by_handle_at(FD_PIDFS_ROOT, handle, ...) decodes a pidfs handle without a pidfd "
+           "as mount fd (FD_PIDFS_ROOT = -10002; before: a negative fd, EBADF)",
+           requires=("pidfs-fhandle",),
+           evidence="6.17 pull; uapi fcntl.h FD_PIDFS_ROOT -10002, FD_INVALID -10009"),
+    # ---------------------------------------------------------------- 6.18
+    Change("pidfd-info-ioctl-size", "6.18", "3c17001b21b9", "pidfs: validate extensible ioctls",
+           "PIDFD_GET_INFO with a struct shorter than 64 bytes (or the wrong direction) is "
+           "ENOTTY (6.13 to 6.17.3: EINVAL)",
+           backports=(("6.17", 4),), requires=("pidfd-info",),
+           evidence="LKFT on 6.18.0-rc1 ('expected EINVAL: ENOTTY'); 6.17.4 review "
+                    "[PATCH 6.17 370/371]"),
+    # ---------------------------------------------------------------- 6.19
+    Change("pidfd-info-coredump-fix", "6.19", "fe0e6ce3fd65",
+           "pidfs: fix PIDFD_INFO_COREDUMP handling",
+           "PIDFD_GET_INFO sets PIDFD_INFO_COREDUMP in the returned mask only when there is "
+           "coredump information (6.16-6.18: whenever it was asked for)",
+           requires=("pidfd-info-coredump",),
+           evidence="vfs-6.19-rc1.coredump pull (merge 212c4053a150)"),
+    Change("pidfd-info-supported-mask", "6.19", "dfd78546c953",
+           "pidfd: add a new supported_mask field",
+           "PIDFD_GET_INFO with PIDFD_INFO_SUPPORTED_MASK (1 << 5) reports in supported_mask "
+           "every flag this kernel knows; the struct grows to 80 bytes",
+           requires=("pidfd-info-coredump",),
+           evidence="vfs-6.19-rc1.coredump pull (merge 212c4053a150)"),
+    Change("pidfd-info-coredump-signal", "6.19", "036375522be8", "pidfs: expose coredump signal",
+           "PIDFD_GET_INFO reports the signal that caused a core dump (PIDFD_INFO_COREDUMP_SIGNAL,"
+           " 1 << 6) in coredump_signal",
+           requires=("pidfd-info-coredump",),
+           evidence="vfs-6.19-rc1.coredump pull (merge 212c4053a150)"),
+    # ---------------------------------------------------------------- 7.0, backported
+    Change("pidfd-info-eremote", "7.0", "ab89060fbc92",
+           "pidfs: return -EREMOTE when PIDFD_GET_INFO is called on another ns",
+           "PIDFD_GET_INFO of a process outside the caller's pid namespace tree is EREMOTE "
+           "(before: ESRCH)",
+           backports=(("6.18", 14), ("6.19", 4)), requires=("pidfd-info-exit",),
+           evidence="6.18.14 review [PATCH 6.18 487/641], 6.19.4 review [PATCH 6.19 601/781]; "
+                    "live: the 6.18.44 host answers EREMOTE"),
+)
