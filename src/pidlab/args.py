@@ -19,7 +19,7 @@ import os
 from typing import Any, Iterable
 
 from .api import oserror
-from .constants import CAP_LAST_CAP, INT_MAX, INT_MIN
+from .constants import CAP_LAST_CAP, INT_MAX, INT_MIN, PR_SET_NAME
 
 
 def _int(value: Any, name: str) -> int:
@@ -96,6 +96,34 @@ def path_arg(value: Any, name: str = "path") -> str:
         p = os.fspath(value)
         return p if isinstance(p, str) else os.fsdecode(p)
     raise TypeError(f"{name} must be a str, bytes or os.PathLike, not {type(value).__name__}")
+
+
+def filename_arg(value: Any, name: str = "filename") -> bytes:
+    """A path as the bytes the kernel reads (str is encoded as os.fsencode does)."""
+    if isinstance(value, bytes):
+        return value
+    return os.fsencode(path_arg(value, name))
+
+
+def prctl_arg(option: int, value: Any) -> int | bytes:
+    """prctl's arg2: the name for PR_SET_NAME, an unsigned long for every other option.
+
+    PR_SET_NAME takes a str (encoded as os.fsencode does) or bytes, read by the
+    kernel as a C string; 0 stands for a NULL pointer (the kernel's EFAULT).  Any
+    other number would be an address in C, which a Python caller has none of.
+    PR_GET_NAME's buffer is pidlab's own: its arg, like PR_GET_PDEATHSIG's, is
+    not a pointer the caller supplies.
+    """
+    if option == PR_SET_NAME:
+        if isinstance(value, str):
+            return os.fsencode(value)
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            return bytes(value)
+        if isinstance(value, int) and not isinstance(value, bool) and value == 0:
+            return 0
+        raise TypeError(f"PR_SET_NAME takes the name as a str or bytes (0 for NULL), "
+                        f"not {type(value).__name__}")
+    return c_ulong(value, "arg")
 
 
 def text_arg(value: Any, name: str = "text") -> str:

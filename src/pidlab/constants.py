@@ -151,6 +151,8 @@ PR_GET_NAME = 16
 PR_SET_CHILD_SUBREAPER = 36
 PR_GET_CHILD_SUBREAPER = 37
 
+TASK_COMM_LEN = 16          # include/linux/sched.h: task->comm, its NUL included
+
 SUID_DUMP_DISABLE = 0
 SUID_DUMP_USER = 1
 SUID_DUMP_ROOT = 2
@@ -245,6 +247,7 @@ AT_HANDLE_FID = 0x200
 AT_HANDLE_MNT_ID_UNIQUE = 0x001
 AT_HANDLE_CONNECTABLE = 0x002
 MAX_HANDLE_SZ = 128
+PATH_MAX = 4096             # include/uapi/linux/limits.h: a path's bytes, its NUL included
 FILEID_KERNFS = 0xFE
 
 XATTR_CREATE = 1

@@ -74,11 +74,13 @@ DIFFERENCES: tuple[Difference, ...] = (
     Difference(
         "unsupported", "calls one backend cannot carry out (pidlab.Unsupported)",
         "the model has no user namespaces, no prctl options beyond those of the API, "
-        "no resource limit but RLIMIT_CORE, no /proc/<pid> entries beyond those of the API "
-        "(the fd links of pidfds, sockets, nsfs files and /dev/null included; the paths "
-        "of /proc files behind descriptors and fdinfo of files other than pidfds, whose "
-        "mount and inode ids are the host's, not); the live backend writes no global "
-        "sysctl and no file outside /proc; "
+        "no resource limit but RLIMIT_CORE, no /proc entries beyond those of the API "
+        "(status, comm, the pid ns links, fdinfo of pidfds, the fd links of pidfds, sockets, "
+        "nsfs files and /dev/null, four sysctls; not the paths of /proc files behind "
+        "descriptors nor fdinfo of other files, whose mount and inode ids are the host's): "
+        "every other entry Linux has is in the tables of model/procfs.py and Unsupported; "
+        "neither backend can tell the errno of an execve of a path that names a directory "
+        "('dir/', 'x/..'); the live backend writes no global sysctl and no file outside /proc; "
         "the live agents are Python processes, so a CLONE_VM child that is not a thread, "
         "CLONE_VFORK, set_tid for a thread, and an execve by ids that cannot reach the "
         "interpreter (one under /root, say) cannot run there",

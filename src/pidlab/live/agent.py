@@ -167,7 +167,7 @@ def _levels_below(env: Env, link: str) -> int:
 def _nspid_level(status_path: str, dir_fd: int | None = None) -> int:
     """The task's level as a procfs sees it: the number of NSpid entries less one."""
     fd = os.open(status_path, os.O_RDONLY | os.O_CLOEXEC, dir_fd=dir_fd)
-    with os.fdopen(fd) as st:
+    with os.fdopen(fd, errors="surrogateescape") as st:    # Name: any bytes
         return next(len(line.split()) - 2 for line in st if line.startswith("NSpid:"))
 
 
@@ -193,6 +193,8 @@ def ensure_procfs(env: Env) -> None:
 def translate(env: Env, path: str) -> str:
     """/proc paths as the caller's own procfs would resolve them."""
     norm = os.path.normpath(path)
+    if path.endswith("/") and norm != "/":
+        norm += "/"                     # a trailing slash asks for a directory: keep it
     if norm.startswith("/proc/") and not norm.startswith("/proc/sys/") and env.procmnt != "/proc":
         return env.procmnt + norm[len("/proc"):]
     return norm
@@ -431,11 +433,22 @@ class Ops:
         fd = S.pidfd_open(tid, C.PIDFD_THREAD) if want_pidfd else None
         return {"pid": tid, "pidfd": fd, "chan": (slot - 1, slot - 2), "close": (slot - 1, slot - 2)}
 
-    def op_execve(self, seq: int) -> None:
+    def op_execve(self, seq: int, filename: bytes | None = None) -> None:
+        """execve(2) as this backend carries it out: the agent execs its interpreter again
+        (it cannot run the scenario's file), and the new image names itself after the
+        file with PR_SET_NAME of kbasename(filename), as begin_new_exec does; without a
+        filename it keeps the name it had.  A filename that getname refuses (empty, or
+        PATH_MAX bytes or more) goes to the real execve, which fails before it looks
+        anything up, so that the errno is the kernel's."""
         env = self.env
+        if filename is not None and (not filename or len(filename) >= C.PATH_MAX):
+            S.execve_fails(filename)
+            raise _unsupported(f"execve({filename!r}) unexpectedly got past getname")
+        comm = S.get_name() if filename is None else filename.rpartition(b"/")[2]
         params = dict(top=env.top, procbase=env.procbase, tid_off=env.tid_off,
                       sandbox_ns=env.sandbox_ns, pid_max_writable=env.pid_max_writable,
-                      req=self.req, rep=self.rep, seq=seq, ignored=ignored_mask())
+                      req=self.req, rep=self.rep, seq=seq, ignored=ignored_mask(),
+                      comm=comm.hex())
         for fd in (self.req, self.rep, env.hostproc):
             os.set_inheritable(fd, True)
         try:
@@ -509,10 +522,15 @@ class Ops:
                 raise Block("no child has changed state")
         return None if res[0] == 0 else res
 
-    def op_prctl(self, option: int, arg: int) -> int:
+    def op_prctl(self, option: int, arg: int | bytes) -> int | str:
         if option in (C.PR_GET_PDEATHSIG, C.PR_GET_CHILD_SUBREAPER):
             return S.prctl_get_int(option)
-        return S.prctl(option, arg)
+        if option == C.PR_GET_NAME:
+            return os.fsdecode(S.get_name())
+        if option == C.PR_SET_NAME and isinstance(arg, bytes):
+            S.set_name(arg)
+            return 0
+        return S.prctl(option, arg)             # PR_SET_NAME with 0: NULL, the kernel's EFAULT
 
     def op_capget(self) -> int:
         return S.capget()[0]
@@ -551,7 +569,7 @@ class Ops:
                 chunks.append(b)
         finally:
             os.close(fd)
-        return b"".join(chunks).decode()
+        return os.fsdecode(b"".join(chunks))   # a name cut at 15 bytes may end mid-character
 
     def op_write_text(self, path: str, text: str) -> None:
         fd = open_for_write(self.env, path, os.O_WRONLY | os.O_CLOEXEC)
@@ -643,7 +661,7 @@ def exec_main(params: dict) -> None:
               params["pid_max_writable"])
     _nofile(user_nofile(top))
     reset_signals(env, params["ignored"])
-    S.set_name(b"init")
+    S.set_name(bytes.fromhex(params["comm"]))     # the exec'ed file's name (op_execve)
     req, rep = params["req"], params["rep"]
     for fd in (req, rep, env.hostproc):
         os.set_inheritable(fd, False)

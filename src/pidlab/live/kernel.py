@@ -28,7 +28,7 @@ from .. import versions
 from ..api import (BackendUnavailable, Child, FileHandle, PidfdInfo, PidlabError,
                    StatResult, TaskExited, TaskView, Unsupported, WaitidResult, WouldBlock, oserror)
 from ..constants import (CLONE_FILES, CLONE_FS, CLONE_PIDFD, CLONE_SIGHAND, CLONE_THREAD,
-                         CLONE_VM, MAX_HANDLE_SZ, O_RDONLY, PID_MAX_DEFAULT, PID_MAX_LIMIT,
+                         CLONE_VM, MAX_HANDLE_SZ, O_RDONLY, PATH_MAX, PID_MAX_DEFAULT, PID_MAX_LIMIT,
                          MAX_PID_NS_LEVEL, PIDS_PER_CPU_DEFAULT, POLLIN, POLLRDNORM, RLIM_NLIMITS,
                          RLIMIT_CORE,
                          RLIMIT_NOFILE, SIGCHLD, Handler)
@@ -66,7 +66,7 @@ class Agent:
     def stat(self) -> tuple[str, int] | None:
         """(state, flags) of the agent's thread, None once it is gone."""
         try:
-            with open(f"/proc/{self.host_pid}/task/{self.host_tid}/stat") as f:
+            with open(f"/proc/{self.host_pid}/task/{self.host_tid}/stat", errors="surrogateescape") as f:
                 data = f.read()
         except (FileNotFoundError, ProcessLookupError):
             return None
@@ -75,10 +75,19 @@ class Agent:
 
     def _read(self, name: str) -> str:
         try:
-            with open(f"/proc/{self.host_pid}/task/{self.host_tid}/{name}") as f:
+            with open(f"/proc/{self.host_pid}/task/{self.host_tid}/{name}", errors="surrogateescape") as f:
                 return f.read()
         except (FileNotFoundError, ProcessLookupError):
             return ""
+
+    def comm(self) -> str:
+        """The thread's own name (its comm file, which status's Name line escapes)."""
+        try:
+            with open(f"/proc/{self.host_pid}/task/{self.host_tid}/comm", "rb") as f:
+                data = f.read()
+        except (FileNotFoundError, ProcessLookupError):
+            return ""
+        return os.fsdecode(data[:-1] if data.endswith(b"\n") else data)
 
     def settled(self) -> bool:
         st = self.stat()
@@ -280,7 +289,7 @@ class LiveKernel:
             out.append(TaskView(nums, a.namespaces[-len(nums):] if a.namespaces else (),
                                 leader.numbers[0] if leader is not None and leader.numbers else nums[0],
                                 parent.numbers[0] if parent is not None and parent.numbers else 0,
-                                fields["State"].split()[0], fields["Name"].strip()))
+                                fields["State"].split()[0], a.comm()))
         return out
 
     def close(self) -> None:
@@ -587,7 +596,7 @@ def _level_of(host_pid: int) -> int:
     the controller itself is known to be nested.
     """
     def nspid(pid: int | str) -> int:
-        with open(f"/proc/{pid}/status") as f:
+        with open(f"/proc/{pid}/status", errors="surrogateescape") as f:
             for line in f:
                 if line.startswith("NSpid:"):
                     return len(line.split()) - 1
@@ -597,7 +606,7 @@ def _level_of(host_pid: int) -> int:
 
 
 def _nspid_len(host_pid: int) -> int:
-    with open(f"/proc/{host_pid}/status") as f:
+    with open(f"/proc/{host_pid}/status", errors="surrogateescape") as f:
         for line in f:
             if line.startswith("NSpid:"):
                 return len(line.split()) - 1
@@ -657,7 +666,7 @@ class LiveTask:
         if a.dead:
             return ()
         try:
-            with open(f"/proc/{a.host_pid}/task/{a.host_tid}/status") as f:
+            with open(f"/proc/{a.host_pid}/task/{a.host_tid}/status", errors="surrogateescape") as f:
                 for line in f:
                     if line.startswith("NSpid:"):
                         nums = tuple(int(x) for x in line.split()[1:])
@@ -695,16 +704,24 @@ class LiveTask:
         return self.clone(CLONE_THREAD | CLONE_VM | CLONE_SIGHAND | CLONE_FS | CLONE_FILES,
                           exit_signal=0)
 
-    def execve(self) -> None:
+    def execve(self, filename: str | bytes | None = None) -> None:
+        """execve(2): the agent execs the Python interpreter again (it cannot run the
+        file), then names itself after `filename` the way exec does: PR_SET_NAME of
+        its last component in the new image.  Without a filename it keeps its name."""
+        path = None if filename is None else A.filename_arg(filename)
+        if path is not None:
+            path = path.split(b"\0", 1)[0]         # the kernel reads a C string
+            if path and len(path) < PATH_MAX and path.rpartition(b"/")[2] in (b"", b".", b".."):
+                raise Unsupported(f"execve({filename!r}): the last component names a directory, "
+                                  "which exec never runs; its errno (EACCES, ENOTDIR or ENOENT) "
+                                  "depends on the files of the host")
         k = self._k
         a = self._a
         k._check(a)
         seq = next(k._seq)
-        # de_thread kills every other thread of the process.
-        for other in k._agents:
-            if other is not a and other.host_pid == a.host_pid:
-                other.dead = True
-        channel.send(a.req, (seq, "execve", (seq,)))
+        # de_thread kills every other thread of the process, once the exec succeeds.
+        others = [o for o in k._agents if o is not a and o.host_pid == a.host_pid]
+        channel.send(a.req, (seq, "execve", (seq, path)))
         deadline = time.monotonic() + max(k.timeout, 30.0)
         while True:
             msg = k._recv(a, deadline)
@@ -720,6 +737,8 @@ class LiveTask:
             if msg[1] == "exc":
                 raise (Unsupported if msg[2] == "Unsupported" else PidlabError)(msg[3])
             break
+        for other in others:
+            other.dead = True
         k._settle()
 
     def exit(self, status: int) -> None:
@@ -795,8 +814,9 @@ class LiveTask:
     def setns(self, fd: int, nstype: int = 0) -> None:
         self._call("setns", A.fd_arg(fd), A.c_int(nstype, "nstype"))
 
-    def prctl(self, option: int, arg: int = 0) -> int:
-        return self._call("prctl", A.c_int(option, "option"), A.c_ulong(arg, "arg"))
+    def prctl(self, option: int, arg: int | str | bytes = 0) -> int | str:
+        option = A.c_int(option, "option")
+        return self._call("prctl", option, A.prctl_arg(option, arg))
 
     def getrlimit(self, resource: int) -> tuple[int, int]:
         resource = A.c_uint(resource, "resource")

@@ -21,7 +21,7 @@ for _lib in (_libc, _plibc):
 # x86_64 system call numbers (arch/x86/entry/syscalls/syscall_64.tbl)
 NR = dict(
     read=0, write=1, close=3, fstat=5, poll=7, rt_sigaction=13, ioctl=16, dup=32, getpid=39,
-    socketpair=53, getsockopt=55, exit=60, wait4=61, kill=62, fcntl=72, getuid=102,
+    socketpair=53, getsockopt=55, execve=59, exit=60, wait4=61, kill=62, fcntl=72, getuid=102,
     getgid=104, setuid=105, setgid=106, geteuid=107, getegid=108, setpgid=109,
     getppid=110, setsid=112, setreuid=113, setresuid=117, getresuid=118, setresgid=119,
     getresgid=120, getpgid=121, getsid=124, capget=125, capset=126, prctl=157,
@@ -235,7 +235,22 @@ def prctl_get_int(option: int) -> int:
 
 
 def set_name(name: bytes) -> None:
+    """PR_SET_NAME: the kernel reads `name` as a C string and keeps 15 bytes of it."""
     syscall("prctl", 15, ctypes.c_char_p(name), 0, 0, 0)      # PR_SET_NAME
+
+
+def get_name() -> bytes:
+    """PR_GET_NAME: the calling thread's comm (the kernel writes 16 bytes, NUL-padded)."""
+    buf = ctypes.create_string_buffer(16)
+    syscall("prctl", 16, buf, 0, 0, 0)                       # PR_GET_NAME
+    return buf.raw.split(b"\0", 1)[0]
+
+
+def execve_fails(filename: bytes) -> None:
+    """execve(2) of a path getname refuses: it raises the kernel's errno and runs nothing."""
+    argv = (ctypes.c_char_p * 2)(b"pidlab", None)
+    envp = (ctypes.c_char_p * 1)(None)
+    syscall("execve", ctypes.c_char_p(filename), argv, envp)
 
 
 def getrlimit_nofile() -> tuple[int, int]:

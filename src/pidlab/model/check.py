@@ -10,7 +10,7 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from ..api import InvariantError
-from ..constants import PIDNS_ADDING, SIGCHLD
+from ..constants import PIDNS_ADDING, SIGCHLD, TASK_COMM_LEN
 from .pidfs import PIDFS_PID_DEAD
 from .task import EXIT_DEAD, EXIT_ZOMBIE, JOBCTL_STOPPED, PF_EXITING
 from .task import thread_count, thread_list
@@ -96,6 +96,8 @@ def check(k: "Kernel") -> None:
         signals[id(sig)] = sig
         if t not in thread_list(sig):
             _fail(f"{t} is not on its thread list")
+        if type(t.comm) is not bytes or len(t.comm) >= TASK_COMM_LEN or b"\0" in t.comm:
+            _fail(f"{t}: comm {t.comm!r} is not a name of at most TASK_COMM_LEN - 1 bytes")
         if t.exit_state == EXIT_DEAD:
             _fail(f"{t} is EXIT_DEAD but still attached to its pid")
         if t.exit_state and not t.flags & PF_EXITING:

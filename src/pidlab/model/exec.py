@@ -5,23 +5,60 @@ killed, a non-leader thread takes over the leader's struct pid
 (exchange_tids + transfer_pid), the old leader is released under the
 execing thread's old TID, and exec resets handlers, close-on-exec
 descriptors, PF_FORKNOEXEC, exit_signal and, following commoncap, the
-credentials.
+credentials.  The task is named after the file (__set_task_comm with
+kbasename(bprm->filename)).
+
+There is no file system: a filename is the path the caller passed, and exec
+of it succeeds.  What the kernel refuses before it looks anything up
+(getname: an empty path, one of PATH_MAX bytes or more) fails here too; a
+path whose last component cannot name a regular file ("dir/", "x/.",
+"x/..") always fails in Linux, with an errno (EACCES, ENOTDIR, ENOENT)
+that depends on the files, so it is Unsupported.  Without a filename
+the task keeps its name, as if the file were called what the task is.
 """
 
 from __future__ import annotations
 
+import errno
 from typing import TYPE_CHECKING
 
-from ..constants import SIGCHLD, SIG_IGN, SUID_DUMP_USER
+from ..api import Unsupported, oserror
+from ..constants import PATH_MAX, SIGCHLD, SIG_IGN, SUID_DUMP_USER
 from . import cred as credmod
 from . import signal as sigmod
 from .exit import release_task, set_exit_signal, wait_class
 from .fdtable import own_files
 from .task import EXIT_DEAD, PF_FORKNOEXEC, Mm, Sighand, TaskStruct
-from .task import thread_count
+from .task import set_task_comm, thread_count
 
 if TYPE_CHECKING:
     from .kernel import Kernel
+
+
+def kbasename(path: bytes) -> bytes:
+    """Linux: include/linux/string.h kbasename: what follows the last '/'."""
+    return path.rpartition(b"/")[2]
+
+
+def exec_comm(filename: bytes | None) -> bytes | None:
+    """The name an exec of `filename` gives, after getname's checks (None: keep the name).
+
+    Linux: fs/namei.c getname_flags (ENOENT for "", ENAMETOOLONG from PATH_MAX
+    bytes on), then fs/exec.c begin_new_exec.
+    """
+    if filename is None:
+        return None
+    path = filename.split(b"\0", 1)[0]            # the kernel reads a C string
+    if not path:
+        raise oserror(errno.ENOENT, "execve of an empty path")
+    if len(path) >= PATH_MAX:
+        raise oserror(errno.ENAMETOOLONG, f"the path has {len(path)} bytes, PATH_MAX is {PATH_MAX}")
+    base = kbasename(path)
+    if base in (b"", b".", b".."):
+        raise Unsupported(f"execve({filename!r}): the last component names a directory, which "
+                          "exec never runs; its errno (EACCES, ENOTDIR or ENOENT) depends on "
+                          "files pidlab does not model")
+    return base
 
 
 def de_thread(k: "Kernel", tsk: TaskStruct) -> None:
@@ -56,7 +93,8 @@ def de_thread(k: "Kernel", tsk: TaskStruct) -> None:
     set_exit_signal(tsk, SIGCHLD)
 
 
-def do_execve(k: "Kernel", tsk: TaskStruct) -> None:
+def do_execve(k: "Kernel", tsk: TaskStruct, comm: bytes | None = None) -> None:
+    """begin_new_exec for a task whose exec succeeds; `comm` comes from exec_comm."""
     de_thread(k, tsk)
     sig = tsk.signal
     # exec_mmap: a fresh mm; a vfork parent is released.
@@ -80,6 +118,8 @@ def do_execve(k: "Kernel", tsk: TaskStruct) -> None:
         tsk.mm.drop()
     tsk.mm = Mm(dumpable)
     tsk.flags &= ~PF_FORKNOEXEC
+    if comm is not None:
+        set_task_comm(tsk, comm)
     tsk.self_exec_id += 1
     # unshare_files, then do_close_on_exec.
     files = tsk.files

@@ -115,6 +115,7 @@ def copy_process(k: "Kernel", cur: TaskStruct, flags: int, exit_signal: int,
 
     # -- build the task ------------------------------------------------------------
     p = TaskStruct(pid, cred, PF_FORKNOEXEC, cur.self_exec_id, pid_ns, child_files)
+    p.comm = cur.comm                   # dup_task_struct: the calling thread's name, thread or not
     if flags & CLONE_THREAD:
         p.mm = cur.mm
     elif flags & CLONE_VM:
@@ -138,9 +139,8 @@ def copy_process(k: "Kernel", cur: TaskStruct, flags: int, exit_signal: int,
                 kept = {s: h for s, h in (sighand.action or {}).items() if h == SIG_IGN}
                 sighand.drop()
                 sighand = Sighand(kept or None, True)
-        # copy_signal: the name and every rlimit are copied.
-        csig = cur.signal
-        sig = p.signal = SignalStruct(p, sighand, csig.comm, csig.rlim_core)
+        # copy_signal: every rlimit is copied.
+        sig = p.signal = SignalStruct(p, sighand, cur.signal.rlim_core)
 
     if flags & (CLONE_PARENT | CLONE_THREAD):
         p.real_parent = cur.real_parent

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections
 import errno
+import os
 import weakref
 from typing import Any, Iterable, Iterator, Mapping
 
@@ -181,7 +182,7 @@ class Kernel:
             state = procfs.task_state(None, t).split(" ")[0]
             out.append(TaskView(pid.numbers, tuple(ns.inum for ns in pid.ns.chain),
                                 leader.pid.numbers[0] if leader.pid is not None else nr,
-                                ppid, state, t.signal.comm))
+                                ppid, state, os.fsdecode(t.comm)))
         return out
 
     def check(self) -> None:
@@ -382,9 +383,13 @@ class Task:
         return self.clone(CLONE_THREAD | CLONE_VM | CLONE_SIGHAND | CLONE_FS | CLONE_FILES,
                           exit_signal=0)
 
-    def execve(self) -> None:
+    def execve(self, filename: str | bytes | None = None) -> None:
+        """A successful execve(2) of `filename`, which names the task after its last
+        component; without one the task keeps its name (see model/exec.py)."""
+        path = None if filename is None else A.filename_arg(filename)
         t = self._enter()
-        execmod.do_execve(self._k, t)
+        comm = execmod.exec_comm(path)
+        execmod.do_execve(self._k, t, comm)
         self._done()
 
     def exit(self, status: int) -> None:
@@ -563,9 +568,10 @@ class Task:
 
     # -- prctl ------------------------------------------------------------------------------------------
 
-    def prctl(self, option: int, arg: int = 0) -> int:
+    def prctl(self, option: int, arg: int | str | bytes = 0) -> int | str:
+        """prctl(2); PR_SET_NAME takes the name (str or bytes), PR_GET_NAME returns it."""
         option = A.c_int(option, "option")
-        arg = A.c_ulong(arg, "arg")
+        arg = A.prctl_arg(option, arg)
         r = sysmod.sys_prctl(self._k, self._enter(), option, arg)
         self._done()
         return r

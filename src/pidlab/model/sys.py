@@ -8,18 +8,19 @@ Linux does with its local `pids[]` array.
 from __future__ import annotations
 
 import errno
+import os
 from typing import TYPE_CHECKING
 
 from ..api import Unsupported, oserror
-from ..constants import (PR_GET_CHILD_SUBREAPER, PR_GET_DUMPABLE, PR_GET_KEEPCAPS,
+from ..constants import (PR_GET_CHILD_SUBREAPER, PR_GET_DUMPABLE, PR_GET_KEEPCAPS, PR_GET_NAME,
                          PR_GET_PDEATHSIG, PR_SET_CHILD_SUBREAPER, PR_SET_DUMPABLE,
-                         PR_SET_KEEPCAPS, PR_SET_PDEATHSIG, RLIM_NLIMITS, RLIMIT_CORE,
+                         PR_SET_KEEPCAPS, PR_SET_NAME, PR_SET_PDEATHSIG, RLIM_NLIMITS, RLIMIT_CORE,
                          RLIMIT_NOFILE, SUID_DUMP_DISABLE, SUID_DUMP_USER, CAP_SYS_RESOURCE)
 from . import cred as credmod
 from . import signal as sigmod
 from .pid import Pid, free_pid, pid_nr_ns
 from .task import PF_FORKNOEXEC, SignalStruct, TaskStruct, own_mm
-from .task import thread_list
+from .task import set_task_comm, thread_list
 
 if TYPE_CHECKING:
     from .kernel import Kernel
@@ -157,7 +158,18 @@ PRCTL_OPTIONS = frozenset(range(1, 79)) - {17, 18, 48, 49} | {
 }
 
 
-def sys_prctl(k: "Kernel", cur: TaskStruct, option: int, arg: int) -> int:
+def sys_prctl(k: "Kernel", cur: TaskStruct, option: int, arg: int | bytes) -> int | str:
+    """Linux: kernel/sys.c sys_prctl.  `arg` is converted by args.prctl_arg: the name
+    (bytes, or 0 for NULL) for PR_SET_NAME, an unsigned long otherwise."""
+    if option == PR_SET_NAME:
+        # strncpy_from_user(comm, arg2, TASK_COMM_LEN - 1): the calling thread only.
+        if not isinstance(arg, bytes):
+            raise oserror(errno.EFAULT, "PR_SET_NAME with a NULL name")
+        set_task_comm(cur, arg)
+        return 0
+    if option == PR_GET_NAME:
+        # get_task_comm + copy_to_user of TASK_COMM_LEN bytes: the name and NUL padding.
+        return os.fsdecode(cur.comm)
     if option == PR_GET_KEEPCAPS:
         return int(bool(cur.cred.securebits & credmod.SECURE_KEEP_CAPS))
     if option == PR_SET_KEEPCAPS:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..constants import TASK_COMM_LEN
 from .cred import Cred
 
 if TYPE_CHECKING:
@@ -48,6 +49,10 @@ JOBCTL_PENDING_MASK = JOBCTL_STOP_PENDING | (1 << 19) | (1 << 20)   # | TRAP_STO
 
 # INIT_RLIMITS: RLIMIT_CORE starts at {0, RLIM_INFINITY}.
 INIT_RLIMIT_CORE = (0, 2**64 - 1)
+
+# The name the model's first task has (what /sbin/init's exec gives pid 1), shared by every
+# task that never renames itself: fork copies the parent's object, so names cost no memory.
+INIT_COMM = b"init"
 
 class Sighand:
     """sighand_struct: the dispositions.  `action` maps sig -> Handler; absent = SIG_DFL.
@@ -163,9 +168,9 @@ class SignalStruct:
                  "group_stop_count", "group_exec_task", "notify_count",
                  "shared_pending", "pgrp", "session", "leader",
                  "is_child_subreaper", "has_child_subreaper", "sighand",
-                 "wait_seq", "comm", "rlim_core")
+                 "wait_seq", "rlim_core")
 
-    def __init__(self, leader: "TaskStruct", sighand: Sighand, comm: str = "init",
+    def __init__(self, leader: "TaskStruct", sighand: Sighand,
                  rlim_core: tuple[int, int] = INIT_RLIMIT_CORE) -> None:
         self.group_leader = leader
         # thread_head, leader first.  None stands for [group_leader] (most processes
@@ -185,7 +190,6 @@ class SignalStruct:
         self.has_child_subreaper = False
         self.sighand = sighand
         self.wait_seq = 0                 # the seq under which a waiter heap holds us
-        self.comm = comm
         self.rlim_core = rlim_core        # (soft, hard); the only rlimit modelled
 
     def __repr__(self) -> str:
@@ -225,7 +229,8 @@ class TaskStruct:
                  "wait_heap", "exit_state", "exit_code", "exit_signal", "flags",
                  "pdeath_signal", "cred", "nsproxy_pid", "files", "jobctl",
                  "pending", "self_exec_id", "parent_exec_id", "mm", "queued",
-                 "zap_resume", "vfork_parent", "vfork_child", "handle", "last_dumpable")
+                 "zap_resume", "vfork_parent", "vfork_child", "handle", "last_dumpable",
+                 "comm")
 
     def __init__(self, pid: "Pid | None" = None, cred: Cred | None = None, flags: int = 0,
                  self_exec_id: int = 0, nsproxy_pid: "PidNamespace | None" = None,
@@ -260,6 +265,9 @@ class TaskStruct:
         self.vfork_child: TaskStruct | None = None    # the vfork child we wait for
         self.handle: Any = None           # weak reference to the public Task facade
         self.last_dumpable = 0            # the mm's dumpability when exit_mm dropped it
+        # task->comm: this thread's name, at most TASK_COMM_LEN - 1 bytes, no NUL.  Each
+        # thread has its own (PR_SET_NAME names the caller only); fork copies it.
+        self.comm = INIT_COMM
 
     @property
     def group_leader(self) -> "TaskStruct":
@@ -269,6 +277,14 @@ class TaskStruct:
         nr = "/".join(map(str, self.pid.numbers)) if self.pid is not None else "?"
         st = {0: "", EXIT_ZOMBIE: " zombie", EXIT_DEAD: " dead"}.get(self.exit_state, "")
         return f"<TaskStruct {nr}{st}>"
+
+
+def set_task_comm(t: TaskStruct, buf: bytes) -> None:
+    """Name the thread: the C string in `buf`, cut to TASK_COMM_LEN - 1 bytes.
+
+    Linux: fs/exec.c __set_task_comm (strscpy_pad into task->comm).
+    """
+    t.comm = buf.split(b"\0", 1)[0][:TASK_COMM_LEN - 1]
 
 
 def delay_group_leader(t: TaskStruct) -> bool:

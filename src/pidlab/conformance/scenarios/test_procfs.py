@@ -8,8 +8,14 @@ signal sets as 16 hex digits with bit n-1 for signal n), fs/proc/base.c
 looked up like a pid but not listed), /work/shared/spec/linux-pid-6.18.md
 sections 5 (sysctls, read as "%d\\n" of the reader's active namespace) and 6
 (numbers outside the reader's namespace are 0), and the outputs recorded in
-/work/shared/spec/live-kernel-facts.md.  Task names are "init" on both backends.
-Only the lines the model produces are compared (helpers.status_lines).
+/work/shared/spec/live-kernel-facts.md.  Both backends name their first task "init"
+and a task keeps its parent's name (test_comm.py has the rest).  Only the lines the
+model produces are compared (helpers.status_lines).
+
+What the model does not model of /proc is Unsupported, never ENOENT: the tables of
+pidlab.model.procfs list what Linux has (with the kernel file and the options each entry
+needs), and the last section holds them against the running kernel and its
+/proc/config.gz; a name Linux never has is ENOENT on both backends.
 """
 
 from __future__ import annotations
@@ -22,7 +28,9 @@ from pidlab import (F_GETFL, O_ACCMODE, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW
 from pidlab import (CLONE_NEWPID, O_RDONLY, O_RDWR, O_WRONLY, SIG_CATCH, SIG_IGN, SIGCHLD, SIGKILL, SIGSTOP,
                     SIGTERM, SIGUSR1, WNOHANG)
 
+from pidlab import Unsupported
 from pidlab.conformance.helpers import raises_errno, status_lines
+from pidlab.model import procfs as tables
 
 ZERO_SET = "0000000000000000"
 
@@ -454,3 +462,139 @@ def test_an_init_made_without_cap_sys_admin_sees_its_own_namespace_in_proc(kerne
         ns_init.read_text("/proc/2/status")        # the parent's namespace is not visible
     child = ns_init.fork()
     assert (child.pid, lines(child.task)["NSpid"]) == (2, "2")
+
+
+# ---------------------------------------------------------------- what Linux has and the model does not model
+
+# Small files of every Linux (no option in the tables), read in full here.
+EVERY_LINUX = ["/proc/loadavg", "/proc/uptime", "/proc/version", "/proc/meminfo", "/proc/stat",
+               "/proc/cpuinfo", "/proc/filesystems", "/proc/cmdline", "/proc/devices",
+               "/proc/sys/kernel/threads-max", "/proc/sys/kernel/osrelease",
+               "/proc/sys/kernel/ngroups_max", "/proc/sys/kernel/random/boot_id",
+               "/proc/sys/user/max_pid_namespaces", "/proc/self/limits", "/proc/self/stat",
+               "/proc/self/statm", "/proc/self/cmdline", "/proc/self/oom_score_adj",
+               "/proc/thread-self/stat", "/proc/self/task/{tid}/sched"]
+
+
+def entry_of(path: str) -> tables.Entry:
+    """The table entry for a path of EVERY_LINUX (so the list and the tables agree)."""
+    parts = path.split("/")[2:]
+    if parts[0] in ("self", "thread-self"):
+        table = tables.PROC_TID if parts[0] == "thread-self" or parts[1] == "task" \
+            else tables.PROC_TGID
+        return table[parts[-1]]
+    return tables.PROC_DIRS["/".join(parts[:-1])][parts[-1]]
+
+
+@pytest.mark.parametrize("path", EVERY_LINUX)
+def test_a_file_every_linux_has_reads_live_and_is_unsupported_in_the_model(kernel, path):
+    init = kernel.init
+    path = path.format(tid=init.gettid())
+    e = entry_of(path)
+    assert e.kind == "f" and not e.needs and not e.more, f"{path} needs {e.why()}"
+    if kernel.name == "model":
+        with pytest.raises(Unsupported):
+            init.read_text(path)
+    else:
+        assert init.read_text(path)
+
+
+def _config() -> dict[str, str]:
+    import gzip
+    try:
+        with gzip.open("/proc/config.gz", "rt") as f:
+            text = f.read()
+    except OSError as e:
+        pytest.skip(f"the running kernel's configuration is not readable: {e}")
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("CONFIG_"):
+            key, _, value = line.partition("=")
+            out[key[len("CONFIG_"):]] = value
+    return out
+
+
+def _every_entry(tid: int):
+    """(path, entry) for every entry of the tables, in a directory every kernel has."""
+    for key, table in tables.PROC_DIRS.items():
+        for name, e in table.items():
+            yield f"/proc/{key + '/' if key else ''}{name}", e
+    for name, e in tables.PROC_TGID.items():
+        yield f"/proc/self/{name}", e
+    for name, e in tables.PROC_TID.items():
+        yield f"/proc/self/task/{tid}/{name}", e
+    for name, e in tables.PROC_NS.items():
+        yield f"/proc/self/ns/{name}", e
+
+
+def test_every_entry_linux_has_is_unsupported_or_modelled_never_enoent_in_the_model(model):
+    init = model.init
+    for path, _ in _every_entry(init.gettid()):
+        try:
+            init.close(init.open(path, O_PATH))       # a modelled entry opens
+        except Unsupported:
+            pass
+
+
+@pytest.mark.live_only("holds the tables against the running kernel and its configuration")
+def test_every_entry_exists_live_exactly_when_its_options_are_set(kernel):
+    """An entry whose options are all =y exists; one with an option not set does not.
+    Entries that also need hardware or boot options, or an option =m, are not judged."""
+    config = _config()
+    init = kernel.init
+    wrong = []
+    for path, e in _every_entry(init.gettid()):
+        values = [config.get(n, "") for n in e.needs]
+        if any(v == "m" for v in values):
+            continue
+        expected = all(v == "y" for v in values)
+        if expected and e.more:
+            continue
+        try:
+            init.close(init.open(path, O_PATH))
+            exists = True
+        except FileNotFoundError:
+            exists = False
+        if exists != expected:
+            wrong.append(f"{path}: {'present' if exists else 'absent'} here, needs {e.why()}")
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("path", [
+    "/proc/nonexistent", "/proc/sys/no_such_table", "/proc/sys/kernel/no_such_sysctl",
+    "/proc/sys/kernel/random/no_such", "/proc/sys/user/no_such", "/proc/self/no_such",
+    "/proc/self/children",                  # a thread's file: tid_base_stuff only
+    "/proc/self/task/{tid}/task", "/proc/self/task/{tid}/timers", "/proc/self/ns/no_such",
+    "/proc/self/fdinfo/999", "/proc/self/task/self",
+])
+def test_a_name_no_linux_has_is_enoent(kernel, path):
+    init = kernel.init
+    with raises_errno(errno.ENOENT):
+        init.read_text(path.format(tid=init.gettid()))
+
+
+@pytest.mark.parametrize("path", ["/proc/loadavg/x", "/proc/self/status/x", "/proc/self/comm/x",
+                                  "/proc/sys/kernel/pid_max/x", "/proc/sys/kernel/threads-max/x",
+                                  "/proc/self/ns/pid/x", "/proc/self/limits/", "/proc/self/status/"])
+def test_a_path_through_a_file_is_enotdir(kernel, path):
+    with raises_errno(errno.ENOTDIR):
+        kernel.init.read_text(path)
+
+
+@pytest.mark.parametrize("path", ["/proc/sys", "/proc/sys/kernel", "/proc/sys/kernel/random",
+                                  "/proc/sys/vm", "/proc/self/ns", "/proc/self/fdinfo",
+                                  "/proc/driver", "/proc/fs", "/proc/irq"])
+def test_reading_a_directory_linux_has_is_eisdir_modelled_or_not(kernel, path):
+    with raises_errno(errno.EISDIR):
+        kernel.init.read_text(path)
+
+
+@pytest.mark.parametrize("link, target", [("/proc/mounts", "self/mounts"), ("/proc/net", "self/net")])
+def test_proc_mounts_and_proc_net_link_to_the_readers_own(kernel, link, target):
+    assert kernel.init.readlink(link) == target
+
+
+def test_a_machine_wide_sysctl_is_not_written_on_either_backend(kernel):
+    """The model does not model it; the live backend never writes the host's."""
+    with pytest.raises(Unsupported):
+        kernel.init.write_text("/proc/sys/kernel/hostname", "renamed")
