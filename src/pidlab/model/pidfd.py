@@ -49,22 +49,30 @@ def pidfd_pid(f: File | None) -> Pid:
     return f.obj.pid
 
 
-def _pidfd_prepare_checks(pid: Pid, thread: bool) -> None:
-    if pid.task is None:
-        raise oserror(errno.ESRCH, "the task has been reaped")
-    if not thread and pid.tgid_task is None:
-        raise oserror(errno.ENOENT, "not a thread-group leader (use PIDFD_THREAD)")
+def _pidfd_prepare_checks(k: "Kernel", pid: Pid, thread: bool) -> None:
+    """Linux: kernel/fork.c pidfd_prepare."""
+    if k.has("pidfd-open-errnos"):
+        # 6.16: both checks under pid->wait_pidfd.lock, each with its own errno.
+        if pid.task is None:
+            raise oserror(errno.ESRCH, "the task has been reaped")
+        if not thread and pid.tgid_task is None:
+            raise oserror(errno.ENOENT, "not a thread-group leader (use PIDFD_THREAD)")
+    elif (pid.task if thread else pid.tgid_task) is None:
+        # Before: `!pid_has_task(pid, thread ? PIDTYPE_PID : PIDTYPE_TGID)` is EINVAL,
+        # whether the task was reaped or never led a thread group.
+        raise oserror(errno.EINVAL, "no task of that type (pidfd_prepare before 6.16)")
 
 
 def sys_pidfd_open(k: "Kernel", cur: TaskStruct, nr: int, flags: int) -> int:
-    if flags & ~(PIDFD_NONBLOCK | PIDFD_THREAD):
+    valid = PIDFD_NONBLOCK | (PIDFD_THREAD if k.has("pidfd-thread") else 0)
+    if flags & ~valid:
         raise oserror(errno.EINVAL, "unknown pidfd_open flags")
     if nr <= 0:
         raise oserror(errno.EINVAL)
     pid = cur.pid.ns.idr.entries.get(nr)
     if pid is None:
         raise oserror(errno.ESRCH)
-    _pidfd_prepare_checks(pid, bool(flags & PIDFD_THREAD))
+    _pidfd_prepare_checks(k, pid, bool(flags & PIDFD_THREAD))
     return install_pidfd(k, cur, pid, flags)
 
 
