@@ -91,6 +91,11 @@ CHANGES: tuple[Change, ...] = (
            "CGROUPID (before: EINVAL on 6.11-6.12, ENOTTY earlier)",
            requires=("pidfs-ns-ioctls",),
            evidence="merge 909d3b571e5a (6.13 pidfs pull)"),
+    Change("xattr-at", "6.13", "6140be90ec70", "fs/xattr: add *at family syscalls",
+           "fsetxattr, fgetxattr and fremovexattr check their flags, name and size before they "
+           "look the descriptor up (before: a bad descriptor is EBADF first)",
+           evidence="mainline id from Fixes: 6140be90ec70 (AT_EMPTY_PATH fix, Cc stable); the "
+                    "series' file_setxattr()/filename_setxattr() helpers; the 6.12 oracle"),
     # ---------------------------------------------------------------- 6.14
     Change("pidfs-ioctl-valid", "6.14", "8ce352818820", "pidfs: check for valid ioctl commands",
            "ioctls a pidfd does not know are ENOTTY before anything else is checked (6.11-6.13.2: "

@@ -170,6 +170,15 @@ class FileHandle:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class StatfsResult:
+    """What fstatfs(2) says of a file's filesystem: its magic number (f_type) and more."""
+
+    f_type: int
+    f_bsize: int = 4096
+    f_namelen: int = 255
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class StatResult:
     """The fields of struct stat that pidlab models."""
 
@@ -198,13 +207,15 @@ class StatResult:
         return iter(self._items())
 
 
-_PIDFD_INFO = struct.Struct("<QQ11IiII")
-assert _PIDFD_INFO.size == C.PIDFD_INFO_SIZE_VER1
+_PIDFD_INFO = struct.Struct("<QQ11IiIIQ")
+assert _PIDFD_INFO.size == C.PIDFD_INFO_SIZE_VER2
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class PidfdInfo:
-    """struct pidfd_info as Linux 6.18 fills it (72 bytes, little-endian)."""
+    """struct pidfd_info as Linux fills it (little-endian): 64 bytes from 6.13, 72 from 6.16
+    (coredump_mask), 80 from 6.19 (coredump_signal, which was 6.16-6.18's __spare1, and
+    supported_mask)."""
 
     mask: int = 0
     cgroupid: int = 0
@@ -221,25 +232,33 @@ class PidfdInfo:
     fsgid: int = 0
     exit_code: int = 0
     coredump_mask: int = 0
-    spare1: int = 0
+    coredump_signal: int = 0
+    supported_mask: int = 0
 
-    SIZE = C.PIDFD_INFO_SIZE_VER1
+    SIZE = C.PIDFD_INFO_SIZE_VER1       # what pidfd_get_info asks for unless told
+    MAX_SIZE = C.PIDFD_INFO_SIZE_VER2   # the largest struct pidlab knows (6.19)
 
     FIELDS: ClassVar[tuple[str, ...]] = ()        # the fields in layout order (set below)
 
-    def to_bytes(self) -> bytes:
-        return _PIDFD_INFO.pack(*[getattr(self, name) for name in self.FIELDS])
+    @property
+    def spare1(self) -> int:
+        """6.16-6.18's name for the slot 6.19 calls coredump_signal."""
+        return self.coredump_signal
+
+    def to_bytes(self, size: int = SIZE) -> bytes:
+        """The first `size` bytes of the kernel layout (72 unless told)."""
+        return _PIDFD_INFO.pack(*[getattr(self, name) for name in self.FIELDS])[:size]
 
     @classmethod
     def pack(cls, fields: dict[str, int]) -> bytes:
-        """The 72 bytes of a record given as {field: value} (missing fields are 0)."""
+        """The 80 bytes of a record given as {field: value} (missing fields are 0)."""
         return _PIDFD_INFO.pack(*[fields.get(name, 0) for name in cls.FIELDS])
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "PidfdInfo":
         """Decode a buffer the kernel filled: shorter ones are zero-extended,
-        longer ones are cut at 72 bytes (copy_struct_to_user's rules)."""
-        data = bytes(data[: cls.SIZE]).ljust(cls.SIZE, b"\0")
+        longer ones are cut at 80 bytes (copy_struct_to_user's rules)."""
+        data = bytes(data[: cls.MAX_SIZE]).ljust(cls.MAX_SIZE, b"\0")
         return cls(*_PIDFD_INFO.unpack(data))
 
 

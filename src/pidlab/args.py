@@ -142,6 +142,17 @@ def bytes_arg(value: Any, name: str = "value") -> bytes:
     return bytes(value)
 
 
+def ioctl_arg(value: Any) -> int | bytes:
+    """An ioctl's argument: an unsigned long (0 is NULL) or a buffer (bytes-like, at most
+    4096 bytes like fcntl.ioctl's)."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        data = bytes(value)
+        if len(data) > 4096:
+            raise ValueError("an ioctl buffer is at most 4096 bytes")
+        return data
+    return c_ulong(value, "arg")
+
+
 def int_list(value: Any, name: str) -> list[int]:
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
         raise TypeError(f"{name} must be an iterable of ints, not {type(value).__name__}")

@@ -293,8 +293,11 @@ PIDFD_INFO_CREDS = 1 << 1
 PIDFD_INFO_CGROUPID = 1 << 2
 PIDFD_INFO_EXIT = 1 << 3
 PIDFD_INFO_COREDUMP = 1 << 4
+PIDFD_INFO_SUPPORTED_MASK = 1 << 5        # 6.19
+PIDFD_INFO_COREDUMP_SIGNAL = 1 << 6       # 6.19
 PIDFD_INFO_SIZE_VER0 = 64
 PIDFD_INFO_SIZE_VER1 = 72
+PIDFD_INFO_SIZE_VER2 = 80                 # 6.19
 
 PIDFD_COREDUMPED = 1 << 0
 PIDFD_COREDUMP_SKIP = 1 << 1
@@ -323,6 +326,33 @@ PIDFD_GET_UTS_NAMESPACE = _ioc(0, PIDFS_IOCTL_MAGIC, 10, 0)
 def PIDFD_GET_INFO(size: int = PIDFD_INFO_SIZE_VER1) -> int:
     """_IOWR(PIDFS_IOCTL_MAGIC, 11, struct pidfd_info) for a struct of `size` bytes."""
     return _ioc(3, PIDFS_IOCTL_MAGIC, 11, size)
+
+
+def _IOC_NR(cmd: int) -> int:
+    return cmd & 0xFF
+
+
+def _IOC_TYPE(cmd: int) -> int:
+    return (cmd >> 8) & 0xFF
+
+
+def _IOC_SIZE(cmd: int) -> int:
+    return (cmd >> 16) & 0x3FFF
+
+
+def _IOC_DIR(cmd: int) -> int:
+    return (cmd >> 30) & 0x3
+
+
+FS_IOC_GETVERSION = _ioc(2, ord("v"), 1, 8)          # _IOR('v', 1, long): 0x80087601
+TCGETS = 0x5401                                       # what isatty() asks
+
+# Filesystem magics (include/uapi/linux/magic.h): fstatfs(fd).f_type.
+ANON_INODE_FS_MAGIC = 0x09041934
+PROC_SUPER_MAGIC = 0x9FA0
+NSFS_MAGIC = 0x6E736673
+SOCKFS_MAGIC = 0x534F434B
+TMPFS_MAGIC = 0x01021994
 
 
 # --- misc -----------------------------------------------------------------------

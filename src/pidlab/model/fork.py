@@ -73,6 +73,8 @@ def copy_process(k: "Kernel", cur: TaskStruct, flags: int, exit_signal: int,
             raise oserror(errno.EINVAL, "a thread must stay in its process's pid namespace")
         if flags & CLONE_PIDFD and flags & CLONE_DETACHED:
             raise oserror(errno.EINVAL, "CLONE_PIDFD with CLONE_DETACHED")
+        if flags & CLONE_PIDFD and flags & CLONE_THREAD and not k.has("clone-pidfd-thread"):
+            raise oserror(errno.EINVAL, "CLONE_PIDFD with CLONE_THREAD (allowed from 6.9)")
         if flags & CLONE_NEWUSER:
             raise Unsupported("user namespaces (CLONE_NEWUSER) are not modelled")
 
@@ -86,7 +88,8 @@ def copy_process(k: "Kernel", cur: TaskStruct, flags: int, exit_signal: int,
         if flags & CLONE_NEWPID:
             if cur.pid.ns is not pid_ns:
                 raise oserror(errno.EINVAL, "pid_for_children is not the active namespace")
-            new_ns = create_pid_namespace(pid_ns, k.new_ns_inum(), k.pid_max_limit)
+            new_ns = create_pid_namespace(pid_ns, k.new_ns_inum(), k.pid_max_limit,
+                                          not k.has("pidns-pid-max-limit"))
             pid_ns = new_ns
 
     # alloc_pid; from here on a failure only leaves moved cursors behind.

@@ -19,8 +19,8 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from .. import args as A
 from .. import versions
-from ..api import (Child, FileHandle, PidfdInfo, StatResult, TaskExited, TaskView, Unsupported,
-                   WaitidResult, WouldBlock, oserror)
+from ..api import (Child, FileHandle, PidfdInfo, StatfsResult, StatResult, TaskExited, TaskView,
+                   Unsupported, WaitidResult, WouldBlock, oserror)
 from ..constants import (CLONE_FILES, CLONE_FS, CLONE_PIDFD, CLONE_SIGHAND, CLONE_THREAD,
                          CLONE_VM, INT_MIN, MAX_HANDLE_SZ, O_ACCMODE, O_CLOEXEC, O_CREAT,
                          O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOCTTY, O_NOFOLLOW, O_PATH, O_RDONLY,
@@ -84,6 +84,7 @@ class Kernel:
         self.changes = versions.changeset(version, changes)
         self.has = self.changes.__contains__
         self.version = version.strip()
+        self.pid_max_per_ns = self.has("pidns-pid-max")     # read on every alloc_pid
         self.ncpus = ncpus
         self.bits = bits
         # The two global sysctls of core dumps (kernel.core_pattern, fs.suid_dumpable).
@@ -99,7 +100,7 @@ class Kernel:
         self.pid_max_default = min(self.pid_max_limit,
                                    max(PID_MAX_DEFAULT, PIDS_PER_CPU_DEFAULT * ncpus))
         self.pid_max_min = max(RESERVED_PIDS + 1, PIDS_PER_CPU_MIN * ncpus)
-        self.pidfs = Pidfs(bits)
+        self.pidfs = Pidfs(bits, self.has)
         self.runq: collections.deque[TaskStruct] = collections.deque()
         self.sibling_seq = 0
         self._next_inum = PROC_DYNAMIC_FIRST
@@ -269,7 +270,8 @@ class Kernel:
     def pidfd_create(self, cur: TaskStruct, pid: Pid, thread: bool, stale: bool,
                      flags: int = 0) -> int:
         """CLONE_PIDFD: pidfd_prepare(PIDFD_STALE) + fd_install, always close-on-exec."""
-        return pidfdmod.install_pidfd(self, cur, pid, flags | (PIDFD_THREAD if thread else 0))
+        return pidfdmod.install_pidfd(self, cur, pid, flags | (PIDFD_THREAD if thread else 0),
+                                      stale=stale)
 
     def fdinfo(self, reader: TaskStruct, task: TaskStruct, fd: int) -> str:
         """/proc/<pid>/fdinfo/<fd>, with Pid/NSpid for pidfds (pidfd_show_fdinfo)."""
@@ -285,7 +287,7 @@ class Kernel:
             # sockets add lines of their own.
             raise Unsupported("fdinfo of files other than pidfds is not modelled")
         flags = f.f_flags | (O_CLOEXEC if files.is_cloexec(fd) else 0)
-        ino = self.pidfs.ino_of(f.obj.pid.ino)
+        ino = pidfdmod.pidfd_stat(self, f).st_ino
         text = f"pos:\t0\nflags:\t0{flags:o}\nmnt_id:\t{PIDFS_MNT_ID}\nino:\t{ino}\n"
         pid = f.obj.pid
         ns = reader.pid.ns
@@ -681,11 +683,24 @@ class Task:
         """poll(2) with timeout 0."""
         fds = [A.c_int(fd, "fd") for fd in A.int_list(fds, "fds")]
         events = A.c_uint(events, "events") & 0xFFFF
-        return pidfdmod.sys_poll(self._enter(), fds, events)
+        return pidfdmod.sys_poll(self._k, self._enter(), fds, events)
 
     def fstat(self, fd: int) -> StatResult:
         fd = A.fd_arg(fd)
         return pidfdmod.sys_fstat(self._k, self._enter(), fd)
+
+    def fstatfs(self, fd: int) -> StatfsResult:
+        """fstatfs(2): the filesystem of a descriptor (f_type is its magic number)."""
+        fd = A.fd_arg(fd)
+        return pidfdmod.sys_fstatfs(self._k, self._enter(), fd)
+
+    def ioctl(self, fd: int, request: int, arg: int | bytes = 0) -> int | bytes:
+        """ioctl(2) as fcntl.ioctl takes it: an int argument (0 is NULL) returns the call's
+        result, a bytes buffer comes back as the kernel left it."""
+        fd = A.fd_arg(fd)
+        request = A.c_uint(request, "request")
+        arg = A.ioctl_arg(arg)
+        return pidfdmod.sys_ioctl(self._k, self._enter(), fd, request, arg)
 
     def name_to_handle_at(self, dirfd: int, path: str, flags: int,
                           handle_bytes: int = MAX_HANDLE_SZ) -> FileHandle:
@@ -710,21 +725,21 @@ class Task:
         name = A.text_arg(name, "name")
         value = A.bytes_arg(value, "value")
         flags = A.c_int(flags, "flags")
-        pidfdmod.sys_fsetxattr(self._enter(), fd, name, value, flags)
+        pidfdmod.sys_fsetxattr(self._k, self._enter(), fd, name, value, flags)
 
     def fgetxattr(self, fd: int, name: str) -> bytes:
         fd = A.fd_arg(fd)
         name = A.text_arg(name, "name")
-        return pidfdmod.sys_fgetxattr(self._enter(), fd, name)
+        return pidfdmod.sys_fgetxattr(self._k, self._enter(), fd, name)
 
     def flistxattr(self, fd: int) -> list[str]:
         fd = A.fd_arg(fd)
-        return pidfdmod.sys_flistxattr(self._enter(), fd)
+        return pidfdmod.sys_flistxattr(self._k, self._enter(), fd)
 
     def fremovexattr(self, fd: int, name: str) -> None:
         fd = A.fd_arg(fd)
         name = A.text_arg(name, "name")
-        pidfdmod.sys_fremovexattr(self._enter(), fd, name)
+        pidfdmod.sys_fremovexattr(self._k, self._enter(), fd, name)
 
     def socketpair(self) -> tuple[int, int]:
         """socketpair(AF_UNIX, SOCK_STREAM, 0)."""
@@ -779,7 +794,7 @@ class Task:
         if write and node.kind == "ns":
             raise oserror(errno.EPERM, "nsfs inodes are immutable")
         if write and node.kind == "sysctl" and node.name == "pid_max" and \
-                not procfs.pid_table_root_permissions_allow_write(t):
+                not procfs.may_write_pid_max(k, t):
             raise oserror(errno.EACCES, path)
         f_flags = (flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)) | O_LARGEFILE
         return own_files(t).new_fd(self._file_of(t, node, f_flags), bool(flags & O_CLOEXEC))

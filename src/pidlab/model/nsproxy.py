@@ -61,7 +61,8 @@ def ksys_unshare(k: "Kernel", cur: TaskStruct, flags: int) -> None:
         if flags & CLONE_NEWPID:
             if cur.pid.ns is not cur.nsproxy_pid:
                 raise oserror(errno.EINVAL, "pid_for_children already differs from the active namespace")
-            new_ns = create_pid_namespace(cur.nsproxy_pid, k.new_ns_inum(), k.pid_max_limit)
+            new_ns = create_pid_namespace(cur.nsproxy_pid, k.new_ns_inum(), k.pid_max_limit,
+                                          not k.has("pidns-pid-max-limit"))
     # Commit: nothing can fail from here on.
     if flags & CLONE_FILES and cur.files.users > 1:
         cur.files.users -= 1

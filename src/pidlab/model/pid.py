@@ -83,6 +83,9 @@ def alloc_pid(k: "Kernel", ns: "PidNamespace", set_tid: tuple[int, ...],
     level = ns.level
     numbers = [0] * (level + 1)
     chain = ns.chain
+    # Before 6.14 ("pid: allow pid_max to be set per pid namespace") one pid_max, the
+    # initial namespace's, bounds every level.
+    gmax = 0 if k.pid_max_per_ns else k.init_ns.pid_max
     pid = Pid(ns, ())           # its numbers are set once every level has one
     err = 0
     i = level
@@ -91,7 +94,7 @@ def alloc_pid(k: "Kernel", ns: "PidNamespace", set_tid: tuple[int, ...],
         tmp = chain[i]
         idr = tmp.idr
         if used_tid < n_tid:
-            pid_max = tmp.pid_max
+            pid_max = gmax or tmp.pid_max
             tid = set_tid[used_tid]
             if tid < 1 or tid >= pid_max:
                 err = errno.EINVAL
@@ -112,13 +115,14 @@ def alloc_pid(k: "Kernel", ns: "PidNamespace", set_tid: tuple[int, ...],
             # Linux wraps to RESERVED_PIDS (300), not 301: pid_min is 300.
             nr = idr.next
             used = idr.used
-            if 0 < nr < len(used) and nr < tmp.pid_max and not used[nr]:
+            pid_max = gmax or tmp.pid_max
+            if 0 < nr < len(used) and nr < pid_max and not used[nr]:
                 # IDR.alloc_cyclic's common case, inlined: the cursor's number is free
                 # (pid_min is at most the cursor whenever the cursor is not 0).
                 used[nr] = 1
                 idr.next = nr + 1
             else:
-                nr = idr.alloc_cyclic(RESERVED_PIDS if nr > RESERVED_PIDS else 1, tmp.pid_max)
+                nr = idr.alloc_cyclic(RESERVED_PIDS if nr > RESERVED_PIDS else 1, pid_max)
                 if nr < 0:
                     err = errno.EAGAIN   # ENOSPC from the idr becomes EAGAIN
                     break

@@ -18,6 +18,7 @@ from ..constants import MAX_PID_NS_LEVEL, PIDNS_ADDING, PROC_PID_INIT_INO
 from .idr import IDR
 
 if TYPE_CHECKING:
+    from .kernel import Kernel
     from .task import TaskStruct
 
 PROC_DYNAMIC_FIRST = 0xF0000000     # first inode number proc_alloc_inum hands out
@@ -64,16 +65,26 @@ def init_pid_namespace(pid_max: int) -> PidNamespace:
     return PidNamespace(None, pid_max, PROC_PID_INIT_INO)
 
 
-def create_pid_namespace(parent: PidNamespace, inum: int, pid_max_limit: int) -> PidNamespace:
+def create_pid_namespace(parent: PidNamespace, inum: int, pid_max_limit: int,
+                         inherit: bool = False) -> PidNamespace:
     """A child of `parent`.  Linux: create_pid_namespace.
 
     A new namespace starts with pid_max = PID_MAX_LIMIT (4194304, or 32768 on a
     32-bit kernel) whatever its parent's value (register_pidns_sysctls only raises
-    it to the per-CPU default).
+    it to the per-CPU default); before "pid: Do not set pid_max in new pid
+    namespaces" (`inherit`) it copied its parent's.  Before 6.14 the value is
+    not used at all: one pid_max bounds every namespace (pidns_pid_max).
     """
     if parent.level + 1 > MAX_PID_NS_LEVEL:
         raise oserror(errno.ENOSPC, "pid namespaces nest at most 32 levels deep")
-    return PidNamespace(parent, pid_max_limit, inum, parent.user_ns)
+    return PidNamespace(parent, parent.pid_max if inherit else pid_max_limit, inum,
+                        parent.user_ns)
+
+
+def pidns_pid_max(k: "Kernel", ns: PidNamespace) -> PidNamespace:
+    """The namespace whose pid_max `ns` reads, writes and allocates under: its own from 6.14
+    ("pid: allow pid_max to be set per pid namespace"), the machine's one before."""
+    return ns if k.pid_max_per_ns else k.init_ns
 
 
 def pidns_is_ancestor(child: PidNamespace, ancestor: PidNamespace) -> bool:
@@ -141,9 +152,10 @@ def read_ns_last_pid(ns: PidNamespace) -> int:
     return ns.idr.next - 1
 
 
-def write_ns_last_pid(ns: PidNamespace, text: str) -> None:
-    """Move the cursor: writing N makes N+1 the next number tried."""
+def write_ns_last_pid(ns: PidNamespace, text: str, pid_max: int) -> None:
+    """Move the cursor: writing N makes N+1 the next number tried (N up to the pid_max
+    that bounds `ns`)."""
     value = parse_dointvec(text)
-    if not 0 <= value <= ns.pid_max:
-        raise oserror(errno.EINVAL, f"ns_last_pid must be in [0, {ns.pid_max}]")
+    if not 0 <= value <= pid_max:
+        raise oserror(errno.EINVAL, f"ns_last_pid must be in [0, {pid_max}]")
     ns.idr.next = value + 1

@@ -11,7 +11,7 @@ import errno
 import struct
 from typing import TYPE_CHECKING
 
-from ..api import FileHandle, PidfdInfo, StatResult, Unsupported, oserror
+from ..api import FileHandle, PidfdInfo, StatfsResult, StatResult, Unsupported, oserror
 from ..constants import (AT_EMPTY_PATH, AT_FDCWD, AT_HANDLE_CONNECTABLE, AT_HANDLE_FID,
                          AT_HANDLE_MNT_ID_UNIQUE, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH,
                          CAP_SYS_ADMIN, FD_NSFS_ROOT, FD_PIDFS_ROOT, SO_PEERPIDFD, SOL_SOCKET,
@@ -25,14 +25,26 @@ from ..constants import (AT_EMPTY_PATH, AT_FDCWD, AT_HANDLE_CONNECTABLE, AT_HAND
                          PIDFD_SIGNAL_THREAD, PIDFD_SIGNAL_THREAD_GROUP, PIDFD_THREAD,
                          PIDTYPE_PGID, PIDTYPE_PID, PIDTYPE_TGID, POLLERR, POLLHUP, POLLIN,
                          POLLNVAL, POLLOUT, POLLRDNORM, POLLWRNORM, XATTR_CREATE,
-                         XATTR_NAME_MAX, XATTR_REPLACE, XATTR_SIZE_MAX)
+                         XATTR_NAME_MAX, XATTR_REPLACE, XATTR_SIZE_MAX,
+                         ANON_INODE_FS_MAGIC, FS_IOC_GETVERSION, NSFS_MAGIC, O_RDONLY,
+                         PID_FS_MAGIC, PIDFD_GET_CGROUP_NAMESPACE, PIDFD_GET_INFO,
+                         PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE, PIDFD_GET_PID_NAMESPACE,
+                         PIDFD_GET_UTS_NAMESPACE, PIDFD_INFO_COREDUMP_SIGNAL,
+                         PIDFD_INFO_SIZE_VER1, PIDFD_INFO_SIZE_VER2, PIDFD_INFO_SUPPORTED_MASK,
+                         PIDFS_IOCTL_MAGIC, PROC_SUPER_MAGIC, SOCKFS_MAGIC, TMPFS_MAGIC,
+                         _IOC_DIR, _IOC_NR, _IOC_SIZE, _IOC_TYPE)
 from . import cred as credmod
 from . import signal as sigmod
 from .fdtable import File, inode_owner, own_files
 from .pid import Pid, pid_nr_ns
-from .pidfs import PIDFS_PID_DEAD, ROOT_CGROUP_ID
-from .procfs import PTRACE_MODE_ATTACH, PTRACE_MODE_REALCREDS, ptrace_may_access
-from .task import PF_EXITING, TaskStruct, delay_group_leader
+from .pidfs import ANON_INODE_DEV, ANON_INODE_INO, PIDFS_PID_DEAD, ROOT_CGROUP_ID
+from .procfs import (PTRACE_MODE_ATTACH, PTRACE_MODE_FSCREDS, PTRACE_MODE_READ,
+                     PTRACE_MODE_REALCREDS, ptrace_may_access)
+from .task import PF_EXITING, TaskStruct, delay_group_leader, thread_count
+
+
+def thread_group_empty(t: TaskStruct) -> bool:
+    return thread_count(t.signal) == 1
 
 if TYPE_CHECKING:
     from .kernel import Kernel
@@ -76,11 +88,14 @@ def sys_pidfd_open(k: "Kernel", cur: TaskStruct, nr: int, flags: int) -> int:
     return install_pidfd(k, cur, pid, flags)
 
 
-def install_pidfd(k: "Kernel", cur: TaskStruct, pid: Pid, flags: int, cloexec: bool = True) -> int:
-    """__pidfd_prepare + fd_install: the descriptor first (EMFILE), then the file (ESRCH)."""
+def install_pidfd(k: "Kernel", cur: TaskStruct, pid: Pid, flags: int, cloexec: bool = True,
+                  stale: bool = False) -> int:
+    """__pidfd_prepare + fd_install: the descriptor first (EMFILE), then the file (ESRCH).
+    `stale` is PIDFD_STALE (PIDFD_CLONE in 6.15): the pid's exit information is known to
+    be available, so pidfs_pid_valid lets a reaped pid through."""
     files = cur.files
     fd = files.alloc_fd()
-    f = k.pidfs.alloc_file(pid, flags)
+    f = k.pidfs.alloc_file(pid, flags, stale)
     own_files(cur).install(fd, f, cloexec)
     return fd
 
@@ -140,42 +155,153 @@ def sys_pidfd_getfd(k: "Kernel", cur: TaskStruct, pidfd: int, targetfd: int, fla
         raise oserror(errno.EPERM, "ptrace access to the target is denied")
     f = task.files.get(targetfd) if task.files is not None and targetfd >= 0 else None
     if f is None:
-        raise oserror(errno.ESRCH if task.flags & PF_EXITING else errno.EBADF)
+        # "pidfd: getfd should always report ESRCH if a task is exiting" (6.9).
+        exiting = task.flags & PF_EXITING and k.has("pidfd-getfd-esrch")
+        raise oserror(errno.ESRCH if exiting else errno.EBADF)
     return own_files(cur).new_fd(f, True)
 
 
 def sys_pidfd_get_info(k: "Kernel", cur: TaskStruct, pidfd: int, mask: int, size: int) -> bytes:
     """ioctl(pidfd, PIDFD_GET_INFO(size)): the bytes the kernel copies out."""
-    f = cur.files.get(pidfd) if pidfd >= 0 else None
-    if f is None:
+    buf = struct.pack("<Q", mask).ljust(max(size, 8), b"\0")[:size] if size else b""
+    return sys_ioctl(k, cur, pidfd, PIDFD_GET_INFO(size), buf)
+
+
+# The ioctls pidfs_ioctl_valid knows (6.13.3): the namespace ones and FS_IOC_GETVERSION.
+PIDFD_NS_IOCTLS = frozenset(range(PIDFD_GET_CGROUP_NAMESPACE, PIDFD_GET_UTS_NAMESPACE + 1))
+# The VFS handles these itself (fs/ioctl.c do_vfs_ioctl) for any file: not modelled.
+VFS_IOCTLS = frozenset({0x5451, 0x5450, 0x5421, 0x5452, 0x5460, 0x2, 0xC020660B, 0x40049409,
+                        0x4020940D, 0x4018940B, 0x80111500, 0x80811501, 0x5460})
+
+
+def sys_ioctl(k: "Kernel", cur: TaskStruct, fd: int, cmd: int, arg: int | bytes) -> int | bytes:
+    """ioctl(2) with an integer argument (0 is NULL) or a buffer, copied in and out
+    (like fcntl.ioctl: the buffer comes back as the kernel left it)."""
+    f = cur.files.get(fd) if fd >= 0 else None
+    if f is None or f.kind == "path":           # fdget(): O_PATH files have no ioctls
         raise oserror(errno.EBADF)
-    if f.kind != "pidfd" or size < PIDFD_INFO_SIZE_VER0:
-        raise oserror(errno.ENOTTY)
+    if cmd in VFS_IOCTLS:
+        raise Unsupported(f"the VFS's own ioctl {cmd:#x} is not modelled")
+    if f.kind == "pidfd":
+        return pidfd_ioctl(k, cur, f, cmd, arg)
+    if f.kind in ("socket", "nsfs"):
+        raise Unsupported(f"ioctls of a {f.kind} file are not modelled")
+    raise oserror(errno.ENOTTY)                 # procfs files and /dev/null have none
+
+
+def _pidfs_ioctl_valid(k: "Kernel", cmd: int) -> bool:
+    """Linux: fs/pidfs.c pidfs_ioctl_valid (6.13.3, 6.14)."""
+    if cmd == FS_IOC_GETVERSION or cmd in PIDFD_NS_IOCTLS:
+        return True
+    if _IOC_NR(cmd) == _IOC_NR(PIDFD_GET_INFO(0)):
+        if k.has("pidfd-info-ioctl-size"):
+            # extensible_ioctl_valid: direction, type and number, and at least VER0's size.
+            return _IOC_DIR(cmd) == 3 and _IOC_TYPE(cmd) == PIDFS_IOCTL_MAGIC and \
+                _IOC_SIZE(cmd) >= PIDFD_INFO_SIZE_VER0
+        return _IOC_TYPE(cmd) == PIDFS_IOCTL_MAGIC
+    return False
+
+
+def pidfd_ioctl(k: "Kernel", cur: TaskStruct, f: File, cmd: int, arg: int | bytes) -> int | bytes:
+    """Linux: fs/pidfs.c pidfd_ioctl, in the order of each version (6.11 ... 6.18)."""
+    if not k.has("pidfs-ns-ioctls"):
+        raise oserror(errno.ENOTTY, "a pidfd has no ioctls before 6.11")
     pid = f.obj.pid
-    if not access_pidfd_pidns(cur, pid):
-        raise oserror(errno.EREMOTE, "the process is outside the caller's pid namespace")
-    attr = pid.attr
+    is_info = _IOC_NR(cmd) == _IOC_NR(PIDFD_GET_INFO(0))
+    if not k.has("pidfs-ioctl-valid"):
+        if k.has("pidfd-info"):
+            # 6.13.0-6.13.2: the task first, for every command; any number 11 is GET_INFO.
+            if pid.task is None:
+                raise oserror(errno.ESRCH)
+            if is_info:
+                return _pidfd_info(k, cur, f, cmd, arg)
+        if arg:
+            raise oserror(errno.EINVAL, "pidfd ioctls take no argument")
+        if pid.task is None:
+            raise oserror(errno.ESRCH)
+    else:
+        if not _pidfs_ioctl_valid(k, cmd):
+            raise oserror(errno.ENOTTY)
+        if cmd == FS_IOC_GETVERSION and k.has("pidfs-getversion"):
+            if not arg:
+                raise oserror(errno.EINVAL, "FS_IOC_GETVERSION needs a buffer")
+            return _copy_to_user(arg, struct.pack("<I", k.pidfs.generation(f.obj)))
+        if is_info and k.has("pidfd-info-exit"):
+            return _pidfd_info(k, cur, f, cmd, arg)     # 6.15: before the task lookup
+        if pid.task is None:
+            raise oserror(errno.ESRCH)
+        if is_info:
+            return _pidfd_info(k, cur, f, cmd, arg)
+        if arg:
+            raise oserror(errno.EINVAL, "pidfd ioctls take no argument")
+    task = pid.task
+    if task.exit_state:
+        raise oserror(errno.ESRCH, "exit_task_namespaces: no nsproxy")    # pretend it's gone
+    if not ptrace_may_access(cur, task, PTRACE_MODE_READ | PTRACE_MODE_FSCREDS):
+        raise oserror(errno.EACCES)
+    if cmd == PIDFD_GET_PID_NAMESPACE:
+        ns = task.pid.ns
+    elif cmd == PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE:
+        ns = task.nsproxy_pid
+    elif cmd in PIDFD_NS_IOCTLS:
+        raise Unsupported("only pid namespaces are modelled (PIDFD_GET_PID_NAMESPACE and "
+                          "PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE)")
+    else:
+        raise oserror(errno.ENOTTY)             # -ENOIOCTLCMD
+    return own_files(cur).new_fd(File("nsfs", O_RDONLY | O_LARGEFILE, ns), True)
+
+
+def _copy_to_user(arg: int | bytes, data: bytes) -> bytes:
+    if not isinstance(arg, bytes) or len(arg) < len(data):
+        raise Unsupported("the ioctl's buffer must be bytes of its size")
+    return data + arg[len(data):]
+
+
+def _pidfd_info(k: "Kernel", cur: TaskStruct, f: File, cmd: int, arg: int | bytes) -> bytes:
+    """Linux: fs/pidfs.c pidfd_info, as each version fills struct pidfd_info."""
+    usize = _IOC_SIZE(cmd)
+    if not arg:
+        raise oserror(errno.EINVAL)
+    if usize < PIDFD_INFO_SIZE_VER0:
+        raise oserror(errno.EINVAL, "first version, no smaller struct possible")
+    if not isinstance(arg, bytes) or len(arg) < 8:
+        raise Unsupported("PIDFD_GET_INFO's buffer must be bytes holding the mask")
+    (mask,) = struct.unpack_from("<Q", arg)
+    pid = f.obj.pid
+    has = k.has
+    if has("pidfd-info-exit") and not access_pidfd_pidns(cur, pid):
+        raise oserror(errno.EREMOTE if has("pidfd-info-eremote") else errno.ESRCH,
+                      "the process is outside the caller's pid namespace")
     out = dict(mask=0, cgroupid=0, pid=0, tgid=0, ppid=0, ruid=0, rgid=0, euid=0, egid=0,
-               suid=0, sgid=0, fsuid=0, fsgid=0, exit_code=0, coredump_mask=0)
-    if mask & PIDFD_INFO_EXIT and attr.exit_info:
+               suid=0, sgid=0, fsuid=0, fsgid=0, exit_code=0, coredump_mask=0,
+               coredump_signal=0, supported_mask=0)
+    info = k.pidfs.info_of(f.obj)
+    if has("pidfd-info-exit") and mask & PIDFD_INFO_EXIT and info is not None and info.exit_info:
         out["mask"] |= PIDFD_INFO_EXIT | PIDFD_INFO_CGROUPID
-        out["cgroupid"] = attr.cgroupid
-        out["exit_code"] = attr.exit_code
-    if mask & PIDFD_INFO_COREDUMP:
-        out["mask"] |= PIDFD_INFO_COREDUMP
-        out["coredump_mask"] = attr.coredump_mask
+        out["cgroupid"] = info.cgroupid
+        out["exit_code"] = info.exit_code
+    if has("pidfd-info-coredump") and mask & PIDFD_INFO_COREDUMP:
+        recorded = info.coredump_mask if info is not None else 0
+        out["coredump_mask"] = recorded
+        if not has("pidfd-info-coredump-fix"):
+            out["mask"] |= PIDFD_INFO_COREDUMP          # 6.16-6.18: whenever asked for
+        elif recorded:
+            out["mask"] |= PIDFD_INFO_COREDUMP | PIDFD_INFO_COREDUMP_SIGNAL
+            out["coredump_signal"] = info.coredump_signal
     task = pid.task
     if task is None:
-        if not mask & PIDFD_INFO_EXIT:
+        if not has("pidfd-info-exit") or not mask & PIDFD_INFO_EXIT:
             raise oserror(errno.ESRCH, "reaped: only exit information is left")
-        return _copy_out(out, size)
+        return _copy_struct_to_user(k, out, arg, usize, mask)
     c = task.cred
+    if has("pidfd-info-coredump") and mask & PIDFD_INFO_COREDUMP and not out["coredump_mask"] \
+            and task.mm is not None:
+        out["coredump_mask"] = {1: PIDFD_COREDUMP_USER, 2: PIDFD_COREDUMP_ROOT}.get(
+            task.mm.dumpable, PIDFD_COREDUMP_SKIP)
+        out["mask"] |= PIDFD_INFO_COREDUMP
     out.update(ruid=c.uid, rgid=c.gid, euid=c.euid, egid=c.egid, suid=c.suid, sgid=c.sgid,
                fsuid=c.fsuid, fsgid=c.fsgid)
     out["mask"] |= PIDFD_INFO_CREDS
-    if mask & PIDFD_INFO_COREDUMP and not out["coredump_mask"] and task.mm is not None:
-        out["coredump_mask"] = {1: PIDFD_COREDUMP_USER, 2: PIDFD_COREDUMP_ROOT}.get(
-            task.mm.dumpable, PIDFD_COREDUMP_SKIP)
     if not out["cgroupid"]:
         out["cgroupid"] = ROOT_CGROUP_ID
         out["mask"] |= PIDFD_INFO_CGROUPID
@@ -187,27 +313,49 @@ def sys_pidfd_get_info(k: "Kernel", cur: TaskStruct, pidfd: int, mask: int, size
     out["mask"] |= PIDFD_INFO_PID
     if not out["pid"] or not out["tgid"]:
         raise oserror(errno.ESRCH)
-    return _copy_out(out, size)
+    if out["ppid"] == 0 and out["pid"] != 1 and not has("pidfd-info-ppid"):
+        raise oserror(errno.ESRCH, "the parent is outside the caller's pid namespace")
+    return _copy_struct_to_user(k, out, arg, usize, mask)
 
 
-def _copy_out(fields: dict, size: int) -> bytes:
-    """copy_struct_to_user: truncate or zero-extend to the caller's size."""
-    full = PidfdInfo.pack(fields)
-    return full[:size].ljust(size, b"\0")
+def _copy_struct_to_user(k: "Kernel", fields: dict, arg: bytes, usize: int, mask: int) -> bytes:
+    """copy_struct_to_user (6.15): the kernel's struct cut to the caller's size and a larger
+    caller's tail zeroed; 6.13-6.14 copy_to_user(min): the tail is left as it was."""
+    has = k.has
+    if has("pidfd-info-supported-mask") and mask & PIDFD_INFO_SUPPORTED_MASK:
+        fields["mask"] |= PIDFD_INFO_SUPPORTED_MASK
+        fields["supported_mask"] = (PIDFD_INFO_PID | PIDFD_INFO_CREDS | PIDFD_INFO_CGROUPID |
+                                    PIDFD_INFO_EXIT | PIDFD_INFO_COREDUMP |
+                                    PIDFD_INFO_SUPPORTED_MASK | PIDFD_INFO_COREDUMP_SIGNAL)
+    ksize = (PIDFD_INFO_SIZE_VER2 if has("pidfd-info-supported-mask") else
+             PIDFD_INFO_SIZE_VER1 if has("pidfd-info-coredump") else PIDFD_INFO_SIZE_VER0)
+    full = PidfdInfo.pack(fields)[:ksize]
+    if usize <= ksize:
+        return full[:usize]
+    tail = b"\0" * (usize - ksize) if has("pidfs-copy-struct") else \
+        arg[ksize:usize].ljust(usize - ksize, b"\0")
+    return full + tail
 
 
-def pidfd_poll(f: File) -> int:
-    """Linux 6.18 pidfd_poll: PIDFD_THREAD is not consulted."""
+def pidfd_poll(k: "Kernel", f: File) -> int:
+    """Linux: pidfd_poll, as each version reports a process's (or thread's) exit."""
     pid = f.obj.pid
     task = pid.task
     if task is None:
-        return POLLIN | POLLRDNORM | POLLHUP
-    if task.exit_state and not delay_group_leader(task):
+        # Reaped: POLLHUP from "pidfd_poll: report POLLHUP when pid_task() == NULL" (6.9).
+        return POLLIN | POLLRDNORM | (POLLHUP if k.has("pidfd-poll-hup") else 0)
+    if not task.exit_state:
+        return 0
+    if k.has("pidfs-thread-leader"):
+        # 6.15: a leader that exited early is not readable until its group is gone.
+        return 0 if delay_group_leader(task) else POLLIN | POLLRDNORM
+    # Before: a thread pidfd at its thread's exit; a process pidfd once the group is empty.
+    if f.f_flags & PIDFD_THREAD or thread_group_empty(task):
         return POLLIN | POLLRDNORM
     return 0
 
 
-def sys_poll(cur: TaskStruct, fds: list[int], events: int) -> dict[int, int]:
+def sys_poll(k: "Kernel", cur: TaskStruct, fds: list[int], events: int) -> dict[int, int]:
     out = {}
     for fd in fds:
         if fd < 0:
@@ -218,7 +366,7 @@ def sys_poll(cur: TaskStruct, fds: list[int], events: int) -> dict[int, int]:
             out[fd] = POLLNVAL
             continue
         if f.kind == "pidfd":
-            mask = pidfd_poll(f)
+            mask = pidfd_poll(k, f)
         elif f.kind == "socket":
             mask = POLLOUT | POLLWRNORM
         else:
@@ -236,7 +384,7 @@ def sys_fstat(k: "Kernel", cur: TaskStruct, fd: int) -> StatResult:
             return StatResult(0o120777, 0, 0, 1, 0, 0, 0, 1024)     # the link itself
         f = f.obj
     if f.kind == "pidfd":
-        return StatResult(0o700, k.pidfs.ino_of(f.obj.pid.ino), PIDFS_DEV, 1, 0, 0, 0)
+        return pidfd_stat(k, f)
     if f.kind == "nsfs":
         return StatResult(0o100444, f.obj.inum, 4, 1, 0, 0, 0)
     uid, gid = inode_owner(f)
@@ -249,6 +397,45 @@ def sys_fstat(k: "Kernel", cur: TaskStruct, fd: int) -> StatResult:
     if f.kind == "procfile":                    # status, fdinfo/<n>: S_IRUGO
         return StatResult(0o100444, 0, 0, 1, uid, gid, 0, 1024)
     return StatResult(0o20666, 0, 0, 1, 0, 0, 0)
+
+
+def pidfd_stat(k: "Kernel", f: File) -> StatResult:
+    """A pidfd's inode as fstat shows it, by version: the shared anonymous inode (mode
+    0600) before 6.9, a pidfs regular file (S_IFREG | 0700) in 6.9, mode 0700 without a
+    file type from "fs/pidfs: make 'lsof' happy" (6.10)."""
+    pidfs = k.pidfs
+    if pidfs.scheme == "anon":
+        return StatResult(0o600, ANON_INODE_INO, ANON_INODE_DEV, 1, 0, 0, 0)
+    mode = 0o700 if k.has("pidfs-lsof") else 0o100700
+    return StatResult(mode, pidfs.st_ino(f.obj), PIDFS_DEV, 1, 0, 0, 0)
+
+
+def pidfd_dname(k: "Kernel", f: File) -> str:
+    """readlink of /proc/<pid>/fd/<n> for a pidfd: anon_inode:[pidfd] but in 6.9, whose
+    pidfs inodes named themselves pidfd:[INO] (until the lsof fix)."""
+    if k.pidfs.scheme != "anon" and not k.has("pidfs-lsof"):
+        return f"pidfd:[{k.pidfs.st_ino(f.obj)}]"
+    return "anon_inode:[pidfd]"
+
+
+def sys_fstatfs(k: "Kernel", cur: TaskStruct, fd: int) -> StatfsResult:
+    """fstatfs(2) (fdget_raw: O_PATH files too): the filesystem's magic number."""
+    f = cur.files.get(fd) if fd >= 0 else None
+    if f is None:
+        raise oserror(errno.EBADF)
+    if f.kind == "path":
+        f = f.obj
+        if f is None:
+            return StatfsResult(PROC_SUPER_MAGIC)   # an O_PATH|O_NOFOLLOW /proc link
+    if f.kind == "pidfd":
+        return StatfsResult(ANON_INODE_FS_MAGIC if k.pidfs.scheme == "anon" else PID_FS_MAGIC)
+    if f.kind == "nsfs":
+        return StatfsResult(NSFS_MAGIC)
+    if f.kind == "socket":
+        return StatfsResult(SOCKFS_MAGIC)
+    if f.kind in ("procdir", "procfile", "sysctl"):
+        return StatfsResult(PROC_SUPER_MAGIC)
+    return StatfsResult(TMPFS_MAGIC)                # /dev/null on devtmpfs
 
 
 # ---------------------------------------------------------------- file handles
@@ -288,6 +475,11 @@ def sys_name_to_handle_at(k: "Kernel", cur: TaskStruct, dirfd: int, path: str, f
         raise Unsupported("file ids of /proc files and sockets are not modelled")
     if f.kind != "pidfd":
         raise Unsupported("file handles of files other than pidfds are not modelled")
+    if not k.has("pidfs-fhandle"):
+        # exportfs_can_encode_fh: no export operations before 6.14 (anon_inodefs, pidfs).
+        if not flags & AT_HANDLE_FID:
+            raise oserror(errno.EOPNOTSUPP, "pidfds have no file handles before 6.14")
+        raise Unsupported("file ids of pidfds before 6.14 are not modelled")
     if flags & AT_HANDLE_CONNECTABLE:
         raise oserror(errno.EINVAL, "pidfs handles cannot be connectable")
     if handle_bytes > MAX_HANDLE_SZ:
@@ -306,7 +498,7 @@ def sys_open_by_handle_at(k: "Kernel", cur: TaskStruct, mount_fd: int, handle: F
     htype = handle.handle_type
     if htype < 0 or htype & FILEID_USER_FLAGS_MASK & ~FILEID_VALID_USER_FLAGS:
         raise oserror(errno.EINVAL, "bad handle type")
-    if mount_fd == FD_PIDFS_ROOT:
+    if mount_fd == FD_PIDFS_ROOT and k.has("fd-pidfs-root"):
         on_pidfs = True
     else:
         # get_path_anchor: AT_FDCWD and FD_NSFS_ROOT are anchors outside pidfs.
@@ -317,7 +509,7 @@ def sys_open_by_handle_at(k: "Kernel", cur: TaskStruct, mount_fd: int, handle: F
             on_pidfs = f.kind == "pidfd"
         else:
             on_pidfs = False
-    if not on_pidfs:
+    if not on_pidfs or not k.has("pidfs-fhandle"):
         raise oserror(errno.ESTALE, "the handle does not decode on that mount")
     if flags & ~(VALID_FILE_HANDLE_OPEN_FLAGS | O_LARGEFILE):
         raise oserror(errno.EINVAL, "flags not allowed for a pidfs handle")
@@ -347,13 +539,17 @@ def _xattr_file(cur: TaskStruct, fd: int) -> File:
     return f
 
 
-def _xattr_pid(cur: TaskStruct, fd: int, name: str, write: bool) -> Pid:
+def _xattr_pid(k: "Kernel", cur: TaskStruct, fd: int, name: str, write: bool,
+               f: File | None = None, value: bytes | None = None) -> Pid:
     """The struct pid whose pidfs inode holds the xattrs of pidfd `fd`.  Any other file
     fails as Linux fails it: procfs and nsfs have no xattr handler, sockfs none but
-    system.sockprotoname, and /dev/null (the host's inode) has none set."""
-    f = _xattr_file(cur, fd)
+    system.sockprotoname, and /dev/null (the host's inode) has none set; so do pidfds
+    before "pidfs: support xattrs on pidfds" (6.17)."""
+    f = f or _xattr_file(cur, fd)
     if f.kind == "pidfd":
-        return f.obj.pid
+        if k.has("pidfs-xattr"):
+            return f.obj.pid
+        _old_pidfd_xattr(k, cur, name, write, value)
     if write and f.kind != "socket":
         raise Unsupported(f"xattrs of a {f.kind} file are not modelled (only read)")
     regular = f.kind in ("procdir", "nsfs", "sysctl", "procfile")     # S_ISREG or S_ISDIR
@@ -368,6 +564,35 @@ def _xattr_pid(cur: TaskStruct, fd: int, name: str, write: bool) -> Pid:
         raise Unsupported(f"{name}: security.* and system.* xattrs are not modelled")
     # No handler for the prefix (xattr_resolve_name), or none set on the host's /dev/null.
     raise oserror(errno.ENODATA if f.kind == "null" else errno.EOPNOTSUPP)
+
+
+def _old_pidfd_xattr(k: "Kernel", cur: TaskStruct, name: str, write: bool,
+                     value: bytes | None) -> None:
+    """A pidfd's inode without xattr handlers (6.1-6.16): xattr_permission, then
+    xattr_resolve_name's EOPNOTSUPP.  6.9-6.16 pidfs inodes are S_IMMUTABLE regular files
+    (prepare_anon_dentry): every write is EPERM; the anonymous inode of 6.1-6.8 has
+    no file type, so user.* is refused as for a special file."""
+    pidfs_inode = k.pidfs.scheme != "anon"
+    if write and pidfs_inode:
+        if name in POSIX_ACL_XATTRS and value:
+            _posix_acl_from_xattr(value)            # do_set_acl parses before vfs_set_acl
+        raise oserror(errno.EPERM, "pidfs inodes are immutable before 6.17")
+    if name.startswith(("security.", "system.")):
+        if name in POSIX_ACL_XATTRS or name.startswith("system."):
+            raise oserror(errno.EOPNOTSUPP)
+        raise Unsupported(f"{name}: security.* xattrs are an LSM's, not modelled")
+    if name.startswith("trusted."):
+        if not credmod.capable(cur.cred, CAP_SYS_ADMIN):
+            raise oserror(errno.EPERM if write else errno.ENODATA)
+    elif name.startswith("user."):
+        if not pidfs_inode:
+            raise oserror(errno.EPERM if write else errno.ENODATA)
+        # inode_permission(MAY_READ) on a 0700 inode of root's.
+        c = cur.cred
+        if c.fsuid != 0 and not credmod.capable(c, CAP_DAC_OVERRIDE) and \
+                not credmod.capable(c, CAP_DAC_READ_SEARCH):
+            raise oserror(errno.EACCES)
+    raise oserror(errno.EOPNOTSUPP, "no xattr handler on this pidfd's inode")
 
 
 def _check_name(name: str) -> None:
@@ -427,15 +652,18 @@ def _xattrs_for_change(pid: Pid) -> dict[str, bytes]:
     return attr.xattrs
 
 
-def sys_fsetxattr(cur: TaskStruct, fd: int, name: str, value: bytes, flags: int) -> None:
+def sys_fsetxattr(k: "Kernel", cur: TaskStruct, fd: int, name: str, value: bytes,
+                  flags: int) -> None:
     # fs/xattr.c path_setxattrat: setxattr_copy checks flags, name and size before
     # the descriptor is looked up.
+    # Before 6.13 ("fs/xattr: add *at family syscalls") fdget comes first.
+    f = None if k.has("xattr-at") else _xattr_file(cur, fd)
     if flags & ~(XATTR_CREATE | XATTR_REPLACE):
         raise oserror(errno.EINVAL)
     _check_name(name)
     if len(value) > XATTR_SIZE_MAX:
         raise oserror(errno.E2BIG, "xattr values are at most 65536 bytes")
-    pid = _xattr_pid(cur, fd, name, True)
+    pid = _xattr_pid(k, cur, fd, name, True, f, value)
     if name in POSIX_ACL_XATTRS:
         # fs/xattr.c do_setxattr -> do_set_acl: the value is parsed before
         # set_posix_acl finds that pidfs has no ACLs (no SB_POSIXACL).
@@ -452,9 +680,10 @@ def sys_fsetxattr(cur: TaskStruct, fd: int, name: str, value: bytes, flags: int)
     xattrs[name] = bytes(value)
 
 
-def sys_fgetxattr(cur: TaskStruct, fd: int, name: str) -> bytes:
+def sys_fgetxattr(k: "Kernel", cur: TaskStruct, fd: int, name: str) -> bytes:
+    f = None if k.has("xattr-at") else _xattr_file(cur, fd)    # fdget first before 6.13
     _check_name(name)                   # path_getxattrat: the name first
-    pid = _xattr_pid(cur, fd, name, False)
+    pid = _xattr_pid(k, cur, fd, name, False, f)
     _xattr_permission(cur, name, False)
     _resolve(name)
     xattrs = pid.attr.xattrs
@@ -465,18 +694,21 @@ def sys_fgetxattr(cur: TaskStruct, fd: int, name: str) -> bytes:
     return xattrs[name]
 
 
-def sys_flistxattr(cur: TaskStruct, fd: int) -> list[str]:
+def sys_flistxattr(k: "Kernel", cur: TaskStruct, fd: int) -> list[str]:
     f = _xattr_file(cur, fd)
     if f.kind != "pidfd":
         return ["system.sockprotoname"] if f.kind == "socket" else []
+    if not k.has("pidfs-xattr"):
+        return []                   # no listxattr: security_inode_listsecurity, nothing
     if not credmod.capable(cur.cred, CAP_SYS_ADMIN):
         return []                   # simple_xattr_list hides trusted.* from the unprivileged
     return sorted(f.obj.pid.attr.xattrs or {}, reverse=True)
 
 
-def sys_fremovexattr(cur: TaskStruct, fd: int, name: str) -> None:
+def sys_fremovexattr(k: "Kernel", cur: TaskStruct, fd: int, name: str) -> None:
+    f = None if k.has("xattr-at") else _xattr_file(cur, fd)    # fdget first before 6.13
     _check_name(name)                   # path_removexattrat: the name first
-    pid = _xattr_pid(cur, fd, name, True)
+    pid = _xattr_pid(k, cur, fd, name, True, f)
     _xattr_permission(cur, name, True)
     _resolve(name)
     xattrs = _xattrs_for_change(pid)    # removal goes through pidfs_xattr_set too
@@ -532,11 +764,17 @@ def sys_getsockopt(k: "Kernel", cur: TaskStruct, fd: int, level: int, optname: i
         raise oserror(errno.ENOTSOCK)
     if level != SOL_SOCKET:
         raise oserror(errno.EOPNOTSUPP, "an AF_UNIX socket has SOL_SOCKET options only")
-    if optname not in SOL_SOCKET_OPTIONS:
+    if optname not in SOL_SOCKET_OPTIONS or (optname == SO_PEERPIDFD and
+                                             not k.has("so-peerpidfd")):
         raise oserror(errno.ENOPROTOOPT)
     if optname != SO_PEERPIDFD:
         raise Unsupported("only getsockopt(SOL_SOCKET, SO_PEERPIDFD) is modelled")
     peer = f.obj.peer_pid
+    if not k.has("peerpidfd-reaped"):
+        # 6.5-6.15: pidfd_prepare(peer, 0): a reaped peer has no leader task: EINVAL.
+        if peer.tgid_task is None:
+            raise oserror(errno.EINVAL, "the peer has been reaped")
+        return install_pidfd(k, cur, peer, 0)
     if peer.attr is PIDFS_PID_DEAD:
         raise oserror(errno.ESRCH)
-    return install_pidfd(k, cur, peer, 0)
+    return install_pidfd(k, cur, peer, 0, stale=True)       # PIDFD_STALE

@@ -1,14 +1,26 @@
 """pidfs: the inode number of every struct pid, and what outlives the task.
 
-Linux: fs/pidfs.c (6.18).  Each struct pid gets a 64-bit number from a
-global counter when alloc_pid commits it; the number is never reused and
-is the inode number of every pidfd for that pid.  While the pid is
-allocated it can be found by that number (file handles decode through this
-table); `free_pid` removes it.  Exit information lives in `pid.attr`, which
-is created the first time a pidfd is made for the pid and then lives as
-long as the struct pid: `pidfs_exit` fills it when the task is released,
+Linux: fs/pidfs.c.  Three schemes, by version (pidlab/_changes.py):
+
+* before "pidfd: add pidfs" (6.9) a pidfd is an anonymous-inode file: every
+  pidfd shares one inode, so st_ino tells nothing apart;
+* from 6.9 each struct pid has an inode of its own, numbered from a counter
+  that starts at RESERVED_PIDS (the first pid's inode is 301); a 32-bit
+  kernel numbers inodes from an ida instead, and frees the number with them;
+* from "pidfs: lookup pid through rbtree" (6.14) each struct pid gets a
+  64-bit number from a counter starting at 2 when alloc_pid commits it; the
+  number is never reused, and while the pid is allocated it can be found by
+  that number (file handles decode through this table); `free_pid` removes
+  it.  A 32-bit kernel shows the low half as st_ino, the high half as the
+  generation.
+
+Exit information: from "pidfs: persist information" (6.17, 6.16.4) it lives
+in `pid.attr`, created the first time a pidfd is made for the pid and then
+as long as the struct pid: `pidfs_exit` fills it when the task is released,
 or marks the pid DEAD if nobody ever asked for a pidfd, so that no pidfd can
-be created for it afterwards (the 6.17 fix for the exit-information race).
+be created for it afterwards.  Before (6.15, "pidfs: allow to retrieve exit
+information") it lives in the inode: pidfs_exit records it only if a pidfd
+is open at that moment, and it goes with the inode when the last one closes.
 """
 
 from __future__ import annotations
@@ -16,10 +28,11 @@ from __future__ import annotations
 import array
 import bisect
 import errno
+import heapq
 from typing import TYPE_CHECKING, Any
 
 from ..api import oserror
-from ..constants import O_CLOEXEC, O_RDWR
+from ..constants import O_CLOEXEC, O_RDWR, PIDFD_THREAD
 from .fdtable import File
 from .pid import Pid
 
@@ -55,11 +68,16 @@ class PidfsAttr:
 class PidfsInode:
     """The one pidfs inode of a struct pid, while some pidfd is open on it."""
 
-    __slots__ = ("pid", "files")
+    __slots__ = ("pid", "files", "ino", "ida", "info")
 
     def __init__(self, pid: Pid) -> None:
         self.pid = pid
         self.files = 0
+        self.ino = 0                # 32-bit kernels before 6.14: the ida's number,
+        self.ida: list[int] | None = None   # and the ida it goes back to
+        # Before "pidfs: persist information": the exit and coredump information
+        # recorded in this inode (a PidfsAttr), lost with it.
+        self.info: PidfsAttr | None = None
 
 
 class InoTable:
@@ -123,15 +141,37 @@ class InoTable:
         return [(ino, p) for ino, p in zip(self.inos, self.pids) if p is not None]
 
 
+ANON_INODE_INO = 1          # the one anonymous inode all pidfds share before 6.9 (compare by equality)
+ANON_INODE_DEV = 14         # anon_inodefs's anonymous device (0:14 on the 6.1 oracle)
+FIRST_IDA_INO = 301         # RESERVED_PIDS + 1: where the 32-bit ida and the 6.9 counter start
+
+
 class Pidfs:
-    """The pidfs superblock: the ino counter and the ino -> pid table."""
+    """The pidfs superblock: the inode numbering of this version and the ino -> pid table."""
 
-    __slots__ = ("next_ino", "bits", "by_ino")
+    __slots__ = ("next_ino", "bits", "by_ino", "scheme", "persist", "exit_info", "ida",
+                 "add_pid", "remove_pid")
 
-    def __init__(self, bits: int) -> None:
-        self.next_ino = 2
+    def __init__(self, bits: int, has: Any) -> None:
         self.bits = bits
         self.by_ino = InoTable()
+        self.persist = has("pidfs-persist")
+        self.exit_info = has("pidfd-info-exit")
+        self.ida: list[int] = []        # free numbers below next_ino (32-bit, 6.9-6.13)
+        if has("pidfs-rbtree"):
+            self.scheme = "rbtree"
+            self.next_ino = 2
+            self.add_pid = self._add_pid_rbtree
+            self.remove_pid = self._remove_pid_rbtree
+        elif has("pidfs"):
+            self.scheme = "counter"
+            self.next_ino = FIRST_IDA_INO
+            self.add_pid = self._add_pid_counter if bits == 64 else _nothing
+            self.remove_pid = _nothing
+        else:
+            self.scheme = "anon"
+            self.next_ino = 0
+            self.add_pid = self.remove_pid = _nothing
 
     def ino_of(self, ino64: int) -> int:
         """i_ino as userspace sees it: the low 32 bits on a 32-bit kernel."""
@@ -140,7 +180,20 @@ class Pidfs:
     def gen_of(self, ino64: int) -> int:
         return ino64 >> 32 if self.bits == 32 else 0
 
-    def add_pid(self, pid: Pid) -> None:
+    def st_ino(self, inode: PidfsInode) -> int:
+        """The st_ino fstat shows for a pidfd on `inode`."""
+        scheme = self.scheme
+        if scheme == "rbtree":
+            return self.ino_of(inode.pid.ino)
+        if scheme == "counter":
+            return inode.pid.ino if self.bits == 64 else inode.ino
+        return ANON_INODE_INO
+
+    def generation(self, inode: PidfsInode) -> int:
+        """i_generation: the high half of the 64-bit number on a 32-bit 6.14+ kernel."""
+        return self.gen_of(inode.pid.ino) if self.scheme == "rbtree" else 0
+
+    def _add_pid_rbtree(self, pid: Pid) -> None:
         """Linux: pidfs_add_pid -- on 32-bit, skip a low half of 0 (and 1)."""
         nr = self.next_ino
         if nr & 0xFFFFFFFF == 0 and self.bits == 32:
@@ -151,46 +204,101 @@ class Pidfs:
         table.inos.append(nr)
         table.pids.append(pid)
 
-    def remove_pid(self, pid: Pid) -> None:
+    def _remove_pid_rbtree(self, pid: Pid) -> None:
         self.by_ino.pop(pid.ino, None)
 
-    @staticmethod
-    def register_pid(pid: Pid) -> None:
-        """Linux: pidfs_register_pid -- create attr, or fail for a DEAD pid."""
+    def _add_pid_counter(self, pid: Pid) -> None:
+        """6.9-6.13 alloc_pid: `pid->ino = ++pidfs_ino` (from RESERVED_PIDS)."""
+        pid.ino = self.next_ino
+        self.next_ino += 1
+
+    def register_pid(self, pid: Pid) -> None:
+        """Linux: pidfs_register_pid (6.17) -- create attr, or fail for a DEAD pid."""
+        if not self.persist:
+            return
         attr = pid.attr
         if attr is PIDFS_PID_DEAD:
             raise oserror(errno.ESRCH, "the pid was released before any pidfd existed")
         if attr is None:
             pid.attr = PidfsAttr()
 
-    @staticmethod
-    def exit(task: "TaskStruct") -> None:
+    def info_of(self, inode: PidfsInode) -> PidfsAttr | None:
+        """Where PIDFD_GET_INFO finds exit and coredump information for a pidfd."""
+        if self.persist:
+            return inode.pid.attr
+        return inode.info
+
+    def record(self, pid: Pid) -> PidfsAttr | None:
+        """Where pidfs_exit and pidfs_coredump write: the pid's attr (6.17), else the
+        inode stashed at that moment (nowhere when no pidfd is open)."""
+        if self.persist:
+            self.register_pid(pid)
+            return pid.attr
+        inode = pid.stashed
+        if inode is None:
+            return None
+        if inode.info is None:
+            inode.info = PidfsAttr()
+        return inode.info
+
+    def exit(self, task: "TaskStruct") -> None:
         """Linux: pidfs_exit, called from release_task."""
+        if not self.exit_info:
+            return                      # before 6.15 nothing is recorded
         pid = task.pid
-        attr = pid.attr
-        if attr is None:
-            pid.attr = PIDFS_PID_DEAD
-            return
-        if attr is PIDFS_PID_DEAD:
-            return
+        if self.persist:
+            attr = pid.attr
+            if attr is None:
+                pid.attr = PIDFS_PID_DEAD
+                return
+            if attr is PIDFS_PID_DEAD:
+                return
+        else:
+            # 6.15-6.16: stashed_dentry_get() -- only a live dentry gets the record.
+            if pid.stashed is None:
+                return
+            attr = self.record(pid)
         attr.cgroupid = ROOT_CGROUP_ID
         attr.exit_code = task.exit_code
         attr.exit_info = True
 
-    def alloc_file(self, pid: Pid, flags: int) -> File:
+    def alloc_file(self, pid: Pid, flags: int, stale: bool = False) -> File:
         """pidfs_alloc_file: a new struct file on the pid's (stashed) inode."""
         inode = pid.stashed
         if inode is None:
             self.register_pid(pid)
             inode = PidfsInode(pid)
+            if self.scheme == "counter" and self.bits == 32:
+                inode.ino = self._ida_alloc()
+                inode.ida = self.ida
             pid.stashed = inode
+        elif self.exit_info and not self.persist and not stale:
+            # 6.15-6.16 pidfs_pid_valid: a task-less pid is handed out only with
+            # its exit information recorded.
+            if (pid.task if flags & PIDFD_THREAD else pid.tgid_task) is None and \
+                    (inode.info is None or not inode.info.exit_info):
+                raise oserror(errno.ESRCH, "reaped without exit information")
         inode.files += 1
         # O_CLOEXEC is a descriptor flag, never part of f_flags.
         return File("pidfd", O_RDWR | (flags & ~O_CLOEXEC), inode, _release_pidfd)
 
+    def _ida_alloc(self) -> int:
+        ida = self.ida
+        if ida:
+            return heapq.heappop(ida)
+        nr = self.next_ino
+        self.next_ino = nr + 1
+        return nr
+
+def _nothing(pid: Pid) -> None:
+    """A scheme without per-pid numbers."""
+
 
 def _release_pidfd(f: File) -> None:
+    """The last close of a pidfd file: the inode goes when its last file does."""
     inode: PidfsInode = f.obj
     inode.files -= 1
     if inode.files == 0 and inode.pid.stashed is inode:
         inode.pid.stashed = None        # the dentry is pruned; a reopen gets a new inode
+        if inode.ida is not None:
+            heapq.heappush(inode.ida, inode.ino)    # 32-bit 6.9-6.13: ida_free on evict

@@ -22,7 +22,8 @@ from ..constants import (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_SYS_ADMIN, C
                          SIG_IGN, SUID_DUMP_USER)
 from . import cred as credmod
 from .pid import pid_nr_ns
-from .pid_namespace import parse_dointvec, read_ns_last_pid, write_ns_last_pid, write_pid_max
+from .pid_namespace import (parse_dointvec, pidns_pid_max, read_ns_last_pid, write_ns_last_pid,
+                            write_pid_max)
 from .task import EXIT_DEAD, EXIT_ZOMBIE, JOBCTL_STOPPED, TaskStruct
 from .task import set_task_comm, thread_count
 
@@ -699,14 +700,15 @@ def _fd_dir_permission(cur: TaskStruct, task: TaskStruct) -> None:
     raise oserror(errno.EACCES, "/proc/<pid>/fd belongs to the task's owner")
 
 
-def fd_link(cur: TaskStruct, node: Node) -> str:
+def fd_link(k: "Kernel", cur: TaskStruct, node: Node) -> str:
     """readlink of /proc/<pid>/fd/<n>.  Linux: fs/proc/base.c proc_pid_readlink, proc_fd_link."""
     task = node.task
     if not ptrace_may_access(cur, task, PTRACE_MODE_READ | PTRACE_MODE_FSCREDS):
         raise oserror(errno.EACCES, "ptrace access to the task is denied")
     f = task.files.get(int(node.name))
     if f.kind == "pidfd":
-        return "anon_inode:[pidfd]"
+        from .pidfd import pidfd_dname
+        return pidfd_dname(k, f)
     if f.kind == "socket":
         return f"socket:[{f.obj.ino}]"
     if f.kind == "nsfs":
@@ -751,7 +753,7 @@ def readlink(k: "Kernel", cur: TaskStruct, path: str) -> str:
         return f"self/{parts[1]}"           # fs/proc/root.c, fs/proc/proc_net.c proc_symlink
     node = lookup(k, cur, path)
     if node.kind == "fd":
-        return fd_link(cur, node)
+        return fd_link(k, cur, node)
     if node.kind == "unmodelled" and node.entry.kind == "l":
         raise _not_modelled(path, node.entry)
     if node.kind != "ns":
@@ -847,6 +849,14 @@ def pid_table_root_permissions_allow_write(cur: TaskStruct) -> bool:
     return credmod.capable(cur.cred, CAP_SYS_ADMIN) or cur.cred.euid == 0
 
 
+def may_write_pid_max(k: "Kernel", cur: TaskStruct) -> bool:
+    """Opening pid_max for write: the per-namespace table's owner bits (6.14), or before
+    test_perm of the machine-wide table: euid 0 only, whatever the capabilities."""
+    if k.pid_max_per_ns:
+        return pid_table_root_permissions_allow_write(cur)
+    return cur.cred.euid == 0
+
+
 def _unmodelled_dir(path: str, node: Node) -> None:
     """A directory every Linux has is EISDIR to read or write, modelled or not; other
     entries pidlab does not model are Unsupported."""
@@ -872,7 +882,7 @@ def read_text(k: "Kernel", cur: TaskStruct, path: str) -> str:
     if kind == "sysctl":
         ns = cur.pid.ns
         if node.name == "pid_max":
-            return f"{ns.pid_max}\n"
+            return f"{pidns_pid_max(k, ns).pid_max}\n"
         if node.name == "core_pattern":
             return f"{k.core_pattern}\n"
         if node.name == "suid_dumpable":
@@ -918,12 +928,15 @@ def write_text(k: "Kernel", cur: TaskStruct, path: str, text: str) -> None:
     if node.kind == "sysctl":
         ns = cur.pid.ns
         if node.name == "pid_max":
-            # Opening for write: the owner bits apply only to the namespace's root.
-            if not pid_table_root_permissions_allow_write(cur):
-                raise oserror(errno.EACCES, "pid_max is writable by the namespace's root")
+            # Opening for write: the owner bits apply only to the namespace's root
+            # (6.14's per-namespace table), or before to euid 0 (test_perm of the
+            # machine-wide one, which no capability opens).
+            if not may_write_pid_max(k, cur):
+                raise oserror(errno.EACCES, "pid_max is writable by the namespace's root "
+                                            "(before 6.14: by euid 0)")
             if not text:
                 return
-            write_pid_max(ns, text, k.pid_max_min, k.pid_max_limit)
+            write_pid_max(pidns_pid_max(k, ns), text, k.pid_max_min, k.pid_max_limit)
         elif node.name in ("core_pattern", "suid_dumpable"):
             # Mode 0644: proc_sys_permission's test_perm gives the owner bits to euid 0 only.
             if cur.cred.euid != 0:
@@ -940,7 +953,7 @@ def write_text(k: "Kernel", cur: TaskStruct, path: str, text: str) -> None:
                 raise oserror(errno.EPERM, "ns_last_pid needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE")
             if not text:
                 return
-            write_ns_last_pid(ns, text)
+            write_ns_last_pid(ns, text, pidns_pid_max(k, ns).pid_max)
         return
     if node.kind in ("dir", "root"):
         raise oserror(errno.EISDIR, path)
