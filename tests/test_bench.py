@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
+import subprocess
+import sys
 
+import pytest
 from click.testing import CliRunner
 
 from pidlab.cli.main import cli
@@ -77,3 +82,47 @@ def test_opcount_counts_the_kernel_steps_of_a_churn_cycle(capsys):
     ops, calls = opcount.count(opcount.churn_step(0, fork_only=True), 10)
     assert calls["copy_process"] == 10 and ops["copy_process"] > 0
     assert "do_exit" not in calls
+
+
+def test_bench_only_wrap_runs_the_wrap_benchmark_alone(tmp_path):
+    """wrap lives inside the scale run (it needs a nearly full namespace): asked for
+    alone, it fills one and reports only its own row."""
+    out = tmp_path / "w.json"
+    result = CliRunner().invoke(cli, ["bench", "--smoke", "--no-live", "--only", "wrap",
+                                      "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert set(data["results"]) == {"sizes", "wrap"}
+    assert data["results"]["wrap"]["alloc_free_us"] > 0
+    assert data["results"]["wrap"]["namespace_tasks"] == data["results"]["sizes"]["scale"][-1]
+    assert [row["benchmark"].split(":")[0] for row in data["table"]] == ["wrap"]
+    assert "wrap: alloc + free" in result.stdout
+
+
+def test_bench_writes_nothing_unasked_and_leaves_no_build_directory(tmp_path):
+    """A run with the live side (gcc builds the fork loop in a temporary directory)
+    leaves the working directory and TMPDIR as it found them."""
+    work, tmp = tmp_path / "work", tmp_path / "tmp"
+    work.mkdir()
+    tmp.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    proc = subprocess.run([sys.executable, "-m", "pidlab", "bench", "--smoke", "--only", "churn",
+                           "--only", "pidfd"], cwd=work, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "figures written" not in proc.stdout
+    assert list(work.iterdir()) == []
+    assert list(tmp.iterdir()) == [], list(tmp.iterdir())
+    if os.geteuid() == 0 and shutil.which("gcc"):
+        # the live side ran, so the fork loop was built (and removed again)
+        assert re.search(r"fork [\d,]+/s", proc.stdout), proc.stdout
+
+
+def test_livebench_cleanup_removes_the_build_directory():
+    from pidlab.bench import live
+    if shutil.which("gcc") is None and shutil.which("cc") is None:
+        pytest.skip("no C compiler here to build the fork loop")
+    binary = live.forkloop()
+    assert os.path.exists(binary)
+    live.cleanup()
+    assert not os.path.exists(os.path.dirname(binary))

@@ -35,6 +35,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import time
 import xml.etree.ElementTree as ET
 import zlib
 from importlib import metadata
@@ -51,7 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.pidlab"))
 EXAMPLE_IDS = [p.stem for p in EXAMPLES]
 ANSI = re.compile(r"\x1b\[[0-9;?<=>]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>]")
-COMMANDS = ("demo", "run", "compare", "shell", "tree", "conformance")
+COMMANDS = ("demo", "run", "compare", "shell", "tree", "conformance", "help")
 SCENARIOS = ROOT / "src" / "pidlab" / "conformance" / "scenarios"
 CHROMIUM = "/usr/bin/chromium"
 
@@ -228,7 +229,8 @@ def test_run_format_json_parses_and_summarises_every_step():
     assert data["backend"] == "model"
     assert [e["line"] for e in data["events"]] == [n for n, _ in steps]
     assert data["summary"] == {"steps": len(steps), "expectations": 9, "met": 9, "failed": 0,
-                               "unexpected_errors": 0, "error": None}
+                               "unexpected_errors": 0, "error": None,
+                               "interrupted_at_line": None}
     leaf = next(e for e in data["events"] if e["source"].startswith("leaf = ns3.fork()"))
     # ns3's second process: pid 2 as ns3's init sees it (the example's expectation)
     assert leaf["result"] == {"outcome": "ok", "value": {"type": "Child", "pid": 2, "pidfd": None}}
@@ -284,11 +286,11 @@ def test_failed_expectation_exits_1_on_both_backends(tmp_path, backend):
     assert "expected 7, got 1" in result.stdout
 
 
-def test_unbound_name_is_reported_with_file_and_line_and_exits_1(tmp_path):
+def test_unknown_name_is_reported_with_file_and_line_before_anything_runs(tmp_path):
     path = write(tmp_path, "unbound.pidlab", "init.fork()\nzz.getpid()\n")
-    result = invoke("run", str(path))
-    assert result.exit_code == 1
-    assert f"{path}:2: 'zz' is not bound" in result.stdout
+    proc = pidlab_cmd("run", str(path))
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert f"{path}:2: 'zz' is not defined" in one_line_error(proc)
 
 
 SYNTAX_ERRORS = [
@@ -298,7 +300,7 @@ SYNTAX_ERRORS = [
     ("init.fork()\nassert\n", 2, "expected an expression after 'assert'"),
     ("init.fork() init.fork()\n", 1, "expected a call like `init.fork()`"),
     ("x = 3\n", 1, "expected a system call like `init.fork()`"),
-    ("init.fork()\ntree sideways\n", 2, "text, json, dot or svg"),
+    ("init.fork()\ntree sideways\n", 2, "expected `tree [text|json|dot|svg] [FILE]`"),
     ("init.frobnicate()\n", 1, "'frobnicate' is not a Task system call"),
 ]
 
@@ -982,7 +984,7 @@ def test_conformance_table_ends_with_the_summary_line():
     assert total == agree + differ + single >= len(names)
     assert proc.returncode == (0 if differ == 0 else 1)
     header = proc.stdout.splitlines()[0].split()
-    assert header == ["behaviour", "model", "live", "agree"]
+    assert header == ["behaviour", "model", "live", "agree", "reason"]
 
 
 # ---------------------------------------------------------------- demo
@@ -1058,3 +1060,757 @@ def test_shell_json_format_prints_one_trace_event_per_line():
                                    "value": {"type": "Child", "pid": 2, "pidfd": None}}
     assert events[1]["passed"] is True
     assert events[2]["result"]["outcome"] == "script-error"
+
+
+# ---------------------------------------------------------------- Ctrl-C (issue 12, item 3)
+#
+# A KeyboardInterrupt inside a model syscall could leave the model half-mutated,
+# so a step holds SIGINT and stops at its next boundary (between two calls of a
+# repeat).  The checks that the state is whole: the kernel's own numbering, since
+# forks take consecutive numbers (spec 3.5: 2 after init's 1, then 3, ...), a
+# fork that was cut would leave ns_last_pid ahead of the last Child; and, on the
+# model, k.check().
+
+def _long_repeat(backend: str) -> list[str]:
+    """Lines that start a repeat far too long to finish.  The model forks (with room for
+    millions of numbers); the live side repeats getpid, a round trip to the agent each
+    time, since thousands of real processes would exhaust the backend's descriptors
+    (its select() takes none above 1023)."""
+    if backend == "model":
+        return ["c = init.fork()", 'init.write_text("/proc/sys/kernel/pid_max", "4194304")',
+                "repeat 4000000 k = init.fork()"]
+    return ["c = init.fork()", "repeat 4000000 k = init.getpid()"]
+
+
+@pytest.mark.parametrize("backend", ["model", "live"])
+def test_ctrl_c_in_the_shell_stops_a_long_repeat_between_calls_and_keeps_every_binding(
+        tmp_path, backend):
+    pexpect, sh = _spawn(["shell", "--backend", with_backend(backend)], tmp_path)
+    seen: list[str] = []
+    sh.logfile_read = _Sink(seen)
+    prompt = "pidlab>"
+
+    def step(line: str, *expect: str) -> None:
+        sh.sendline(line)
+        for pattern in expect:
+            sh.expect(pattern)
+        sh.expect_exact(prompt)
+
+    try:
+        sh.expect_exact(prompt)
+        *setup, long = _long_repeat(backend)
+        for line in setup:
+            step(line, r"⇒\S*\s*\S*(Child|ok)")       # the step's own output, then the prompt
+        sh.sendline(long)
+        sh.expect_exact(long)                       # prompt_toolkit redraws the accepted line
+        sh.expect(pexpect.TIMEOUT, timeout=2.5)     # let it run for a while
+        sh.sendintr()                               # ^C from the terminal: SIGINT to pidlab
+        results = r"Child\(pid=3\.\.(\d+)\)" if backend == "model" else r"1 ×(\d+)"
+        sh.expect(rf"interrupted after (\d+) calls: {results}")
+        done, last = int(sh.match.group(1)), int(sh.match.group(2))
+        sh.expect_exact(prompt)
+        step("c.getppid() -> 1", "✓")               # a binding from before the interrupt
+        if backend == "model":
+            step("k.getppid() -> 1", "✓")           # the repeat's own binding: its last Child
+            step(f"assert k.pid == {last}", "✓")
+        else:
+            step("assert k == 1", "✓")
+            assert last == done
+        # Every call that started finished: the cursor is at the last fork's number
+        # (spec 3.5: forks take 2, 3, ... in turn), and the next fork gets the next one.
+        sh.sendline('init.read_text("/proc/sys/kernel/ns_last_pid")')
+        sh.expect(r"'(\d+)\\n'")
+        ns_last_pid = int(sh.match.group(1))
+        sh.expect_exact(prompt)
+        step(f"init.fork() -> {ns_last_pid + 1}", "✓")
+        step("check", "all invariants hold|the live kernel has no model invariants")
+        sh.sendcontrol("d")
+        sh.expect(pexpect.EOF, timeout=120)
+        sh.close()
+    finally:
+        if sh.isalive():
+            sh.terminate(force=True)
+    text = ANSI.sub("", "".join(seen))
+    assert "Aborted" not in text and "Traceback" not in text, text[-2000:]
+    assert done > 0
+    assert ns_last_pid == (last == done + 2 and last if backend == "model" else 2)
+    assert sh.exitstatus == 0
+
+
+class _SigintAt:
+    """A task whose n-th call of `method` receives SIGINT while it runs, as Ctrl-C
+    would deliver it: the signal handler runs in the middle of the call."""
+
+    def __init__(self, task, method: str, n: int) -> None:
+        self._task, self._method, self._n, self.calls = task, method, n, 0
+
+    def __getattr__(self, name: str):
+        attr = getattr(self._task, name)
+        if name != self._method:
+            return attr
+
+        def call(*args, **kwargs):
+            self.calls += 1
+            if self.calls == self._n:
+                signal.raise_signal(signal.SIGINT)
+            return attr(*args, **kwargs)
+        return call
+
+
+def _kernel(backend: str):
+    with_backend(backend)
+    return pidlab.Kernel() if backend == "model" else pidlab.LiveKernel()
+
+
+@pytest.mark.parametrize("backend", ["model", "live"])
+def test_sigint_inside_a_call_lets_the_call_finish_and_stops_the_repeat_after_it(backend):
+    with _kernel(backend) as k:
+        runner = script.Runner(k, "<test>")
+        runner.env.names["t"] = _SigintAt(k.init, "fork", 5)
+        before = signal.getsignal(signal.SIGINT)
+        out = runner.step(script.parse_line("repeat 1000 c = t.fork()"))
+        assert signal.getsignal(signal.SIGINT) is before        # the handler is given back
+        assert out.interrupted and out.cut_short and out.kind == "ok"
+        assert out.count == 5 and runner.env.names["t"].calls == 5
+        assert runner.env.names["c"].pid == 6                   # forks 2..6, the 5th whole
+        assert k.init.read_text("/proc/sys/kernel/ns_last_pid") == "6\n"
+        assert out.describe() == "interrupted after 5 calls: Child(pid=2..6)"
+        if backend == "model":
+            k.check()
+        # The next step runs normally: nothing is left pending.
+        again = runner.step(script.parse_line("repeat 3 init.fork()"))
+        assert not again.interrupted and again.describe() == "3 calls: Child(pid=7..9)"
+
+
+@pytest.mark.parametrize("backend", ["model", "live"])
+def test_sigint_during_a_single_call_is_reported_after_the_call_completes(backend):
+    with _kernel(backend) as k:
+        runner = script.Runner(k, "<test>")
+        runner.env.names["t"] = _SigintAt(k.init, "fork", 1)
+        out = runner.step(script.parse_line("c = t.fork() -> 2"))
+        assert out.interrupted and not out.cut_short and out.passed is True
+        assert runner.env.names["c"].pid == 2
+
+
+@pytest.mark.parametrize("backend", ["model", "live"])
+def test_ctrl_c_ends_pidlab_run_with_status_130_after_the_running_call(tmp_path, backend):
+    path = write(tmp_path, "long.pidlab", "\n".join(_long_repeat(with_backend(backend)))
+                 + "\ninit.getppid() -> 0\n")
+    env = {k: v for k, v in os.environ.items() if k != "PIDLAB_DEBUG"}
+    proc = subprocess.Popen([sys.executable, "-m", "pidlab", "run", "--backend", backend,
+                             str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env, cwd=ROOT)
+    try:
+        # Wait until the repeat runs (the line before it has printed), then interrupt.
+        assert proc.stdout is not None
+        first = []
+        for line in proc.stdout:
+            first.append(line)
+            if "=> Child(pid=2)" in line:
+                break
+        time.sleep(2.0)
+        proc.send_signal(signal.SIGINT)
+        rest, err = proc.communicate(timeout=120)
+        out = "".join(first) + rest
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "Aborted" not in err
+    m = re.search(r"repeat 4000000 k = init\.\w+\(\)\s+=> interrupted after (\d+) calls", out)
+    assert m, out + err
+    assert "init.getppid()" not in out                     # the run stopped there
+    assert re.search(r"; interrupted \(Ctrl-C\) at line \d+$", out.rstrip()), out
+
+
+# ---------------------------------------------------------------- tree svg FILE, names in drawings
+
+@pytest.mark.parametrize("backend", ["model", "live"])
+def test_tree_svg_in_the_shell_writes_a_file_and_says_where(tmp_path, monkeypatch, backend):
+    monkeypatch.chdir(tmp_path)
+    result = invoke("shell", "--backend", with_backend(backend),
+                    input="c = init.fork()\ntree svg\ntree svg named.svg\ntree drawing.dot\n")
+    assert result.exit_code == 0, result.output
+    assert "<svg" not in result.stdout and "digraph" not in result.stdout
+    assert f"wrote the svg drawing of 2 tasks to {script.DEFAULT_SVG}" in result.stdout
+    assert "wrote the svg drawing of 2 tasks to named.svg" in result.stdout
+    assert "wrote the dot drawing of 2 tasks to drawing.dot" in result.stdout
+    for name in (script.DEFAULT_SVG, "named.svg"):
+        root = ET.fromstring((tmp_path / name).read_text())
+        assert root.tag.endswith("svg")
+    assert (tmp_path / "drawing.dot").read_text().lstrip().startswith("digraph")
+
+
+def test_tree_to_a_file_that_cannot_be_written_is_a_scenario_error(tmp_path):
+    result = invoke("shell", input=f"tree svg {tmp_path}/no/such/dir/t.svg\ninit.getpid()\n")
+    assert result.exit_code == 1
+    assert "cannot write the drawing to" in result.stdout and "No such file" in result.stdout
+    assert re.search(r"^\s*2\s+init\.getpid\(\)\s+=> 1$", result.stdout, re.M)
+
+
+def test_an_unknown_tree_format_is_a_parse_error(tmp_path):
+    result = invoke("shell", input="tree sideways\n")
+    assert "expected `tree [text|json|dot|svg] [FILE]`" in result.stdout
+
+
+BOUND = "c = init.fork()\nns = init.clone(CLONE_NEWPID)\nx = ns.fork()\ngone = init.fork()\n" \
+        "init.kill(gone.pid, SIGKILL)\ninit.waitpid(gone.pid)\n"
+
+
+def test_drawings_get_the_names_the_scenario_bound_by_top_level_pid(monkeypatch):
+    """tree and ps pass labels={numbers[0]: names}; a reaped task has none."""
+    seen: list[dict] = []
+
+    def spy(name, real):
+        def draw(views, *args, labels=None, **kwargs):
+            seen.append({"fn": name, "labels": labels})
+            return real(views, *args, **kwargs)
+        return draw
+    for name in ("render", "to_json"):
+        monkeypatch.setattr(render, name, spy(name, getattr(render, name)))
+    result = invoke("shell", "--format", "json", input=BOUND + "tree\n")
+    assert result.exit_code == 0, result.output
+    result = invoke("shell", input=BOUND + "tree\n")
+    assert result.exit_code == 0, result.output
+    # c is 2, ns 3, x is 4 at the top level (its 2 inside ns), gone was 5 and is reaped.
+    assert seen and all(s["labels"] == {2: ["c"], 3: ["ns"], 4: ["x"]} for s in seen), seen
+    assert {s["fn"] for s in seen} == {"render", "to_json"}
+
+
+@pytest.mark.parametrize("backend", ["model", "live"])
+def test_ps_shows_the_names_bound_to_each_task(backend):
+    result = invoke("shell", "--backend", with_backend(backend), input=BOUND + "ps\n")
+    assert result.exit_code == 0, result.output
+    assert re.search(r"^PID .* BOUND TO\s*$", result.stdout, re.M)
+    assert re.search(r"^2\s+2\s+ns0\s+1\s+2\s+\w+\s+\w+\s+c\s*$", result.stdout, re.M)
+    assert re.search(r"^3\s+3/1\s+ns1\s+1\s+3\s+\w+\s+\w+\s+ns\s*$", result.stdout, re.M)
+    assert re.search(r"^4\s+4/2\s+ns1\s+3\s+4\s+\w+\s+\w+\s+x\s*$", result.stdout, re.M)
+
+
+def test_labels_follow_a_name_rebound_and_list_every_name_of_a_task():
+    k = pidlab.Kernel()
+    runner = script.Runner(k, "<test>")
+    for line in ("a = init.fork()", "b = init.fork()", "alias = a.task.getpid()"):
+        runner.step(script.parse_line(line))
+    runner.env.names["same"] = runner.env.names["a"].task        # a task, not a Child
+    assert runner.env.labels() == {2: ["a", "same"], 3: ["b"]}
+    runner.step(script.parse_line("a = init.fork()"))
+    assert runner.env.labels() == {4: ["a"], 2: ["same"], 3: ["b"]}
+
+
+# ---------------------------------------------------------------- messages (item 4)
+
+def test_an_exception_inside_an_assert_names_file_line_and_values_and_summarises(tmp_path):
+    path = write(tmp_path, "idx.pidlab", "c = init.fork()\nassert c.numbers[5] == 1\n"
+                 "init.getpid()\n")
+    proc = pidlab_cmd("run", str(path))
+    assert proc.returncode == 1 and proc.stderr == ""
+    assert f"{path}:2: c.numbers[5]: IndexError: tuple index out of range " \
+           "(c.numbers is (2,))" in proc.stdout
+    last = proc.stdout.rstrip().splitlines()[-1]
+    assert last == f"{path} on model: 1 step, 0 expectations, 0 met, 0 failed; stopped by " \
+                   "the scenario error above"
+
+
+@pytest.mark.parametrize("backend", ["model", "live"])
+@pytest.mark.parametrize("line,why", [
+    ("assert c.numbers == (3, 2)", "(2,) == (3, 2) is false"),
+    ("assert c.pid > 5", "2 > 5 is false"),
+    ("assert c.pid == 2 and c.numbers == (9,)", "(2,) == (9,) is false"),
+    ("assert not c.pid", "c.pid is 2"),
+    ("assert WIFSIGNALED(w[1])", "WIFSIGNALED(w[1]) is False (w[1] is exited 3)"),
+])
+def test_a_false_assert_shows_the_values_it_compared(tmp_path, backend, line, why):
+    path = write(tmp_path, "f.pidlab", "c = init.fork()\nd = init.fork()\nd.task.exit_group(3)\n"
+                 f"w = init.waitpid(d.pid)\n{line}\n")
+    result = invoke("run", "--backend", with_backend(backend), str(path))
+    assert result.exit_code == 1
+    assert re.search(rf"^\s*5\s+{re.escape(line)}\s+=> false\s+FAILED: {re.escape(why)}$",
+                     result.stdout, re.M), result.stdout
+
+
+def test_unknown_names_are_all_reported_at_parse_time_with_a_suggestion(tmp_path):
+    path = write(tmp_path, "names.pidlab", "c = init.fork()\nc.getpid() -> 2\n"
+                 "ns = init.clone(CLONE_NEWPD)\ninit.kill(y.pid, 0)\ny = init.fork()\n"
+                 "init.waitpid(c.pid) -> WouldBlok\n")
+    proc = pidlab_cmd("run", str(path))
+    assert proc.returncode == 1 and proc.stdout == ""          # nothing ran
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 3 and "Traceback" not in proc.stderr
+    assert f"{path}:3: 'CLONE_NEWPD' is not defined" in lines[0]
+    assert "(did you mean CLONE_NEWPID?)" in lines[0]
+    assert lines[1] == f"{path}:4: 'y' is not defined: no earlier line binds it, and it is " \
+                       "not a constant, an errno or a macro (line 5 binds it, after this one)"
+    assert f"{path}:6: 'WouldBlok' is not defined" in lines[2]
+    assert "(did you mean WouldBlock?)" in lines[2]
+
+
+def test_a_name_whose_binding_step_failed_is_reported_at_run_time(tmp_path):
+    path = write(tmp_path, "failed.pidlab", "fd = init.pidfd_open(99999)\necho {fd}\n")
+    result = invoke("run", str(path))
+    assert result.exit_code == 1
+    assert "ESRCH" in result.stdout                             # spec: nobody holds 99999
+    assert f"{path}:2: 'fd' is not bound (the step that binds it failed or has not run)" \
+        in result.stdout
+
+
+def test_the_shell_checks_names_against_what_is_bound_so_far():
+    result = invoke("shell", input="init.kill(c.pid, 0)\nc = init.fork()\nc.getppid() -> 1\n")
+    assert result.exit_code == 1
+    assert "line 1: 'c' is not defined" in result.stdout
+    assert re.search(r"^\s*3\s+c\.getppid\(\) -> 1\s+=> 1\s+ok$", result.stdout, re.M)
+
+
+def test_pidlab_help_lists_the_topics_and_the_commands():
+    result = invoke("help")
+    assert result.exit_code == 0
+    for topic in script.TOPICS:
+        assert re.search(rf"^  {topic}\s+\S", result.stdout, re.M), topic
+    for command in (*(c for c in COMMANDS if c != "help"), "bench"):
+        assert re.search(rf"^  {command}\s+\S", result.stdout, re.M), command
+
+
+def test_pidlab_help_language_lists_every_syscall_and_the_proc_files():
+    result = invoke("help", "language")
+    assert result.exit_code == 0
+    out = result.stdout
+    for section in ("STEPS", "EXPRESSIONS", "SYSTEM CALLS", "/proc FILES", "CONSTANTS"):
+        assert re.search(rf"^{re.escape(section)}", out, re.M), section
+    for name in script.TASK_METHODS:
+        assert re.search(rf"^    {name}\(", out, re.M), name
+    assert "clone(flags=0, *, exit_signal=SIGCHLD, set_tid=(), pidfd=False) -> Child" in out
+    # api.md's procfs contract, each with the calls that work on it
+    for path, ops in (("/proc/sys/kernel/pid_max", "read_text, write_text"),
+                      ("/proc/sys/kernel/ns_last_pid", "read_text, write_text"),
+                      ("/proc/<pid>/status", "read_text"),
+                      ("/proc/<pid>/fdinfo/<fd>", "read_text"),
+                      ("/proc/<pid>/ns/pid", "read_text, readlink"),
+                      ("/proc/<pid>/ns/pid_for_children", "read_text, readlink")):
+        assert re.search(rf"^  {re.escape(path)}\s+{re.escape(ops)}", out, re.M), path
+    unmodelled = out.split("Not modelled (a call raises Unsupported):", 1)[1]
+    assert " cmdline " in unmodelled and "ns/net" in unmodelled
+    for name in ("CLONE_NEWPID", "PIDFD_INFO_EXIT", "SIGKILL", "WNOHANG", "POLLHUP"):
+        assert re.search(rf"\b{name}\b", out), name
+    assert invoke("help", "syscalls").stdout in out and invoke("help", "proc").stdout in out
+
+
+def test_every_proc_path_the_reference_offers_works_on_a_fresh_model():
+    offered, unsupported, absent = script.proc_files()
+    k = pidlab.Kernel()
+    fd = k.init.pidfd_open(1)
+    for shown, ops in offered:
+        path = shown.replace("<pid>", "1").replace("<tid>", "1").replace("<fd>", str(fd))
+        for op in ops:
+            if op == "read_text":
+                assert isinstance(k.init.read_text(path), str)
+            elif op == "readlink":
+                assert k.init.readlink(path)
+            elif op == "open":
+                k.init.close(k.init.open(path))
+    for name in unsupported:
+        with pytest.raises(pidlab.Unsupported):
+            k.init.read_text(f"/proc/1/{name}")
+
+
+def test_run_help_points_at_the_language_reference_that_exists():
+    result = invoke("run", "--help")
+    assert "--help-language" not in result.stdout
+    assert "pidlab help language" in " ".join(result.stdout.split())
+    assert invoke("help", "run").stdout == result.stdout
+
+
+def test_pidlab_help_of_an_unknown_topic_is_a_usage_error():
+    proc = pidlab_cmd("help", "nosuch")
+    assert proc.returncode == 2 and "no help topic or command 'nosuch'" in proc.stderr
+
+
+def test_the_shell_help_prints_the_reference_topics():
+    result = invoke("shell", input="help syscalls\nhelp\n")
+    assert result.exit_code == 0
+    assert "pidfd_open(pid, flags=0) -> int" in result.stdout
+    assert "tree svg [FILE]" in result.stdout
+
+
+# ---------------------------------------------------------------- decoded results (item 8)
+
+def test_wait_statuses_decode_as_the_w_macros_read_them():
+    # Linux kernel/exit.c: an exit is (code & 0xff) << 8, a signal its number with
+    # 0x80 for a core dump; kernel/signal.c do_notify_parent_cldstop/wait_task_stopped:
+    # a stop is (sig << 8) | 0x7f; wait_task_continued reports 0xffff.
+    assert repr(script.WaitStatus(7 << 8)) == "exited 7"
+    assert repr(script.WaitStatus(0)) == "exited 0"
+    assert repr(script.WaitStatus(pidlab.SIGKILL)) == "killed by SIGKILL"
+    assert repr(script.WaitStatus(pidlab.SIGSEGV | 0x80)) == "killed by SIGSEGV (core dumped)"
+    assert repr(script.WaitStatus((pidlab.SIGSTOP << 8) | 0x7f)) == "stopped by SIGSTOP"
+    assert repr(script.WaitStatus(0xffff)) == "continued"
+    assert repr(script.WaitStatus(pidlab.SIGRTMIN + 2)) == "killed by SIGRTMIN+2"
+    assert repr(script.PollEvents(pidlab.POLLIN | pidlab.POLLHUP | pidlab.POLLRDNORM)) == \
+        "POLLIN|POLLHUP|POLLRDNORM"
+    assert repr(script.PollEvents(0)) == "0"
+    s = script.WaitStatus(0x700)
+    assert s == 1792 and os.WEXITSTATUS(s) == 7 and json.dumps(script.to_json(s)) == "1792"
+
+
+DECODE = """\
+c = init.fork()
+c.task.exit_group(7)
+w = init.waitpid(c.pid) -> (c.pid, 0x700)
+assert w[1] == 1792 and WEXITSTATUS(w[1]) == 7
+echo status {w[1]} is {w[1]:#x}
+d = init.fork()
+init.kill(d.pid, SIGSTOP)
+init.waitpid(d.pid, WUNTRACED) -> (d.pid, 0x137f)
+init.kill(d.pid, SIGCONT)
+init.waitpid(d.pid, WCONTINUED) -> (d.pid, 0xffff)
+init.kill(d.pid, SIGKILL)
+fd = init.pidfd_open(d.pid)
+init.waitpid(d.pid, 0) -> (d.pid, SIGKILL)
+init.poll([fd]) -> {fd: POLLIN | POLLRDNORM | POLLHUP}
+init.waitpid(-1, WNOHANG) -> ECHILD
+"""
+
+
+@pytest.mark.parametrize("backend", ["model", "live"])
+def test_poll_results_and_wait_statuses_print_decoded_and_compare_as_numbers(tmp_path, backend):
+    path = write(tmp_path, "decode.pidlab", DECODE)
+    trace = tmp_path / "t.jsonl"
+    result = invoke("run", "--backend", with_backend(backend), str(path), "--trace", str(trace))
+    assert result.exit_code == 0, result.stdout
+    out = result.stdout
+    assert re.search(r"^\s*3 .* => \(2, exited 7\)\s+ok$", out, re.M)
+    assert "status exited 7 is 0x700" in out
+    assert re.search(r"^\s*8 .* => \(3, stopped by SIGSTOP\)\s+ok$", out, re.M)
+    assert re.search(r"^\s*10 .* => \(3, continued\)\s+ok$", out, re.M)
+    assert re.search(r"^\s*13 .* => \(3, killed by SIGKILL\)\s+ok$", out, re.M)
+    assert re.search(r"^\s*14 .* => \{3: POLLIN\|POLLHUP\|POLLRDNORM\}\s+ok$", out, re.M)
+    events = read_jsonl(trace)                     # the trace keeps the numbers
+    assert events[2]["result"]["value"] == [2, 1792]
+    assert events[13]["result"]["value"] == {"type": "dict", "items": [[3, 81]]}
+
+
+@pytest.mark.parametrize("backend", ["model", "live"])
+def test_a_core_dump_status_says_so(tmp_path, backend):
+    with_backend(backend)
+    if backend == "live":
+        pattern = Path("/proc/sys/kernel/core_pattern").read_text().strip()
+        if "/" in pattern or pattern.startswith(("|", "@")):
+            pytest.skip(f"the host's core_pattern {pattern!r} would take the dump out of the "
+                        "sandbox")
+    path = write(tmp_path, "core.pidlab", "c = init.clone(pidfd=True)\n"
+                 "c.task.setrlimit(RLIMIT_CORE, RLIM_INFINITY, RLIM_INFINITY)\n"
+                 "init.kill(c.pid, SIGSEGV)\ninit.waitpid(c.pid) -> (c.pid, SIGSEGV | 0x80)\n"
+                 "init.pidfd_get_info(c.pidfd, PIDFD_INFO_EXIT)\n")
+    result = invoke("run", "--backend", backend, str(path))
+    assert result.exit_code == 0, result.stdout
+    assert "=> (2, killed by SIGSEGV (core dumped))  ok" in result.stdout
+    assert "exit_code=0x8b (killed by SIGSEGV (core dumped))" in result.stdout
+
+
+def test_waitid_prints_its_code_and_signals_by_name():
+    result = invoke("shell", input="c = init.fork()\ninit.kill(c.pid, SIGKILL)\n"
+                    "init.waitid(P_PID, c.pid, WEXITED)\n")
+    assert "WaitidResult(si_pid=2, si_uid=0, si_signo=SIGCHLD, si_status=SIGKILL, " \
+           "si_code=CLD_KILLED)" in result.stdout
+
+
+# ---------------------------------------------------------------- repeat and echo (item 8)
+
+@pytest.mark.parametrize("backend", ["model", "live"])
+def test_repeat_shows_every_result_as_runs_not_only_the_last(backend):
+    result = invoke("shell", "--backend", with_backend(backend),
+                    input="repeat 5 init.getpid()\nrepeat 40 c = init.fork()\n"
+                          "repeat 3 init.kill(c.pid, 0) -> 0\nc.getppid() -> 1\n")
+    assert result.exit_code == 1                  # kill returns None, not 0: a failed expectation
+    out = result.stdout
+    assert re.search(r"^\s*1\s+repeat 5 init\.getpid\(\)\s+=> 5 calls: 1 ×5$", out, re.M)
+    assert re.search(r"^\s*2 .* => 40 calls: Child\(pid=2\.\.41\)$", out, re.M)   # spec 3.5
+    assert re.search(r"^\s*3 .* => 3 calls: ok ×3\s+FAILED: expected 0", out, re.M)
+    assert re.search(r"^\s*4\s+c\.getppid\(\) -> 1\s+=> 1\s+ok$", out, re.M)
+
+
+def test_repeat_until_an_error_shows_the_error_after_the_results():
+    result = invoke("run", "pid-max-hierarchy")
+    # 307 forks: outer (pid_max 310) has 3..309 to give (the example's own comment)
+    assert re.search(r"repeat 1000 inner\.fork\(\) -> EAGAIN\s+=> EAGAIN \(.*\) after 307 "
+                     r"calls: Child\(pid=2\.\.308\)\s+ok$", result.stdout, re.M), result.stdout
+
+
+def test_repeat_in_json_keeps_the_count_and_every_run():
+    result = invoke("shell", "--format", "json", input="repeat 4 init.fork()\n")
+    ev = json.loads(result.stdout)
+    assert ev["result"]["count"] == 4
+    runs = ev["result"]["results"]["runs"]
+    assert runs == [{"first": {"type": "Child", "pid": 2, "pidfd": None},
+                     "last": {"type": "Child", "pid": 5, "pidfd": None}, "count": 4}]
+
+
+def test_a_tally_keeps_constant_memory_whatever_the_results():
+    t = script.Tally()
+    for i in range(100_000):
+        t.add(i % 2)                       # no two neighbours alike: a run per result
+    assert t.count == 100_000 and len(t.runs()) == script.Tally.HEAD + 1
+    # a pair is a run (any two results count by some step), shown as the two results
+    assert t.text() == "0, 1, 0, 1, 0, 1, … 99992 more in 49996 runs …, 0, 1"
+    t = script.Tally()
+    for pid in (2, 3, 4, 10, 10, 10, 7, 5, 3):
+        t.add(pid)
+    assert t.text() == "2..4, 10 ×3, 7..3 by -2"
+
+
+def test_echo_evaluates_its_expressions_with_the_scenario_interpreter():
+    result = invoke("shell", input="c = init.fork()\n"
+                    "echo c is {c.pid} at {c.numbers}, {c} # a comment\n"
+                    "echo hex {c.pid * 256:#x}, repr {'x'!r}, braces {{ and }}\n"
+                    "echo plain text stays plain\n")
+    assert result.exit_code == 0, result.stdout
+    out = result.stdout
+    assert re.search(r"^\s*2\s+c is 2 at \(2,\), Child\(pid=2\)$", out, re.M)
+    assert re.search(r"^\s*3\s+hex 0x200, repr 'x', braces \{ and \}$", out, re.M)
+    assert re.search(r"^\s*4\s+plain text stays plain$", out, re.M)
+
+
+def test_echo_with_an_unclosed_brace_or_a_call_is_a_scenario_error(tmp_path):
+    err = one_line_error(pidlab_cmd("run", str(write(tmp_path, "e.pidlab", "echo {c.pid\n"))))
+    assert "e.pidlab:1: echo:" in err and "write {{ and }} for a brace" in err
+    result = invoke("shell", input="echo {init.fork()}\n")
+    assert "a system call must be a step of its own" in result.stdout
+
+
+# ---------------------------------------------------------------- run - and compare (item 8)
+
+def test_run_dash_reads_the_scenario_from_stdin():
+    proc = pidlab_cmd("run", "-", input="c = init.fork() -> 2\nc.getppid() -> 1\n")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.rstrip().endswith("<stdin> on model: 2 steps, 2 expectations, 2 met, "
+                                         "0 failed")
+
+
+def test_run_dash_reports_mistakes_as_from_stdin():
+    proc = pidlab_cmd("run", "-", input="init.fork(\n")
+    assert "<stdin>:1: unbalanced" in one_line_error(proc)
+
+
+def test_compare_prints_results_as_run_does_not_raw_json():
+    need_live()
+    result = invoke("compare", "pid-reuse-vs-pidfd")
+    assert result.exit_code == 0, result.stdout
+    out = result.stdout
+    assert '{"' not in out and '"type"' not in out
+    assert "=> Child(pid=2)  same" in out
+    assert "=> (2, killed by SIGKILL)  same" in out
+    assert re.search(r"=> \{3: POLLIN\|POLLHUP\|POLLRDNORM, 4: 0\}\s+same$", out, re.M)
+
+
+def test_compare_of_traces_prints_decoded_results(tmp_path):
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    invoke("run", str(write(tmp_path, "d.pidlab", DECODE)), "--trace", str(a))
+    events = read_jsonl(a)
+    assert events[2]["result"]["value"] == [2, 0x700]
+    events[2]["result"]["value"] = [2, 0x800]                  # another exit code
+    b.write_text("".join(json.dumps(e) + "\n" for e in events))
+    result = invoke("compare", "--trace", str(a), "--trace", str(b))
+    assert result.exit_code == 1
+    assert "first difference at step 3" in result.stdout
+    assert f"{a}: (2, exited 7)" in result.stdout and f"{b}: (2, exited 8)" in result.stdout
+    assert "=> Child(pid=2)  same" in result.stdout
+
+
+# ---------------------------------------------------------------- conformance (item 8)
+
+def _parametrised_rows() -> tuple[str, list[str]]:
+    """A parametrised scenario test with long names: its base name and its rows."""
+    plans = pidlab.conformance.collect()
+    by_base: dict[str, list[str]] = {}
+    for p in plans:
+        if "[" in p.behaviour and not p.one_sided:
+            by_base.setdefault(p.behaviour.split("[")[0], []).append(p.behaviour)
+    base = max((b for b in by_base if len(by_base[b]) >= 2), key=len)
+    return base.split("::")[-1], by_base[base]
+
+
+@needs_scenarios
+def test_conformance_off_a_terminal_prints_progress_lines_on_stderr():
+    names = _two_scenario_tests()
+    proc = pidlab_cmd("conformance", "--format", "json", "-k", " or ".join(names), timeout=110)
+    data = json.loads(proc.stdout)                       # stdout: the report alone
+    lines = proc.stderr.splitlines()
+    m = re.fullmatch(r"pidlab conformance: running (\d+) tests", lines[0])
+    assert m, proc.stderr
+    total = int(m.group(1))
+    assert total >= len(data["rows"])
+    assert re.fullmatch(rf"pidlab conformance: {total}/{total} tests done in \d+ s", lines[-1])
+
+
+def test_plain_progress_prints_a_line_every_period_and_at_the_end():
+    from pidlab.cli.conformance import PlainProgress
+    now = [100.0]
+    sink = __import__("io").StringIO()
+    p = PlainProgress(sink, period=10, clock=lambda: now[0])
+    p(0, 50, "")
+    for done in range(1, 51):
+        now[0] += 0.5                                      # 25 s in all
+        p(done, 50, f"t{done}")
+    assert sink.getvalue().splitlines() == [
+        "pidlab conformance: running 50 tests", "pidlab conformance: 20/50 tests, 10 s",
+        "pidlab conformance: 40/50 tests, 20 s", "pidlab conformance: 50/50 tests done in 25 s"]
+
+
+@needs_scenarios
+def test_conformance_on_a_terminal_draws_a_progress_bar_and_distinct_rows(tmp_path):
+    base, rows = _parametrised_rows()
+    pexpect, p = _spawn(["conformance", "-k", base, "--backend", "model"], tmp_path)
+    seen: list[str] = []
+    p.logfile_read = _Sink(seen)
+    p.expect(pexpect.EOF, timeout=120)
+    p.close()
+    text = "".join(seen)
+    assert re.search(r"conformance.*\d+/\d+", ANSI.sub("", text)), text[:2000]   # the bar
+    table = [ln for ln in ANSI.sub("", text).replace("\r", "\n").splitlines()
+             if base[:20] in ln or "…" in ln]
+    # every row whole (the outcome columns beside the name), cut to fit 120 columns but
+    # no two alike
+    shown = [ln.split()[0] for ln in table if ln.split()[1:4] == ["passed", "not", "run"]]
+    assert len(shown) == len(rows) == len(set(shown)), table
+    assert all("…" in name for name in shown) and max(map(len, rows)) > 120 - 31 - 24
+    assert p.exitstatus == 0
+
+
+def test_shorten_keeps_both_ends_and_the_parameters():
+    from pidlab.cli.conformance import shorten
+    a = "test_bad_input.py::test_a_bad_ns_last_pid_write_is_einval_and_leaves_the_value[-1]"
+    b = a.replace("[-1]", "[32769]")
+    assert shorten(a, 200) == a
+    sa, sb = shorten(a, 40), shorten(b, 40)
+    assert len(sa) == len(sb) == 40 and sa != sb
+    assert sa.startswith("test_bad_input.py::") and sa.endswith("the_value[-1]") and "…" in sa
+    long = "t.py::test_x[" + "p" * 80 + "]"
+    assert len(shorten(long, 40)) <= 40 and shorten(long, 40).endswith("p]")
+
+
+@needs_scenarios
+def test_conformance_reason_column_says_why_a_row_is_one_sided():
+    declared = [p for p in pidlab.conformance.collect() if p.one_sided == "declared model_only"]
+    if not declared:
+        pytest.skip("no scenario is declared model_only")
+    name = declared[0].behaviour.split("::")[-1].split("[")[0]
+    proc = pidlab_cmd("conformance", "-k", name, timeout=110)
+    row = next(ln for ln in proc.stdout.splitlines() if name in ln)
+    assert re.search(r"passed\s+skipped\s+one-sided\s+live skipped: model only: \S", row), row
+    data = json.loads(pidlab_cmd("conformance", "-k", name, "--format", "json").stdout)
+    assert data["rows"][0]["reason"].startswith("live skipped: model only: ")
+
+
+def test_a_differing_row_gives_the_failures_first_line_as_its_reason():
+    from pidlab.conformance import Result, Row
+    row = Row("t.py::test_x", "", Result("passed"), Result("failed", "assert 3 == 2"))
+    assert row.agree is False and row.reason == "live failed: assert 3 == 2"
+    assert Row("t.py::test_y", "", Result("passed"), Result("passed")).reason == ""
+
+
+@needs_scenarios
+def test_conformance_k_matching_nothing_fails_with_a_message():
+    proc = pidlab_cmd("conformance", "-k", "no_behaviour_has_this_name")
+    assert proc.returncode == 1
+    assert one_line_error(proc) == "Error: no behaviour matches -k 'no_behaviour_has_this_name'"
+
+
+# ---------------------------------------------------------------- README (item 8)
+
+README = ROOT / "README.md"
+
+
+def _readme_blocks() -> list[list[str]]:
+    """The README's ```text blocks that show a command and what it printed."""
+    blocks, block, inside = [], [], False
+    for line in README.read_text().splitlines():
+        if line.startswith("```"):
+            if inside and block and block[0].startswith(("$ pidlab", "$ sudo pidlab")):
+                blocks.append(block)
+            block, inside = [], not inside and line == "```text"
+            continue
+        if inside:
+            block.append(line)
+    return blocks
+
+
+def _plain(line: str) -> str:
+    """A line as the command prints it off a terminal, spaces squeezed."""
+    for rich, plain in (("⇒", "=>"), ("✓", "ok")):
+        line = line.replace(rich, plain)
+    return " ".join(line.split())
+
+
+def test_readme_counts_match_the_conformance_suite_and_the_examples():
+    text = README.read_text()
+    plans = pidlab.conformance.collect()
+    one_sided = sum(1 for p in plans if p.one_sided)
+    m = re.search(r"^(\d+) behaviours: (\d+) agree, (\d+) differ, (\d+) shown on one backend "
+                  r"only$", text, re.M)
+    assert m, "README has no conformance summary line"
+    assert tuple(map(int, m.groups())) == (len(plans), len(plans) - one_sided, 0, one_sided)
+    fuzz = re.search(r'PIDLAB_FUZZ_EXAMPLES", "(\d+)"', (ROOT / "tests" / "test_fuzz.py").read_text())
+    m = re.search(r"The differential fuzzer runs (\d+) examples", text)
+    assert fuzz and m and m.group(1) == fuzz.group(1)
+    m = re.search(r"`pidlab demo` is a (\w+)-screen tour", text)
+    words = {"seven": 7, "eight": 8, "six": 6, "nine": 9}
+    screens = json.loads(invoke("demo", "--format", "json").stdout)["screens"]
+    assert m and words[m.group(1)] == len(screens)
+
+
+# The tree drawing's block is left to render.py's own tests (another part of the project
+# draws it); the conformance block's counts are checked above, by collection.
+README_BLOCKS = [b for b in _readme_blocks() if "pidlab tree" not in b[0]]
+
+
+@pytest.mark.parametrize("block", README_BLOCKS, ids=lambda b: b[0].split("pidlab ")[1].split()[0])
+def test_readme_command_output_is_what_the_command_prints(block):
+    """Every ```text block of the README that starts with `$ pidlab ...` shows lines
+    the command prints, in order (`...` stands for lines left out); a command fed by
+    `printf '...' |` gets that input, a shell session its `pidlab> ` lines."""
+    runs: list[tuple[list[str], list[str], list[str]]] = []     # (argv, input lines, output)
+    for line in block:
+        m = re.fullmatch(r"\$ (?:printf '(.*)' \| )?(?:sudo )?pidlab (.*)", line)
+        if m:
+            feed = m.group(1).encode().decode("unicode_escape").splitlines() if m.group(1) else []
+            runs.append((m.group(2).split("#")[0].split(), feed, []))
+        elif line.startswith("pidlab> "):
+            runs[-1][1].append(line[len("pidlab> "):])
+        elif line.strip() and line.strip() != "...":
+            runs[-1][2].append(_plain(line))
+    for argv, inputs, expected in runs:
+        if argv[0] == "conformance":
+            continue                        # its counts: the test above, by collection
+        if argv[0] == "compare" or "live" in argv:
+            need_live()
+        result = invoke(*argv, input="\n".join(inputs) + "\n" if inputs else None)
+        got = [_plain(ln) for ln in result.stdout.splitlines()]
+        pos = 0
+        for want in expected:
+            assert want in got[pos:], f"README line not printed by pidlab {' '.join(argv)}:" \
+                                      f"\n  {want}\nprinted:\n" + "\n".join(got)
+            pos = got.index(want, pos) + 1
+
+
+@pytest.mark.parametrize("backend", ["model", "live"])
+def test_a_trace_event_reads_as_the_run_printed_it(backend):
+    """compare prints from traces: a step's result must read the same from its JSON
+    event as from the run itself (errnos by name only: a trace keeps no message)."""
+    text = DECODE + "repeat 7 init.getpid()\nrepeat 5 x = init.fork()\n" \
+        "repeat 3 init.kill(99999, 0) -> ESRCH\n" \
+        "repeat 3 init.waitpid(-1, WNOHANG)\nrepeat 9 init.poll([fd])\n"
+    with _kernel(backend) as k:
+        runner = script.Runner(k, "<test>")
+        for n, step in enumerate(script.parse(text), 1):
+            out = runner.step(step)
+            ev = json.loads(json.dumps(script.event(n, out, backend)))
+            if out.kind == "errno":
+                assert script.describe_event(ev).startswith(
+                    pidlab_errno_name(out.errno)), step.source
+            elif out.kind in ("ok", "assert"):
+                assert script.describe_event(ev) == out.describe(), step.source
+
+
+def pidlab_errno_name(code: int | None) -> str:
+    import errno as errno_mod
+    return errno_mod.errorcode[code or 0]

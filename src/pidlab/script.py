@@ -1,4 +1,4 @@
-"""The scenario language of `pidlab run`, `compare` and `shell`: one call per line.
+"""The scenario language of `pidlab run`, `compare` and `shell`: one step per line.
 
     # a comment
     ns = init.clone(CLONE_NEWPID, pidfd=True)     # bind a result to a name
@@ -8,33 +8,46 @@
     a, b = init.socketpair()                      # unpack a tuple
     assert c.numbers == (3, 2)                    # any comparison
     repeat 1000 ns.fork() -> EAGAIN               # up to N times, until the first error
-    tree                                          # draw the current state (tree json: JSON)
+    tree                                          # draw the current state (tree svg FILE: a file)
     ps                                            # list the tasks
     check                                         # the model's invariants (k.check())
-    echo some text                                # print a line
+    echo c is {c.pid}, status {status:#x}         # print a line; {EXPR} is evaluated
 
 A call is `TASK.METHOD(ARGS)`: TASK is `init`, a name bound to a Child (its
 task) or to a task, and METHOD any method of the Task API.  Arguments are
 Python literals, bound names, pidlab's constants (`CLONE_NEWPID | CLONE_PIDFD`),
 attributes (`c.pid`, `info.exit_code`), and W*-macros (`WEXITSTATUS(status)`).
-Expressions are evaluated by a small interpreter, never by `eval`.
+Expressions are evaluated by a small interpreter, never by `eval`.  Names are
+checked when the file is parsed; `pidlab help language` prints the reference
+(`reference()` below), generated from the Task API and the model's procfs.
 """
 
 from __future__ import annotations
 
 import ast
 import dataclasses
+import difflib
+import enum
 import errno as errno_mod
+import inspect
 import io
 import os
+import re
+import signal
+import sys
+import textwrap
+import threading
 import tokenize
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Collection, Iterable, Iterator, Mapping, Sequence
 
 from . import constants as C
-from .api import (Child, FileHandle, PidfdInfo, PidlabError, StatResult, TaskExited, TaskView,
-                  Unsupported, WaitidResult, WouldBlock)
+from .api import (Child, FileHandle, PidfdInfo, PidlabError, StatResult, TaskAPI, TaskExited,
+                  TaskView, Unsupported, WaitidResult, WouldBlock)
 
 DIRECTIVES = ("tree", "ps", "check", "echo")
+TREE_FORMATS = ("text", "json", "dot", "svg")
+TREE_SUFFIXES = {".txt": "text", ".json": "json", ".dot": "dot", ".gv": "dot", ".svg": "svg"}
+DEFAULT_SVG = "pidlab-tree.svg"         # where `tree svg` writes when no FILE is given
 MAX_REPEAT = 10_000_000
 EXCEPTIONS: dict[str, type[BaseException]] = {
     "WouldBlock": WouldBlock, "TaskExited": TaskExited, "Unsupported": Unsupported,
@@ -46,24 +59,151 @@ MACROS: dict[str, Callable[..., Any]] = {
     "WIFEXITED": os.WIFEXITED, "WEXITSTATUS": os.WEXITSTATUS, "WIFSIGNALED": os.WIFSIGNALED,
     "WTERMSIG": os.WTERMSIG, "WCOREDUMP": os.WCOREDUMP, "WIFSTOPPED": os.WIFSTOPPED,
     "WSTOPSIG": os.WSTOPSIG, "WIFCONTINUED": os.WIFCONTINUED, "len": len}
-# The Task API: the methods a script may call.
-TASK_METHODS = frozenset("""
-    fork clone spawn_thread execve exit exit_group getpid gettid getppid getpgid getpgrp getsid
-    setpgid setsid kill tgkill sigaction waitpid waitid unshare setns prctl getuid geteuid
-    getgid getegid getresuid getresgid setuid setgid setreuid setresuid setresgid capget capset
-    getrlimit setrlimit pidfd_open pidfd_send_signal pidfd_getfd pidfd_get_info poll fstat
-    name_to_handle_at open_by_handle_at fsetxattr fgetxattr flistxattr fremovexattr socketpair
-    getsockopt open close dup fcntl read_text write_text readlink""".split())
+# The Task API: the methods a script may call are the protocol's, so the two cannot drift.
+TASK_METHODS = frozenset(n for n, v in vars(TaskAPI).items()
+                         if not n.startswith("_") and callable(v))
 TASK_ATTRS = frozenset({"numbers"})
 RECORDS = (Child, FileHandle, PidfdInfo, StatResult, WaitidResult, TaskView)
 
 
 class ScriptError(Exception):
-    """A mistake in a scenario: names the file, the line and what was expected."""
+    """A mistake in a scenario: names the file, the line and what was expected.
+
+    `errors` holds every mistake found in one pass (parse() reports them all);
+    the exception itself is the first."""
 
     def __init__(self, filename: str, line: int, message: str) -> None:
         super().__init__(f"{filename}:{line}: {message}")
         self.filename, self.line, self.message = filename, line, message
+        self.errors: list[ScriptError] = [self]
+
+
+# ---------------------------------------------------------------- decoded results
+#
+# A poll result or a wait status is a number to the kernel and to a comparison,
+# and a sentence to a reader: these int subclasses compare, hash and compute as
+# the number and print as the sentence.  JSON traces (to_json) keep the number.
+
+def _names_by_value(prefix: str, skip: tuple[str, ...] = ()) -> dict[int, str]:
+    out: dict[int, str] = {}
+    for name in sorted(CONSTANTS):          # alphabetical: SIGABRT before its alias SIGIOT
+        value = CONSTANTS[name]
+        if name.startswith(prefix) and not name.startswith(skip) and type(value) is int:
+            out.setdefault(value, name)
+    return out
+
+
+SIGNAL_NAMES = _names_by_value("SIG", ("SIG_", "SIGRTMAX"))
+POLL_BITS = sorted(_names_by_value("POLL").items())
+CLD_NAMES = _names_by_value("CLD_")
+
+
+def signal_name(sig: int) -> str:
+    if sig in SIGNAL_NAMES:
+        return SIGNAL_NAMES[sig]
+    if C.SIGRTMIN < sig <= C.SIGRTMAX:
+        return f"SIGRTMIN+{sig - C.SIGRTMIN}"
+    return f"signal {sig}"
+
+
+def wait_status_text(status: int) -> str:
+    """What a wait status says, by the W* macros.  Linux: include/uapi/linux/wait.h
+    and kernel/exit.c (the code << 8 for an exit, the signal with 0x80 for a core)."""
+    if os.WIFCONTINUED(status):
+        return "continued"
+    if os.WIFSTOPPED(status):
+        event = status >> 16
+        text = f"stopped by {signal_name(os.WSTOPSIG(status))}"
+        return text + (f" (ptrace event {event})" if event else "")
+    if os.WIFEXITED(status):
+        return f"exited {os.WEXITSTATUS(status)}"
+    if os.WIFSIGNALED(status):
+        return f"killed by {signal_name(os.WTERMSIG(status))}" + \
+            (" (core dumped)" if os.WCOREDUMP(status) else "")
+    return f"{status:#x}"
+
+
+class WaitStatus(int):
+    """A wait status: the number, printed as what it means ("exited 7")."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return wait_status_text(int(self))
+
+    __str__ = __repr__
+
+
+class PollEvents(int):
+    """poll's revents: the mask, printed as its flags ("POLLIN|POLLHUP")."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        mask = int(self)
+        names = [name for bit, name in POLL_BITS if mask & bit]
+        rest = mask & ~sum(bit for bit, _ in POLL_BITS)
+        if rest:
+            names.append(f"{rest:#x}")
+        return "|".join(names) or "0"
+
+    __str__ = __repr__
+
+
+class SignalNumber(int):
+    """A signal number printed by its name."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return signal_name(int(self))
+
+    __str__ = __repr__
+
+
+class ChildCode(int):
+    """siginfo's si_code for SIGCHLD, printed by its name (CLD_EXITED)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return CLD_NAMES.get(int(self), str(int(self)))
+
+    __str__ = __repr__
+
+
+def _decode_waitpid(value: Any) -> Any:
+    # (0, 0) is WNOHANG's "nothing yet", not an exit with status 0.
+    if isinstance(value, tuple) and len(value) == 2 and value[0]:
+        return (value[0], WaitStatus(value[1]))
+    return value
+
+
+def _decode_waitid(value: Any) -> Any:
+    if not isinstance(value, WaitidResult):
+        return value
+    code = value.si_code
+    status: int = value.si_status
+    if code in (C.CLD_KILLED, C.CLD_DUMPED, C.CLD_STOPPED, C.CLD_TRAPPED, C.CLD_CONTINUED):
+        status = SignalNumber(status)
+    return value._replace(si_signo=SignalNumber(value.si_signo), si_status=status,
+                          si_code=ChildCode(code))
+
+
+def _decode_poll(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {fd: PollEvents(r) for fd, r in value.items()}
+    return value
+
+
+DECODERS: dict[str, Callable[[Any], Any]] = {
+    "waitpid": _decode_waitpid, "waitid": _decode_waitid, "poll": _decode_poll}
+
+
+def decode(method: str, value: Any) -> Any:
+    """The result of `method` with its numbers made readable (and still equal)."""
+    fn = DECODERS.get(method)
+    return fn(value) if fn is not None else value
 
 
 # ---------------------------------------------------------------- parsing
@@ -74,12 +214,14 @@ class Step:
     source: str
     kind: str                           # "call", "assert", "directive"
     targets: tuple[str, ...] = ()       # names bound by `a, b = ...`
-    expr: ast.expr | None = None        # the call, or the asserted expression
+    expr: ast.expr | None = None        # the call, the asserted expression, echo's text
     expect: ast.expr | None = None      # what follows `->`
     expect_src: str = ""
     directive: str = ""
-    arg: str = ""
+    arg: str = ""                       # the directive's argument as written
     repeat: int = 0                     # `repeat N call`: at most N times, until an error
+    fmt: str = ""                       # tree: the format
+    path: str = ""                      # tree: the file to write, "" for the terminal
 
     @property
     def receiver(self) -> str:
@@ -131,20 +273,66 @@ def _split_arrow(text: str, filename: str, lineno: int) -> tuple[str, str | None
     return text.strip(), None
 
 
+def _parse_echo(rest: str, body: str, filename: str, lineno: int) -> Step:
+    """echo TEXT: literal text, with {EXPR} (and {EXPR:SPEC}) evaluated as in an f-string."""
+    expr = None
+    if "{" in rest or "}" in rest:
+        try:
+            expr = ast.parse("f" + repr(rest), mode="eval").body
+        except SyntaxError as e:
+            raise ScriptError(filename, lineno, f"echo: {e.msg} in {rest!r} (an expression goes "
+                              "in braces, {c.pid}; write {{ and }} for a brace)") from None
+    return Step(lineno, body, "directive", expr=expr, directive="echo", arg=rest)
+
+
+def _parse_tree(rest: str, body: str, filename: str, lineno: int) -> Step:
+    """tree [FORMAT] [FILE]: FORMAT is text, json, dot or svg; svg always goes to a file."""
+    words = rest.split(None, 1)
+    fmt, path = "text", ""
+    if words and words[0] in TREE_FORMATS:
+        fmt = words[0]
+        path = words[1].strip() if len(words) > 1 else ""
+    elif words:
+        path = rest.strip()
+        fmt = TREE_SUFFIXES.get(os.path.splitext(path)[1].lower(), "")
+        if not fmt:
+            raise ScriptError(filename, lineno, "expected `tree [text|json|dot|svg] [FILE]` "
+                              f"(or a FILE ending in {', '.join(TREE_SUFFIXES)}), got {rest!r}")
+    if fmt == "svg" and not path:
+        path = DEFAULT_SVG
+    return Step(lineno, body, "directive", directive="tree", arg=rest.strip(), fmt=fmt, path=path)
+
+
+def _strip_echo_comment(text: str) -> str:
+    """echo's line without its comment: a '#' outside braces ({x:#x} is a format)."""
+    depth = 0
+    for i, ch in enumerate(text):
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth = max(depth - 1, 0)
+        elif ch == "#" and depth == 0:
+            return text[:i].rstrip()
+    return text.rstrip()
+
+
 def parse_line(text: str, lineno: int = 1, filename: str = "<input>") -> Step | None:
     """One line of a scenario; None for a blank line or a comment."""
-    body = _strip_comment(text).strip()
+    if text.lstrip().startswith("echo ") or text.strip() == "echo":
+        body = _strip_echo_comment(text).strip()
+    else:
+        body = _strip_comment(text).strip()
     if not body:
         return None
     word, _, rest = body.partition(" ")
     if word in DIRECTIVES:
         if word == "echo":
-            return Step(lineno, body, "directive", directive=word, arg=rest)
-        if word == "tree" and rest.strip() not in ("", "text", "json", "dot", "svg"):
-            raise ScriptError(filename, lineno, f"tree takes text, json, dot or svg, not {rest!r}")
-        if word in ("ps", "check") and rest.strip():
+            return _parse_echo(rest, body, filename, lineno)
+        if word == "tree":
+            return _parse_tree(rest, body, filename, lineno)
+        if rest.strip():
             raise ScriptError(filename, lineno, f"{word} takes no argument")
-        return Step(lineno, body, "directive", directive=word, arg=rest.strip())
+        return Step(lineno, body, "directive", directive=word)
     if word == "repeat":
         count, _, call = rest.strip().partition(" ")
         if not count.isdigit() or not 1 <= int(count) <= MAX_REPEAT or not call.strip():
@@ -195,7 +383,10 @@ def parse_line(text: str, lineno: int = 1, filename: str = "<input>") -> Step | 
         raise ScriptError(filename, lineno,
                           f"expected a system call like `init.fork()`, got {ast.unparse(value)!r}")
     if value.func.attr not in TASK_METHODS:
-        raise ScriptError(filename, lineno, f"{value.func.attr!r} is not a Task system call")
+        hint = difflib.get_close_matches(value.func.attr, TASK_METHODS, n=1)
+        raise ScriptError(filename, lineno, f"{value.func.attr!r} is not a Task system call"
+                          + (f" (did you mean {hint[0]}?)" if hint else
+                             " (pidlab help language lists them)"))
     expect = None
     if expect_src is not None:
         if not expect_src:
@@ -208,12 +399,80 @@ def parse_line(text: str, lineno: int = 1, filename: str = "<input>") -> Step | 
     return Step(lineno, body, "call", targets, value, expect, expect_src or "")
 
 
+def _names_in(step: Step) -> Iterator[tuple[str, bool]]:
+    """Every name a step reads, with whether it stands in an expectation (where
+    WouldBlock and the other exceptions are names too)."""
+    nodes: list[ast.AST] = []
+    if step.kind == "call" and isinstance(step.expr, ast.Call):
+        call = step.expr
+        nodes.append(call.func.value)                       # type: ignore[attr-defined]
+        nodes += call.args
+        nodes += [kw.value for kw in call.keywords]
+    elif step.expr is not None:
+        nodes.append(step.expr)
+    for node in nodes:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name):
+                yield sub.id, False
+    if step.expect is not None:
+        for sub in ast.walk(step.expect):
+            if isinstance(sub, ast.Name):
+                yield sub.id, True
+
+
+def _known(name: str, expectation: bool) -> bool:
+    return name == "init" or name in CONSTANTS or name in ERRNOS or name in MACROS or \
+        (expectation and name in EXCEPTIONS)
+
+
+def check_names(step: Step, bound: Collection[str], filename: str,
+                later: Mapping[str, int] | None = None) -> None:
+    """Every name the step reads must be bound already, or be a constant, an errno,
+    a macro (or, after `->`, an exception).  Raises ScriptError for the first that is not."""
+    for name, expectation in _names_in(step):
+        if name in bound or _known(name, expectation):
+            continue
+        why = f"{name!r} is not defined: no earlier line binds it, and it is not a constant, " \
+              "an errno or a macro"
+        if later and name in later:
+            why += f" (line {later[name]} binds it, after this one)"
+        else:
+            pool = [*CONSTANTS, *ERRNOS, *MACROS, *EXCEPTIONS, "init", *bound]
+            hint = difflib.get_close_matches(name, pool, n=1, cutoff=0.75)
+            if hint:
+                why += f" (did you mean {hint[0]}?)"
+        raise ScriptError(filename, step.line, why)
+
+
 def parse(text: str, filename: str = "<script>") -> list[Step]:
-    steps = []
+    """Every step of a scenario, its names checked.  Raises ScriptError with every
+    mistake of the file in `errors` (names are checked once the syntax is right)."""
+    steps: list[Step] = []
+    errors: list[ScriptError] = []
     for i, line in enumerate(text.splitlines(), 1):
-        step = parse_line(line, i, filename)
+        try:
+            step = parse_line(line, i, filename)
+        except ScriptError as e:
+            errors.append(e)
+            continue
         if step is not None:
             steps.append(step)
+    if not errors:
+        first_binding: dict[str, int] = {}
+        for step in steps:
+            for name in step.targets:
+                first_binding.setdefault(name, step.line)
+        bound: set[str] = set()
+        for step in steps:
+            try:
+                check_names(step, bound, filename, first_binding)
+            except ScriptError as e:
+                errors.append(e)
+            bound.update(step.targets)
+    if errors:
+        first = errors[0]
+        first.errors = errors
+        raise first
     return steps
 
 
@@ -253,6 +512,20 @@ class Env:
                 out[name] = v
         return out
 
+    def labels(self) -> dict[int, list[str]]:
+        """The names bound to each live task, by its top-level pid (TaskView.numbers[0]):
+        what a drawing writes beside the task.  A reaped task has no numbers and no label,
+        so a recycled number never carries an old name."""
+        out: dict[int, list[str]] = {}
+        for name, v in self.names.items():
+            task = v.task if isinstance(v, Child) else v if _is_task(v) else None
+            if task is None:
+                continue
+            numbers = task.numbers
+            if numbers:
+                out.setdefault(numbers[0], []).append(name)
+        return out
+
 
 def _is_task(v: Any) -> bool:
     return hasattr(v, "clone") and hasattr(v, "waitpid") and hasattr(v, "numbers")
@@ -268,6 +541,10 @@ _CMPOPS: dict[type, Callable[[Any, Any], bool]] = {
     ast.Lt: lambda a, b: a < b, ast.LtE: lambda a, b: a <= b, ast.Gt: lambda a, b: a > b,
     ast.GtE: lambda a, b: a >= b, ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b,
     ast.Is: lambda a, b: a is b, ast.IsNot: lambda a, b: a is not b}
+_CMPSYMS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
+            ast.In: "in", ast.NotIn: "not in", ast.Is: "is", ast.IsNot: "is not"}
+# What a computation may raise on a scenario's values: a mistake of the scenario.
+_EVAL_ERRORS = (ArithmeticError, LookupError, TypeError, ValueError, AttributeError)
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -291,14 +568,32 @@ class Evaluator:
         return ScriptError(self.filename, self.line, msg)
 
     def value(self, node: ast.expr) -> Any:
+        """The value of an expression; a Python error in it becomes a ScriptError naming
+        the innermost expression that failed and what it was computed from."""
+        try:
+            return self._value(node)
+        except ScriptError:
+            raise
+        except _EVAL_ERRORS as e:
+            parts = [f"{ast.unparse(node)}: {type(e).__name__}: {e}"]
+            operands = [node.value] if isinstance(node, (ast.Subscript, ast.Attribute)) else \
+                [node.left, node.right] if isinstance(node, ast.BinOp) else \
+                list(node.args) if isinstance(node, ast.Call) else []
+            where = [f"{ast.unparse(o)} is {show(self._value(o))}" for o in operands
+                     if not isinstance(o, ast.Constant)]
+            if where:
+                parts.append(f"({', '.join(where)})")
+            raise self.fail(" ".join(parts)) from None
+
+    def _value(self, node: ast.expr) -> Any:
         if isinstance(node, ast.Constant):
             return node.value
         if isinstance(node, ast.Name):
             try:
                 return self.env.lookup(node.id)
             except _Unbound:
-                raise self.fail(f"{node.id!r} is not bound (no earlier step named it, or "
-                                "that step failed)") from None
+                raise self.fail(f"{node.id!r} is not bound (the step that binds it failed "
+                                "or has not run)") from None
         if isinstance(node, ast.Attribute):
             return self.attribute(self.value(node.value), node.attr)
         if isinstance(node, (ast.Tuple, ast.List)):
@@ -306,7 +601,8 @@ class Evaluator:
         if isinstance(node, ast.Set):
             return {self.value(e) for e in node.elts}
         if isinstance(node, ast.Dict) and None not in node.keys:
-            return {self.value(k): self.value(v) for k, v in zip(node.keys, node.values)}
+            return {self.value(k): self.value(v)                        # type: ignore[arg-type]
+                    for k, v in zip(node.keys, node.values)}
         if isinstance(node, ast.UnaryOp):
             v = self.value(node.operand)
             if isinstance(node.op, ast.USub):
@@ -320,8 +616,11 @@ class Evaluator:
         if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
             return _BINOPS[type(node.op)](self.value(node.left), self.value(node.right))
         if isinstance(node, ast.BoolOp):
-            vals = [self.value(v) for v in node.values]
-            return all(vals) if isinstance(node.op, ast.And) else any(vals)
+            is_and = isinstance(node.op, ast.And)
+            for sub in node.values:
+                if bool(self.value(sub)) != is_and:
+                    return not is_and
+            return is_and
         if isinstance(node, ast.Compare):
             left = self.value(node.left)
             for op, comp in zip(node.ops, node.comparators):
@@ -337,7 +636,59 @@ class Evaluator:
             return MACROS[node.func.id](*[self.value(a) for a in node.args])
         if isinstance(node, ast.Call):
             raise self.fail("a system call must be a step of its own, not part of an expression")
+        if isinstance(node, ast.JoinedStr):
+            return self.text(node)
         raise self.fail(f"{ast.unparse(node)!r} is not something a scenario can compute")
+
+    def text(self, node: ast.JoinedStr) -> str:
+        """echo's text: each {EXPR} as `show` prints it, {EXPR:SPEC} by format(), !r by repr."""
+        out = []
+        for part in node.values:
+            if isinstance(part, ast.Constant):
+                out.append(str(part.value))
+                continue
+            assert isinstance(part, ast.FormattedValue)
+            v = self.value(part.value)
+            if part.conversion == ord("r"):
+                v = repr(v)
+            elif part.conversion == ord("s"):
+                v = str(v)
+            elif part.conversion == ord("a"):
+                v = ascii(v)
+            if part.format_spec is not None:
+                spec = self.text(part.format_spec)          # type: ignore[arg-type]
+                try:
+                    out.append(format(v, spec))
+                except (TypeError, ValueError) as e:
+                    raise self.fail(f"{{{ast.unparse(part.value)}:{spec}}}: {e}") from None
+            else:
+                out.append(v if isinstance(v, str) else show(v))
+        return "".join(out)
+
+    def explain(self, node: ast.expr) -> str:
+        """Why an assertion is false, with the values it compared."""
+        if isinstance(node, ast.Compare):
+            left = self.value(node.left)
+            for op, comp in zip(node.ops, node.comparators):
+                right = self.value(comp)
+                if not _CMPOPS[type(op)](left, right):
+                    return f"{show(left)} {_CMPSYMS[type(op)]} {show(right)} is false"
+                left = right
+        if isinstance(node, ast.BoolOp):
+            if isinstance(node.op, ast.And):
+                for sub in node.values:
+                    if not self.value(sub):
+                        return self.explain(sub)
+            return " and ".join(self.explain(sub) for sub in node.values)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            return f"{ast.unparse(node.operand)} is {show(self.value(node.operand))}"
+        text = f"{ast.unparse(node)} is {show(self.value(node))}"
+        if isinstance(node, ast.Call):
+            where = [f"{ast.unparse(a)} is {show(self.value(a))}" for a in node.args
+                     if not isinstance(a, ast.Constant)]
+            if where:
+                text += f" ({', '.join(where)})"
+        return text
 
     def attribute(self, obj: Any, attr: str) -> Any:
         if attr.startswith("_"):
@@ -366,7 +717,180 @@ class Evaluator:
         return obj
 
 
+# ---------------------------------------------------------------- Ctrl-C
+
+class SigintHold:
+    """Ctrl-C while a step runs waits for the step's next boundary.
+
+    A KeyboardInterrupt raised between two bytecodes of a model syscall would
+    leave the model half-mutated (a pid allocated and no task, a task on one
+    list and not the other), and one inside a live call would cut the agent's
+    reply in two.  So while a step runs, SIGINT only sets `pending`; a repeat
+    looks at it between two calls, and the step ends there with every result
+    so far.  Outside the main thread (where Python runs no signal handlers)
+    and where SIGINT is ignored, nothing is changed.
+    """
+
+    __slots__ = ("pending", "_previous", "_active")
+
+    def __init__(self) -> None:
+        self.pending = False
+        self._previous: Any = None
+        self._active = False
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        if self.pending:
+            sys.stderr.write("\npidlab: finishing the current call first (a call is never "
+                             "cut in half)\n")
+        self.pending = True
+
+    def __enter__(self) -> "SigintHold":
+        self.pending = False
+        if threading.current_thread() is not threading.main_thread():
+            return self
+        previous = signal.getsignal(signal.SIGINT)
+        if previous in (signal.SIG_IGN, None):
+            return self
+        self._previous = previous
+        signal.signal(signal.SIGINT, self._handler)
+        self._active = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._active:
+            signal.signal(signal.SIGINT, self._previous)
+            self._active = False
+
+
 # ---------------------------------------------------------------- running
+
+def _shape(value: Any) -> tuple[str, tuple[int, ...]]:
+    """A result as a template and the plain integers in it, so that a run of results
+    that count up (Child(pid=2), Child(pid=3), ...) folds into one range.  Decoded
+    numbers (wait statuses, poll masks) stay in the template: they print as words."""
+    if type(value) is int:
+        return "{}", (value,)
+    if isinstance(value, Child):
+        if value.pidfd is None:
+            return "Child(pid={})", (value.pid,)
+        return "Child(pid={}, pidfd={})", (value.pid, value.pidfd)
+    if type(value) is tuple and len(value) > 1:
+        parts, ints = [], []
+        for v in value:
+            t, n = _shape(v)
+            parts.append(t)
+            ints.extend(n)
+        return "(" + ", ".join(parts) + ")", tuple(ints)
+    return show(value).replace("{", "{{").replace("}", "}}"), ()
+
+
+class _Run:
+    """Results of one template whose integers move by the same step each call."""
+
+    __slots__ = ("template", "first", "last", "first_ints", "last_ints", "step", "count")
+
+    def __init__(self, template: str, ints: tuple[int, ...], value: Any) -> None:
+        self.template, self.first, self.last = template, value, value
+        self.first_ints = self.last_ints = ints
+        self.step: tuple[int, ...] | None = None
+        self.count = 1
+
+    def extend(self, template: str, ints: tuple[int, ...], value: Any) -> bool:
+        if template != self.template:
+            return False
+        delta = tuple(b - a for a, b in zip(self.last_ints, ints))
+        if self.step is None:
+            self.step = delta
+        elif delta != self.step:
+            return False
+        self.last_ints, self.last = ints, value
+        self.count += 1
+        return True
+
+    def text(self) -> str:
+        if self.count == 1 or not any(self.step or ()):
+            body = self.template.format(*self.first_ints)
+            return body if self.count == 1 else f"{body} ×{self.count}"
+        if self.count == 2:
+            return f"{self.template.format(*self.first_ints)}, " \
+                   f"{self.template.format(*self.last_ints)}"
+        fields = []
+        for a, b, d in zip(self.first_ints, self.last_ints, self.step or ()):
+            fields.append(str(a) if d == 0 else f"{a}..{b}" if abs(d) == 1 else f"{a}..{b} by {d}")
+        return self.template.format(*fields)
+
+
+def _runs_text(head: list[_Run], hidden_runs: int, hidden_results: int,
+               tail: _Run | None) -> str:
+    parts = [r.text() for r in head]
+    if hidden_runs:
+        parts.append(f"… {hidden_results} more in {hidden_runs} runs …")
+    if tail is not None:
+        parts.append(tail.text())
+    return ", ".join(parts)
+
+
+class Tally:
+    """Every result of a repeat, in constant memory: the first runs, the last run,
+    and how many runs lie between (a run: equal results, or results counting by
+    a fixed step, such as the pids of successive forks)."""
+
+    HEAD = 3
+    __slots__ = ("count", "head", "tail", "hidden_runs", "hidden_results")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.head: list[_Run] = []
+        self.tail: _Run | None = None
+        self.hidden_runs = 0
+        self.hidden_results = 0
+
+    def add(self, value: Any) -> None:
+        self.count += 1
+        template, ints = _shape(value)
+        tail = self.tail
+        if tail is not None and tail.extend(template, ints, value):
+            return
+        if tail is not None:
+            if len(self.head) < self.HEAD:
+                self.head.append(tail)
+            else:
+                self.hidden_runs += 1
+                self.hidden_results += tail.count
+        self.tail = _Run(template, ints, value)
+
+    def runs(self) -> list[_Run]:
+        return self.head + ([self.tail] if self.tail is not None else [])
+
+    def text(self) -> str:
+        return _runs_text(self.head, self.hidden_runs, self.hidden_results, self.tail)
+
+    @classmethod
+    def from_json(cls, data: dict, method: str = "") -> "Tally":
+        """The tally a trace recorded (`as_json`), for printing."""
+        t = cls()
+        runs = []
+        for r in data.get("runs", ()):
+            first = decode(method, from_json(r["first"]))
+            last = decode(method, from_json(r["last"]))
+            template, a = _shape(first)
+            run = _Run(template, a, first)
+            run.count, run.last, run.last_ints = r["count"], last, _shape(last)[1]
+            if run.count > 1:
+                run.step = tuple((y - x) // (run.count - 1) for x, y in zip(a, run.last_ints))
+            runs.append(run)
+            t.count += run.count
+        hidden = data.get("hidden") or {}
+        t.hidden_runs, t.hidden_results = hidden.get("runs", 0), hidden.get("results", 0)
+        t.count += t.hidden_results
+        t.head, t.tail = runs[:-1], (runs[-1] if runs else None)
+        return t
+
+    def as_json(self) -> dict:
+        return {"runs": [{"first": to_json(r.first), "last": to_json(r.last), "count": r.count}
+                         for r in self.runs()],
+                "hidden": {"runs": self.hidden_runs, "results": self.hidden_results}}
+
 
 @dataclasses.dataclass
 class Outcome:
@@ -377,12 +901,16 @@ class Outcome:
     value: Any = None
     errno: int | None = None
     exception: str = ""
-    message: str = ""
+    message: str = ""           # errno text, exception text, why an assert is false, ...
     expected: str = ""          # the expectation as written
     passed: bool | None = None  # None: nothing was expected
     count: int = 1              # calls that succeeded (repeat)
     call: dict | None = None    # task, method, args, kwargs as evaluated
-    output: Any = None          # what a directive produced (text or JSON)
+    output: Any = None          # what a directive produced (text or views)
+    tally: Tally | None = None  # repeat: every successful result
+    interrupted: bool = False   # Ctrl-C arrived while the step ran (it stopped at a boundary)
+    labels: dict[int, list[str]] | None = None   # tree, ps: bound names by top-level pid
+    path: str = ""              # tree: the file the drawing went to
 
     @property
     def failed(self) -> bool:
@@ -391,16 +919,38 @@ class Outcome:
             return True
         return self.passed is None and self.kind in ("errno", "exception")
 
+    @property
+    def cut_short(self) -> bool:
+        """A repeat that Ctrl-C stopped before its N calls or its first error."""
+        return self.interrupted and self.kind == "ok" and self.count < self.step.repeat
+
     def describe(self) -> str:
         if self.kind == "errno":
-            return f"{errno_mod.errorcode.get(self.errno or 0, self.errno)} ({self.message})"
-        if self.kind == "exception":
-            return f"{self.exception}: {self.message}" if self.message else self.exception
-        if self.kind == "ok":
-            return show(self.value)
-        if self.kind == "assert":
+            text = f"{errno_mod.errorcode.get(self.errno or 0, self.errno)} ({self.message})"
+        elif self.kind == "exception":
+            text = f"{self.exception}: {self.message}" if self.message else self.exception
+        elif self.kind == "ok":
+            text = show(self.value)
+        elif self.kind == "assert":
             return "true" if self.passed else "false"
-        return ""
+        else:
+            return self.message
+        if not self.step.repeat:
+            return text
+        return repeat_text(self.kind, text, self.count, self.tally, self.cut_short)
+
+
+def repeat_text(kind: str, text: str, count: int, tally: Tally | None, cut_short: bool) -> str:
+    """What a repeat did: its calls, every result as runs, and the error that ended it."""
+    calls = f"{count} call{'s' if count != 1 else ''}"
+    results = tally.text() if tally is not None and tally.count else ""
+    if cut_short:
+        return f"interrupted after {calls}" + (f": {results}" if results else "")
+    if kind == "ok":
+        return f"{calls}: {results}"
+    if not count:
+        return f"{text} at the first call"
+    return f"{text} after {calls}: {results}"
 
 
 def show(value: Any) -> str:
@@ -409,10 +959,15 @@ def show(value: Any) -> str:
         return f"Child(pid={value.pid}" + (f", pidfd={value.pidfd})" if value.pidfd is not None
                                            else ")")
     if isinstance(value, PidfdInfo):
-        parts = [f"mask={value.mask:#x}"] + [
-            f"{f.name}={getattr(value, f.name):#x}" if f.name == "exit_code" and
-            getattr(value, f.name) else f"{f.name}={getattr(value, f.name)}"
-            for f in dataclasses.fields(value) if f.name != "mask" and getattr(value, f.name)]
+        parts = [f"mask={value.mask:#x}"]
+        for f in dataclasses.fields(value):
+            v = getattr(value, f.name)
+            if f.name == "mask" or not v:
+                continue
+            if f.name == "exit_code":
+                parts.append(f"exit_code={v:#x} ({wait_status_text(v)})")
+            else:
+                parts.append(f"{f.name}={v}")
         return "PidfdInfo(" + ", ".join(parts) + ")"
     if isinstance(value, FileHandle):
         return f"FileHandle(type={value.handle_type:#x}, {len(value.handle)} bytes: " \
@@ -424,7 +979,45 @@ def show(value: Any) -> str:
         return repr(value) if "\n" not in value.rstrip("\n") else value.rstrip("\n")
     if value is None:
         return "ok"
+    if isinstance(value, enum.Enum):
+        return value.name               # a signal disposition: SIG_DFL, SIG_IGN, SIG_CATCH
+    if isinstance(value, tuple) and not hasattr(value, "_fields"):
+        inner = ", ".join(show(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{show(k)}: {show(v)}" for k, v in value.items()) + "}"
     return repr(value)
+
+
+def _draw(fn: Callable[..., Any], views: Any, *args: Any,
+          labels: Mapping[int, Sequence[str]] | None) -> Any:
+    """A drawing of render.py with the scenario's names beside the tasks.
+
+    SHIM, to delete when the render branch (h/render) is merged: there every drawing
+    function takes `labels=`; until then the drawing is made without them."""
+    try:
+        return fn(views, *args, labels=labels)
+    except TypeError as e:
+        if "unexpected keyword argument 'labels'" not in str(e):
+            raise
+        return fn(views, *args)
+
+
+def drawing(views: Any, fmt: str, title: str = "pidlab",
+            labels: Mapping[int, Sequence[str]] | None = None) -> str:
+    """render.render with the names a scenario bound."""
+    from . import render
+    return _draw(render.render, views, fmt, title, labels=labels)
+
+
+def rich_drawing(views: Any, labels: Mapping[int, Sequence[str]] | None = None) -> Any:
+    from . import render
+    return _draw(render.to_rich, views, labels=labels)
+
+
+def tree_json(views: Any, labels: Mapping[int, Sequence[str]] | None = None) -> Any:
+    from . import render
+    return _draw(render.to_json, views, labels=labels)
 
 
 class Runner:
@@ -434,18 +1027,34 @@ class Runner:
         self.kernel = kernel
         self.env = Env(kernel)
         self.filename = filename
+        self._hold = SigintHold()
 
     def run(self, steps: list[Step]) -> Iterator[Outcome]:
         for step in steps:
-            yield self.step(step)
+            out = self.step(step)
+            yield out
+            if out.interrupted:
+                return
+
+    def check(self, step: Step) -> None:
+        """The names of a step typed now (the shell): bound so far, or known."""
+        check_names(step, self.env.names, self.filename)
 
     def step(self, step: Step) -> Outcome:
+        """One step; Ctrl-C meanwhile ends it at its next boundary (`interrupted`)."""
+        with self._hold as hold:
+            out = self._step(step)
+        out.interrupted = hold.pending
+        return out
+
+    def _step(self, step: Step) -> Outcome:
         ev = Evaluator(self.env, self.filename, step.line)
         if step.kind == "directive":
-            return self._directive(step)
+            return self._directive(ev, step)
         if step.kind == "assert":
-            ok = bool(ev.value(step.expr))
-            return Outcome(step, "assert", value=ok, passed=ok, expected=step.source)
+            ok = bool(ev.value(step.expr))                          # type: ignore[arg-type]
+            return Outcome(step, "assert", value=ok, passed=ok, expected=step.source,
+                           message="" if ok else ev.explain(step.expr))  # type: ignore[arg-type]
         call = step.expr
         assert isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
         task = ev.task(call.func.value)
@@ -456,21 +1065,16 @@ class Runner:
                 raise ev.fail("** arguments are not supported")
             kwargs[kw.arg] = ev.value(kw.value)
         info = {"task": step.receiver, "method": step.method, "args": args, "kwargs": kwargs}
-        out = self._call(step, task, args, kwargs, info)
         if step.repeat:
-            done, last = 0, out
-            while out.kind == "ok":
-                done, last = done + 1, out
-                if done == step.repeat:
-                    break
-                out = self._call(step, task, args, kwargs, info)
-            if out.kind == "ok":
-                out = last
-            elif done and step.targets:
-                self._bind(ev, step, last.value)
-            out.count = done
-        if out.kind == "ok" and step.targets:
-            self._bind(ev, step, out.value)
+            out = self._repeat(step, task, args, kwargs, info)
+            if out.count and step.targets:
+                self._bind(ev, step, out.tally.tail.last)           # type: ignore[union-attr]
+            if out.cut_short:
+                return out                                          # nothing to judge yet
+        else:
+            out = self._call(step, task, args, kwargs, info)
+            if out.kind == "ok" and step.targets:
+                self._bind(ev, step, out.value)
         if step.expect is not None:
             self._judge(ev, step, out)
         return out
@@ -481,11 +1085,34 @@ class Runner:
             value = method(*args, **kwargs)
         except OSError as e:
             return Outcome(step, "errno", errno=e.errno, message=e.strerror or str(e), call=info)
-        except (WouldBlock, TaskExited, Unsupported, TypeError) as e:
+        except (PidlabError, TypeError) as e:
             return Outcome(step, "exception", exception=type(e).__name__, message=str(e), call=info)
-        except PidlabError as e:
-            return Outcome(step, "exception", exception=type(e).__name__, message=str(e), call=info)
-        return Outcome(step, "ok", value=value, call=info)
+        return Outcome(step, "ok", value=decode(step.method, value), call=info)
+
+    def _repeat(self, step: Step, task: Any, args: list, kwargs: dict, info: dict) -> Outcome:
+        """Up to N calls, until the first error or Ctrl-C (looked at between two calls)."""
+        method = getattr(task, step.method)
+        decoder = DECODERS.get(step.method)
+        hold, tally, limit = self._hold, Tally(), step.repeat
+        out = None
+        while tally.count < limit and not hold.pending:
+            try:
+                value = method(*args, **kwargs)
+            except OSError as e:
+                out = Outcome(step, "errno", errno=e.errno, message=e.strerror or str(e),
+                              call=info)
+                break
+            except (PidlabError, TypeError) as e:
+                out = Outcome(step, "exception", exception=type(e).__name__, message=str(e),
+                              call=info)
+                break
+            tally.add(decoder(value) if decoder is not None else value)
+        if out is None:
+            out = Outcome(step, "ok", value=tally.tail.last if tally.tail else None, call=info)
+        out.count, out.tally = tally.count, tally
+        # The flag is read here, so a Ctrl-C after the last call does not count as a cut.
+        out.interrupted = hold.pending
+        return out
 
     def _bind(self, ev: Evaluator, step: Step, value: Any) -> None:
         if len(step.targets) == 1:
@@ -508,31 +1135,44 @@ class Runner:
         if out.kind != "ok":
             out.passed = False
             return
-        out.passed = _same(out.value, ev.value(exp))
+        out.passed = _same(out.value, ev.value(exp))                # type: ignore[arg-type]
 
-    def _directive(self, step: Step) -> Outcome:
+    def _directive(self, ev: Evaluator, step: Step) -> Outcome:
         d = step.directive
         if d == "echo":
-            return Outcome(step, "directive", output=step.arg)
+            text = ev.text(step.expr) if isinstance(step.expr, ast.JoinedStr) else step.arg
+            return Outcome(step, "directive", output=text, message=text)
         if d == "check":
             check = getattr(self.kernel, "check", None)
             if check is None:
-                return Outcome(step, "directive", output="(the live kernel has no model invariants)")
+                text = "(the live kernel has no model invariants)"
+                return Outcome(step, "directive", output=text, message=text)
             try:
                 check()
             except PidlabError as e:
                 return Outcome(step, "exception", exception=type(e).__name__, message=str(e))
-            return Outcome(step, "directive", output="all invariants hold")
+            return Outcome(step, "directive", output="all invariants hold",
+                           message="all invariants hold")
         views = self.kernel.snapshot()
-        if d == "ps":
-            return Outcome(step, "directive", value=views, output=views)
-        return Outcome(step, "directive", value=views, output=views)
+        labels = self.env.labels()
+        out = Outcome(step, "directive", value=views, output=views, labels=labels)
+        if d == "tree" and step.path:
+            title = f"pidlab · {self.filename} · line {step.line}"
+            try:
+                with open(step.path, "w", encoding="utf-8") as f:
+                    f.write(drawing(views, step.fmt, title, labels))
+            except OSError as e:
+                raise ev.fail(f"cannot write the drawing to {step.path}: "
+                              f"{e.strerror or e}") from None
+            out.path = step.path
+            out.message = f"wrote the {step.fmt} drawing of {len(views)} tasks to {step.path}"
+        return out
 
 
 # ---------------------------------------------------------------- traces
 
 def to_json(value: Any) -> Any:
-    """A JSON shape for any result, the same on both backends."""
+    """A JSON shape for any result, the same on both backends (numbers stay numbers)."""
     if isinstance(value, Child):
         return {"type": "Child", "pid": value.pid, "pidfd": value.pidfd}
     if isinstance(value, TaskView):
@@ -554,11 +1194,86 @@ def to_json(value: Any) -> Any:
         return sorted(to_json(v) for v in value)
     if isinstance(value, bytes):
         return {"type": "bytes", "hex": value.hex()}
-    if isinstance(value, bool) or value is None or isinstance(value, (int, str, float)):
+    if isinstance(value, bool) or value is None or isinstance(value, (str, float)):
         return value
+    if isinstance(value, int):
+        return int(value)               # a decoded status or mask: the number itself
     if _is_task(value):
         return {"type": "Task", "numbers": list(value.numbers)}
     return repr(value)
+
+
+class _TaskRef:
+    """A task named in a trace: only its numbers are known."""
+
+    __slots__ = ("numbers",)
+
+    def __init__(self, numbers: Iterable[int]) -> None:
+        self.numbers = tuple(numbers)
+
+    def __repr__(self) -> str:
+        return f"Task(numbers={self.numbers})"
+
+
+_RECORD_TYPES: dict[str, type] = {c.__name__: c for c in (PidfdInfo, StatResult, WaitidResult,
+                                                          FileHandle, TaskView)}
+
+
+def from_json(value: Any) -> Any:
+    """The value a trace's JSON stands for, as far as `show` needs it."""
+    if isinstance(value, list):
+        return tuple(from_json(v) for v in value)
+    if not isinstance(value, dict):
+        return value
+    kind = value.get("type")
+    if kind == "dict":
+        return {from_json(k): from_json(v) for k, v in value.get("items", [])}
+    if kind == "bytes":
+        return bytes.fromhex(value.get("hex", ""))
+    if kind == "Child":
+        return Child(value.get("pid"), None, value.get("pidfd"))
+    if kind == "Task":
+        return _TaskRef(value.get("numbers", ()))
+    cls = _RECORD_TYPES.get(kind or "")
+    if cls is not None:
+        fields = {k: from_json(v) for k, v in value.items() if k != "type"}
+        if cls is FileHandle and isinstance(fields.get("handle"), str):
+            fields["handle"] = bytes.fromhex(fields["handle"])
+        try:
+            return cls(**fields)
+        except TypeError:
+            pass
+    return value
+
+
+def describe_event(ev: dict | None) -> str:
+    """A trace event's result as `pidlab run` prints it (decoded, not raw JSON)."""
+    if ev is None:
+        return "(no such step: the run ended before it)"
+    r = ev.get("result") or {}
+    kind = r.get("outcome")
+    call = ev.get("call") or {}
+    if kind == "errno":
+        text = str(r.get("errno"))
+    elif kind == "exception":
+        text = str(r.get("exception"))
+    elif kind == "script-error":
+        return f"scenario error: {r.get('message')}"
+    elif kind == "assert":
+        return "true" if r.get("value") else "false"
+    elif kind == "directive" or call.get("directive"):
+        value = r.get("value")
+        if isinstance(value, dict) and "tasks" in value:
+            n, m = len(value.get("tasks") or ()), len(value.get("namespaces") or ())
+            text = f"{n} tasks in {m} namespaces"
+            return text + (f", written to {r['file']}" if r.get("file") else "")
+        return str(value) if value is not None else ""
+    else:
+        text = show(decode(call.get("method") or "", from_json(r.get("value"))))
+    if "count" not in r:
+        return text
+    tally = Tally.from_json(r.get("results") or {}, call.get("method") or "")
+    return repeat_text(kind or "", text, r["count"], tally, bool(r.get("interrupted")))
 
 
 def event(n: int, out: Outcome, backend: str) -> dict:
@@ -584,14 +1299,21 @@ def event(n: int, out: Outcome, backend: str) -> dict:
         result["exception"] = out.exception
     elif out.kind == "assert":
         result["value"] = bool(out.value)
+        if out.message:
+            result["message"] = out.message
     elif out.kind == "directive":
         if step.directive in ("tree", "ps"):
-            from .render import to_json as tree_json
-            result["value"] = tree_json(out.output)
+            result["value"] = tree_json(out.output, out.labels)
+            if out.path:
+                result["file"] = out.path
         else:
             result["value"] = out.output
     if step.repeat:
         result["count"] = out.count
+        if out.tally is not None:
+            result["results"] = out.tally.as_json()
+    if out.cut_short:
+        result["interrupted"] = True    # the result is incomplete: Ctrl-C stopped the repeat
     ev["result"] = result
     ev["expect"] = out.expected or None
     ev["passed"] = out.passed
@@ -615,7 +1337,6 @@ class Labeller:
         return m[value]
 
     def __call__(self, obj: Any, key: str = "") -> Any:
-        import re
         if isinstance(obj, dict):
             if obj.get("type") == "TaskView":
                 return {k: ([self.label("ns", x) for x in v] if k == "namespaces" else self(v, k))
@@ -650,3 +1371,287 @@ def comparable(events: list[dict]) -> list[Any]:
             result = {**result, "value": status_subset(result["value"])}
         out.append((e["step"], e["source"], lab(result)))
     return out
+
+
+# ---------------------------------------------------------------- the reference
+#
+# `pidlab help language`.  Generated, so that it cannot go stale: the system calls
+# from the TaskAPI protocol (its source, for the groups and the defaults as
+# written), the /proc files by asking a fresh model about every entry Linux has,
+# the constants, errnos, macros and exceptions from the tables above.
+
+# Linux: fs/proc/base.c tgid_base_stuff (every config option on), the names a
+# /proc/<pid> directory can hold; the model is asked about each.
+LINUX_PID_ENTRIES = (
+    "task", "fd", "map_files", "fdinfo", "ns", "net", "environ", "auxv", "status", "personality",
+    "limits", "sched", "autogroup", "timens_offsets", "comm", "syscall", "cmdline", "stat",
+    "statm", "maps", "numa_maps", "mem", "cwd", "root", "exe", "mounts", "mountinfo",
+    "mountstats", "clear_refs", "smaps", "smaps_rollup", "pagemap", "attr", "wchan", "stack",
+    "schedstat", "latency", "cpuset", "cgroup", "cpu_resctrl_groups", "oom_score", "oom_adj",
+    "oom_score_adj", "loginuid", "sessionid", "make-it-fail", "fail-nth", "coredump_filter",
+    "io", "uid_map", "gid_map", "projid_map", "setgroups", "timers", "timerslack_ns",
+    "patch_state", "stack_depth", "arch_status", "seccomp_cache", "ksm_merging_pages",
+    "ksm_stat")
+# Linux: fs/proc/namespaces.c ns_entries.
+LINUX_NS_ENTRIES = ("net", "uts", "ipc", "pid", "pid_for_children", "user", "mnt", "cgroup",
+                    "time", "time_for_children")
+TOPICS = {"language": "the whole reference: steps, expressions, system calls, /proc, constants",
+          "syscalls": "the system calls a step can make, with their arguments",
+          "proc": "the /proc files the model resolves, and how each can be used",
+          "constants": "every constant, errno, macro and exception a scenario can name"}
+
+
+def syscall_groups() -> list[tuple[str, list[str]]]:
+    """The Task API as its protocol writes it: (group, ["name(args) -> result", ...])."""
+    source = textwrap.dedent(inspect.getsource(TaskAPI))
+    lines = source.splitlines()
+    tree = ast.parse(source)
+    cls = tree.body[0]
+    assert isinstance(cls, ast.ClassDef)
+    groups: list[tuple[str, list[str]]] = []
+    seen = set()
+    for node in cls.body:
+        if not isinstance(node, ast.FunctionDef) or node.name.startswith("_"):
+            continue
+        for line in reversed(lines[:node.lineno - 1]):
+            m = re.match(r"\s*#\s*(.+)", line)
+            if m:
+                title = m.group(1).strip()
+                break
+            if line.strip():
+                title = groups[-1][0] if groups else "system calls"
+                break
+        else:
+            title = "system calls"
+        if not groups or groups[-1][0] != title:
+            groups.append((title, []))
+        groups[-1][1].append(_signature(node))
+        seen.add(node.name)
+    missing = sorted(TASK_METHODS - seen)
+    if missing:
+        groups.append(("other", missing))
+    return groups
+
+
+def _signature(fn: ast.FunctionDef) -> str:
+    a = fn.args
+    positional = a.posonlyargs + a.args
+    defaults = [None] * (len(positional) - len(a.defaults)) + list(a.defaults)
+    parts = []
+    for arg, default in zip(positional, defaults):
+        if arg.arg == "self":
+            continue
+        parts.append(arg.arg if default is None else f"{arg.arg}={_src(default)}")
+    if a.kwonlyargs:
+        parts.append("*")
+        for arg, default in zip(a.kwonlyargs, a.kw_defaults):
+            parts.append(arg.arg if default is None else f"{arg.arg}={_src(default)}")
+    ret = f" -> {_src(fn.returns)}" if fn.returns is not None else ""
+    return f"{fn.name}({', '.join(parts)}){ret}"
+
+
+def _src(node: ast.expr) -> str:
+    text = ast.unparse(node)
+    return re.sub(r"\bC\.", "", text).replace("'", "").replace('"', "")
+
+
+def proc_files() -> tuple[list[tuple[str, list[str]]], list[str], list[str]]:
+    """What the model's procfs offers, asked of a fresh model: the paths with the calls
+    that work on them, the Linux entries it declines (Unsupported), and those it does
+    not know at all (ENOENT)."""
+    import pidlab
+    from .model import procfs
+
+    k = pidlab.Kernel()
+    t = k.init
+    fd = t.pidfd_open(1)
+    offered: list[tuple[str, list[str]]] = []
+    unsupported: list[str] = []
+    absent: list[str] = []
+
+    def probe(path: str) -> tuple[list[str], str]:
+        """The calls that work on `path`, and what it is: "present", "dir",
+        "unsupported" (every call that reached it raised Unsupported) or "absent"."""
+        ops: list[str] = []
+        seen: set[str] = set()
+        for op in ("read_text", "write_text", "readlink", "open"):
+            try:
+                if op == "read_text":
+                    t.read_text(path)
+                elif op == "write_text":
+                    t.write_text(path, "")          # an empty write changes nothing
+                elif op == "readlink":
+                    t.readlink(path)
+                else:
+                    t.close(t.open(path))
+            except Unsupported:
+                seen.add("unsupported")
+            except OSError as e:
+                seen.add("dir" if e.errno == errno_mod.EISDIR and op == "read_text" else
+                         "absent" if e.errno == errno_mod.ENOENT else "present")
+            else:
+                ops.append(op)
+                seen.add("present")
+        for verdict in ("dir", "present", "unsupported"):
+            if verdict in seen:
+                return ops, verdict
+        return ops, "absent"
+
+    def add(shown: str, path: str) -> str:
+        ops, verdict = probe(path)
+        if verdict == "unsupported" and not ops:
+            unsupported.append(shown)
+        elif verdict == "absent":
+            absent.append(shown)
+        else:
+            offered.append((shown + ("/" if verdict == "dir" else ""), ops))
+        return verdict
+
+    for name in procfs.SYSCTLS:
+        add(f"/proc/sys/{name}", f"/proc/sys/{name}")
+    add("/proc/self", "/proc/self")
+    add("/proc/thread-self", "/proc/thread-self")
+    add("/proc/<pid>", "/proc/1")
+    children = {"ns": [(n, n) for n in LINUX_NS_ENTRIES], "fd": [("<fd>", str(fd))],
+                "fdinfo": [("<fd>", str(fd))], "task": [("<tid>", "1")]}
+    for name in LINUX_PID_ENTRIES:
+        verdict = add(f"/proc/<pid>/{name}", f"/proc/1/{name}")
+        kids = children.get(name, ())
+        if verdict in ("absent", "unsupported") and kids:
+            # The directory itself may be unmodelled while its entries are.
+            (absent if verdict == "absent" else unsupported).pop()
+        for shown, real in kids:
+            add(f"/proc/<pid>/{name}/{shown}", f"/proc/1/{name}/{real}")
+    t.close(fd)
+    k.close()
+    return offered, [p.removeprefix("/proc/<pid>/") for p in unsupported], \
+        [p.removeprefix("/proc/<pid>/") for p in absent]
+
+
+def _wrap(words: Iterable[str], indent: str = "    ", width: int = 96) -> list[str]:
+    return textwrap.wrap(" ".join(words), width=width, initial_indent=indent,
+                         subsequent_indent=indent, break_on_hyphens=False) or [indent.rstrip()]
+
+
+def _reference_steps() -> list[str]:
+    return [
+        "pidlab's scenario language",
+        "",
+        "A scenario is a text file of steps, one per line; `pidlab run FILE` plays it (`pidlab",
+        "run -` reads it from stdin), `pidlab compare FILE` plays it on both backends, and",
+        "`pidlab shell` takes the same lines one at a time.  Names are checked when the file",
+        "is parsed: a name that no earlier line binds is reported, with its line, before",
+        "anything runs.",
+        "",
+        "STEPS",
+        "  TASK.METHOD(ARGS)               a system call made by TASK (init, or a name bound to",
+        "                                  a Child or a task); prints what it returned",
+        "  name = TASK.METHOD(ARGS)        ... and binds the result to name (a, b = ... unpacks)",
+        "  STEP -> EXPECTED                an expectation: a value (a Child equals its pid), an",
+        "                                  errno (ESRCH) or an exception (WouldBlock, ...)",
+        "  repeat N STEP                   the call up to N times (N <= %d), until it fails;" % MAX_REPEAT,
+        "                                  prints every result compactly: runs of equal results",
+        "                                  (1 ×4000) or counting ones (Child(pid=2..1001)); a",
+        "                                  name binds the last; Ctrl-C stops it between two calls",
+        "  assert EXPR                     any comparison; a false one shows the values compared",
+        "  echo TEXT                       prints TEXT; {EXPR} in it is evaluated ({c.pid},",
+        "                                  {status:#x}, {info!r}); {{ and }} print braces",
+        "  tree [text|json|dot|svg] [FILE] draws every task and namespace, with the names bound",
+        "                                  to each task; to FILE if given (a FILE ending in .svg,",
+        "                                  .dot, .json or .txt sets the format); svg always goes",
+        f"                                  to a file: {DEFAULT_SVG} unless FILE is given",
+        "  ps                              lists the tasks, with the names bound to each",
+        "  check                           verifies the model's invariants (k.check())",
+        "  # ...                           a comment, anywhere",
+        "",
+        "EXPRESSIONS (arguments, expectations, assert and echo)",
+        "  literals (1, 'text', b'..', (1, 2), [..], {..}), bound names, constants, errnos,",
+        "  | & ^ + - * // % << >> ~, comparisons (== != < <= > >= in is), and, or, not, x[i],",
+        "  attributes (c.pid, info.exit_code) and the macros (below).  Nothing else runs: a",
+        "  system call is always a step of its own.",
+        "",
+        "ATTRIBUTES",
+        "  Child: pid, pidfd, task (a Child stands for its task as a caller); a task: " +
+        ", ".join(sorted(TASK_ATTRS)),
+    ] + [line for cls in (PidfdInfo, StatResult, FileHandle) for line in _wrap(
+        [f"{cls.__name__}:", *(f.name for f in dataclasses.fields(cls))], indent="  ")
+         ] + [f"  WaitidResult: {' '.join(WaitidResult._fields)}",
+              "",
+              "RESULTS",
+              "  Wait statuses print as what they mean (exited 7, killed by SIGKILL (core dumped),",
+              "  stopped by SIGSTOP, continued), poll's revents as flags (POLLIN|POLLHUP), waitid's",
+              "  si_code and signals by name (CLD_EXITED, SIGCHLD).  They stay numbers: `-> (c.pid,",
+              "  0x700)` and `assert status == 1792` hold, and JSON traces hold the numbers.",
+              ""]
+
+
+def _reference_syscalls() -> list[str]:
+    out = ["SYSTEM CALLS (every method of the Task API; pidlab.api.TaskAPI)"]
+    for title, sigs in syscall_groups():
+        out.append(f"  {title}")
+        out += [f"    {s}" for s in sigs]
+    return out + [""]
+
+
+def _reference_proc() -> list[str]:
+    offered, unsupported, absent = proc_files()
+    out = ["/proc FILES (as the model resolves them; <pid> is a number in the caller's pid",
+           "namespace, self or thread-self; /proc/<pid>/task/<tid>/... is one thread's)"]
+    width = max(len(p) for p, _ in offered) + 2
+    for path, ops in offered:
+        out.append(f"  {path.ljust(width)}{', '.join(ops) or '(a directory)'}")
+    if unsupported:
+        out.append("  Not modelled (a call raises Unsupported):")
+        out += _wrap(unsupported)
+    if absent:
+        out.append("  Not known to the model (ENOENT, as on a kernel built without them):")
+        out += _wrap(absent)
+    return out + [""]
+
+
+def _family(name: str) -> str:
+    """CLONE_NEWPID -> CLONE, SIGKILL -> SIG, WNOHANG -> W: how the reference groups them."""
+    if "_" not in name:
+        m = re.match(r"(SIG|POLL|W)(?=[A-Z])", name)
+        return m.group(1) if m else name
+    return name.split("_", 1)[0]
+
+
+def _reference_constants() -> list[str]:
+    groups: dict[str, list[str]] = {}
+    for name in sorted(CONSTANTS):
+        if not isinstance(CONSTANTS[name], type):
+            groups.setdefault(_family(name), []).append(name)
+    out = ["CONSTANTS (pidlab.constants: Linux's names and values)"]
+    others = []
+    for family in sorted(groups):
+        names = groups[family]
+        if len(names) < 3:
+            others += names
+            continue
+        joined = all(n.startswith(family + "_") for n in names)
+        out.append(f"  {family}{'_' if joined else ''}* ({len(names)})")
+        out += _wrap(names)
+    out.append(f"  others ({len(others)})")
+    out += _wrap(others)
+    out += ["", f"ERRNOS ({len(ERRNOS)}, after -> or in expressions): every E* name of Python's "
+            "errno module,", "  e.g. ESRCH, EAGAIN, EINVAL, EPERM, ECHILD, ENOMEM",
+            f"EXCEPTIONS (after ->): {' '.join(EXCEPTIONS)}",
+            f"MACROS: {' '.join(MACROS)}", ""]
+    return out
+
+
+def reference(topic: str = "language") -> str:
+    """The language reference, or one part of it (see TOPICS)."""
+    if topic not in TOPICS:
+        raise ValueError(f"no help topic {topic!r}; topics: {', '.join(TOPICS)}")
+    parts: list[str] = []
+    if topic == "language":
+        parts += _reference_steps()
+    if topic in ("language", "syscalls"):
+        parts += _reference_syscalls()
+    if topic in ("language", "proc"):
+        parts += _reference_proc()
+    if topic in ("language", "constants"):
+        parts += _reference_constants()
+    return "\n".join(parts).rstrip() + "\n"

@@ -23,7 +23,15 @@ class LiveUnavailable(Exception):
     """The live side cannot run here (no gcc, not root, ...): the reason."""
 
 
-_BINARY: str | None = None
+_BINARY: str | None = None             # the compiled fork loop, in a directory of its own
+
+
+def cleanup() -> None:
+    """Remove the fork loop's build directory (bench.run does, when it ends)."""
+    global _BINARY
+    if _BINARY is not None:
+        shutil.rmtree(os.path.dirname(_BINARY), ignore_errors=True)
+        _BINARY = None
 
 
 def forkloop() -> str:
@@ -31,17 +39,18 @@ def forkloop() -> str:
     global _BINARY
     if _BINARY and os.path.exists(_BINARY):
         return _BINARY
+    cleanup()                           # a failed build's directory
     cc = shutil.which("gcc") or shutil.which("cc")
     if cc is None:
         raise LiveUnavailable("no C compiler (gcc) to build the live fork loop")
     src = resources.files("pidlab.bench") / "forkloop.c"
     out = os.path.join(tempfile.mkdtemp(prefix="pidlab-bench-"), "forkloop")
+    _BINARY = out                       # from here on, cleanup() removes the directory
     with resources.as_file(src) as path:
         r = subprocess.run([cc, "-O2", "-o", out, str(path)], capture_output=True, text=True,
                            timeout=120)
     if r.returncode != 0:
         raise LiveUnavailable(f"gcc failed: {r.stderr.strip().splitlines()[-1:]}")
-    _BINARY = out
     return out
 
 

@@ -71,16 +71,27 @@ def resolve_script(path: str) -> str:
 
 
 def load(path: str) -> tuple[str, list[script.Step]]:
-    real = resolve_script(path)
+    """The steps of a scenario file, a shipped example, or `-` (standard input);
+    every mistake of the file is reported, one line each, before anything runs."""
+    if path == "-":
+        name = "<stdin>"
+        try:
+            text = sys.stdin.read()
+        except UnicodeDecodeError as e:
+            raise click.ClickException(f"{name}: not UTF-8 text (byte {e.start}: "
+                                       f"{e.reason})") from None
+    else:
+        name = path
+        real = resolve_script(path)
+        try:
+            with open(real, encoding="utf-8") as f:
+                text = f.read()
+        except OSError as e:
+            raise click.ClickException(f"{path}: {e.strerror}") from None
+        except UnicodeDecodeError as e:
+            raise click.ClickException(f"{path}: not a UTF-8 text file (byte {e.start}: "
+                                       f"{e.reason})") from None
     try:
-        with open(real, encoding="utf-8") as f:
-            text = f.read()
-    except OSError as e:
-        raise click.ClickException(f"{path}: {e.strerror}") from None
-    except UnicodeDecodeError as e:
-        raise click.ClickException(f"{path}: not a UTF-8 text file (byte {e.start}: "
-                                   f"{e.reason})") from None
-    try:
-        return path, script.parse(text, path)
+        return name, script.parse(text, name)
     except script.ScriptError as e:
-        raise click.ClickException(str(e)) from None
+        raise click.ClickException("\n".join(str(x) for x in e.errors)) from None

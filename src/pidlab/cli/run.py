@@ -24,6 +24,7 @@ class Played:
     events: list[dict]
     outcomes: list[script.Outcome]
     error: str = ""                     # a mistake found while running (unbound name, ...)
+    interrupted: int = 0                # the line Ctrl-C stopped the run at (0: it did not)
 
     @property
     def failures(self) -> int:
@@ -38,7 +39,8 @@ class Played:
                 "failed": sum(1 for o in expected if not o.passed),
                 "unexpected_errors": sum(1 for o in self.outcomes
                                          if o.passed is None and o.failed),
-                "error": self.error or None}
+                "error": self.error or None,
+                "interrupted_at_line": self.interrupted or None}
 
 
 def play(name: str, steps: list[script.Step], backend_name: str,
@@ -64,6 +66,9 @@ def play(name: str, steps: list[script.Step], backend_name: str,
             played.events.append(script.event(n, out, backend_name))
             if on_step:
                 on_step(out, None)
+            if out.interrupted:
+                played.interrupted = step.line
+                break
     return played
 
 
@@ -73,10 +78,12 @@ def _mark(out: script.Outcome, rich: bool) -> str:
     if out.passed is True:
         return "[green]✓[/]" if rich else "ok"
     if out.passed is False:
-        got = out.describe()
-        exp = out.expected
+        if out.kind == "assert":
+            why = out.message
+            return f"[bold red]✗ {escape(why)}[/]" if rich else f"FAILED: {why}"
+        got, exp = out.describe(), out.expected
         return (f"[bold red]✗ expected {escape(exp)}[/]" if rich else f"FAILED: expected {exp}") + \
-            ("" if out.kind == "assert" else (f" [red]got {escape(got)}[/]" if rich else f", got {got}"))
+            (f" [red]got {escape(got)}[/]" if rich else f", got {got}")
     if out.failed:
         return "[bold red]✗ unexpected error[/]" if rich else "FAILED: unexpected error"
     return ""
@@ -91,31 +98,14 @@ def print_outcome(con: Console, out: script.Outcome | None, err: Exception | Non
     src = escape(step.source) if rich else step.source
     lead = f"[dim]{step.line:4d}[/]  " if rich else f"{step.line:4d}  "
     if step.kind == "directive":
-        if step.directive == "echo":
-            con.print(lead + (f"[bold cyan]{escape(step.arg)}[/]" if rich else step.arg))
-            return
-        con.print(lead + (f"[bold]{src}[/]" if rich else src))
-        if step.directive in ("tree", "ps"):
-            fmt = step.arg or "text"
-            if step.directive == "ps":
-                con.print(_ps(out.output, rich), highlight=False)
-            elif fmt == "text" and rich:
-                con.print(render.to_rich(out.output))
-            else:
-                con.print(render.render(out.output, fmt), markup=False, highlight=False, end="")
-        elif out.kind == "exception":
-            con.print(f"      {out.exception}: {out.message}", markup=False)
-        else:
-            con.print(f"      {out.output}", markup=False)
+        _print_directive(con, out, lead, src, rich)
         return
     result = out.describe()
-    if out.kind == "ok" and step.repeat:
-        result = f"{out.count} calls, last: {result}"
-    elif step.repeat:
-        result = f"{result} after {out.count} successful calls"
     multiline = "\n" in result
     arrow = "[dim]⇒[/]" if rich else "=>"
     style = {"errno": "yellow", "exception": "magenta"}.get(out.kind, "cyan")
+    if out.cut_short:
+        style = "yellow"
     res = f"[{style}]{escape(result)}[/]" if rich else result
     mark = _mark(out, rich)
     if multiline:
@@ -126,24 +116,57 @@ def print_outcome(con: Console, out: script.Outcome | None, err: Exception | Non
         con.print(f"{lead}{src}  {arrow} {res}  {mark}".rstrip(), highlight=False)
 
 
-def _ps(views: list, rich: bool) -> Any:
+def _print_directive(con: Console, out: script.Outcome, lead: str, src: str, rich: bool) -> None:
+    step = out.step
+    if step.directive == "echo":
+        con.print(lead + (f"[bold cyan]{escape(out.output)}[/]" if rich else out.output),
+                  highlight=False)
+        return
+    con.print(lead + (f"[bold]{src}[/]" if rich else src))
+    if out.kind == "exception":
+        con.print(f"      {out.exception}: {out.message}", markup=False)
+    elif step.directive == "ps":
+        con.print(_ps(out.output, out.labels or {}, rich), highlight=False)
+    elif step.directive == "tree" and out.path:
+        con.print(f"      {out.message}", markup=False, highlight=False)
+    elif step.directive == "tree" and step.fmt == "text" and rich:
+        con.print(script.rich_drawing(out.output, out.labels))
+    elif step.directive == "tree":
+        con.print(script.drawing(out.output, step.fmt, labels=out.labels), markup=False,
+                  highlight=False, end="")
+    else:
+        con.print(f"      {out.output}", markup=False)
+
+
+def _ps(views: list, labels: dict[int, list[str]], rich: bool) -> Any:
     pic = render.arrange(views)
     table = Table("PID", "NUMBERS (outermost first)", "NS", "PPID", "TGID", "STATE", "NAME",
-                  box=None, pad_edge=False, show_edge=False)
+                  "BOUND TO", box=None, pad_edge=False, show_edge=False)
     for v in pic.views:
+        names = ", ".join(labels.get(v.numbers[0], ())) if v.numbers else ""
         table.add_row(str(v.pid), "/".join(map(str, v.numbers)), pic.label(v), str(v.ppid),
-                      str(v.tgid), render.STATE_NAMES.get(v.state, v.state), v.name)
+                      str(v.tgid), render.STATE_NAMES.get(v.state, v.state), v.name,
+                      escape(names) if rich else names)
     return table
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def print_summary(con: Console, played: Played) -> None:
     s = played.summary
     rich = is_rich(con)
-    text = (f"{played.name} on {played.backend}: {s['steps']} steps, "
-            f"{s['expectations']} expectations, {s['met']} met, {s['failed']} failed"
-            + (f", {s['unexpected_errors']} unexpected errors" if s["unexpected_errors"] else ""))
+    text = (f"{played.name} on {played.backend}: {_count(s['steps'], 'step')}, "
+            f"{_count(s['expectations'], 'expectation')}, {s['met']} met, {s['failed']} failed"
+            + (f", {_count(s['unexpected_errors'], 'unexpected error')}"
+               if s["unexpected_errors"] else ""))
+    if played.error:
+        text += "; stopped by the scenario error above"
+    if played.interrupted:
+        text += f"; interrupted (Ctrl-C) at line {played.interrupted}"
     if rich:
-        colour = "green" if not played.failures else "bold red"
+        colour = "green" if not played.failures and not played.interrupted else "bold red"
         con.print(f"[{colour}]{escape(text)}[/]")
     else:
         con.print(text)
@@ -162,9 +185,11 @@ def print_summary(con: Console, played: Played) -> None:
 def run(script_path: str, backend_name: str, trace_path: str | None, fmt: str) -> None:
     """Run a scenario SCRIPT and print what every step returned.
 
-    SCRIPT is a file in pidlab's scenario language (see `pidlab run --help-language`
-    in README.md) or the name of a shipped example (`pidlab run nested-namespaces`).
-    Exits 1 when an expectation fails or a call fails unexpectedly.
+    SCRIPT is a file in pidlab's scenario language (`pidlab help language` is its
+    reference), `-` for standard input, or the name of a shipped example
+    (`pidlab run nested-namespaces`).  Exits 1 when an expectation fails or a
+    call fails unexpectedly, 130 when Ctrl-C stopped it (after the call that
+    was running, never inside one).
     """
     name, steps = load(script_path)
     con = console()
@@ -177,6 +202,8 @@ def run(script_path: str, backend_name: str, trace_path: str | None, fmt: str) -
                    "summary": played.summary})
     else:
         print_summary(con, played)
+    if played.interrupted:
+        raise SystemExit(130)
     if played.failures:
         raise SystemExit(1)
 
@@ -220,24 +247,6 @@ def first_difference(a: list[dict], b: list[dict]) -> int | None:
     return None
 
 
-def _result_text(ev: dict | None) -> str:
-    if ev is None:
-        return "(no such step: the run ended before it)"
-    r = ev["result"]
-    kind = r.get("outcome")
-    if kind == "errno":
-        return r["errno"]
-    if kind == "exception":
-        return r["exception"]
-    if kind == "script-error":
-        return f"scenario error: {r.get('message')}"
-    value = r.get("value")
-    text = json.dumps(value, sort_keys=True) if not isinstance(value, str) else value
-    if "count" in r:
-        text += f" (after {r['count']} calls)"
-    return text
-
-
 @click.command()
 @click.argument("script_path", metavar="[SCRIPT]", required=False)
 @click.option("--trace", "traces", multiple=True, type=click.Path(exists=True, dir_okay=False),
@@ -246,6 +255,8 @@ def _result_text(ev: dict | None) -> str:
               show_default=True)
 def compare(script_path: str | None, traces: tuple[str, ...], fmt: str) -> None:
     """Run SCRIPT on the model and on the live kernel; show the first step where they differ.
+
+    SCRIPT is a file, `-` for standard input, or a shipped example.
 
     pidfs and namespace inode numbers differ between backends by design
     (see pidlab.differences): they are compared by equality and order only.
@@ -297,7 +308,7 @@ def _print_comparison(con: Console, a: list[dict], b: list[dict], idx: int | Non
     rich = is_rich(con)
     upto = len(a) if idx is None else idx
     for ev in a[:upto]:
-        line = f"{ev.get('line', 0):4d}  {ev['source']}  => {_short(_result_text(ev))}"
+        line = f"{ev.get('line', 0):4d}  {ev['source']}  => {_short(script.describe_event(ev))}"
         con.print(f"[dim]{escape(line)}[/]  [green]same[/]" if rich else f"{line}  same",
                   highlight=False)
     if idx is None:
@@ -318,10 +329,10 @@ def _print_comparison(con: Console, a: list[dict], b: list[dict], idx: int | Non
         table = Table(names[0], names[1], show_lines=True)
         if not same_source:
             table.add_row(escape(step_of(ea)), escape(step_of(eb)))
-        table.add_row(escape(_result_text(ea)), escape(_result_text(eb)))
+        table.add_row(escape(script.describe_event(ea)), escape(script.describe_event(eb)))
         con.print(table)
     else:
         con.print(head)
         for name, ev in ((names[0], ea), (names[1], eb)):
             where = "" if same_source or ev is None else f"{step_of(ev)}  => "
-            con.print(f"  {name}: {where}{_result_text(ev)}")
+            con.print(f"  {name}: {where}{script.describe_event(ev)}")

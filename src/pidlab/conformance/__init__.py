@@ -12,7 +12,7 @@ import io
 import os
 import re
 from contextlib import redirect_stderr, redirect_stdout
-from typing import Iterable
+from typing import Callable, Iterable
 
 SCENARIOS = os.path.join(os.path.dirname(__file__), "scenarios")
 
@@ -41,10 +41,21 @@ class Row:
             return None if "failed" not in (m, lv) and "error" not in (m, lv) else False
         return m == lv == "passed"
 
+    @property
+    def reason(self) -> str:
+        """Why a row does not agree: each side's skip reason or the failure's first line."""
+        if self.agree is True:
+            return ""
+        parts = []
+        for side, res in (("model", self.model), ("live", self.live)):
+            if res.outcome != "passed":
+                parts.append(f"{side} {res.outcome}" + (f": {res.detail}" if res.detail else ""))
+        return "; ".join(parts)
+
     def as_dict(self) -> dict:
         return {"behaviour": self.behaviour, "description": self.description,
                 "model": dataclasses.asdict(self.model), "live": dataclasses.asdict(self.live),
-                "agree": self.agree}
+                "agree": self.agree, "reason": self.reason}
 
 
 @dataclasses.dataclass
@@ -78,10 +89,14 @@ def _split(nodeid: str) -> tuple[str, str | None]:
 
 
 class _Collector:
-    def __init__(self, backends: tuple[str, ...]) -> None:
+    def __init__(self, backends: tuple[str, ...],
+                 progress: Callable[[int, int, str], None] | None = None) -> None:
         self.rows: dict[str, Row] = {}
         self.docs: dict[str, str] = {}
         self.backends = backends
+        self.progress = progress
+        self.total = self.done = 0
+        self.planned: dict[str, Planned] = {}
 
     def pytest_collection_modifyitems(self, config, items) -> None:  # noqa: ANN001
         # Keep the selected backends (a test without the parameter is model-only).
@@ -93,8 +108,25 @@ class _Collector:
             items[:] = keep
         for item in items:
             doc = (getattr(item.function, "__doc__", None) or "").strip().splitlines()
-            key, _ = _split(item.nodeid)
+            key, backend = _split(item.nodeid)
             self.docs[key] = doc[0] if doc else item.name.split("[")[0].replace("_", " ")
+            plan = self.planned.setdefault(key, Planned(key.split("scenarios/", 1)[-1]))
+            plan.backends.add(backend or "model")
+            if backend is None:
+                plan.one_sided = "a model-only scenario (it builds its own model)"
+            for mark, side in (("model_only", "live"), ("live_only", "model")):
+                if item.get_closest_marker(mark) is not None and backend == side:
+                    plan.one_sided = f"declared {mark}"
+
+    def pytest_collection_finish(self, session) -> None:  # noqa: ANN001
+        self.total = len(session.items)
+        if self.progress is not None:
+            self.progress(0, self.total, "")
+
+    def pytest_runtest_logfinish(self, nodeid, location) -> None:  # noqa: ANN001
+        self.done += 1
+        if self.progress is not None:
+            self.progress(self.done, self.total, nodeid)
 
     def pytest_runtest_logreport(self, report) -> None:  # noqa: ANN001
         key, backend = _split(report.nodeid)
@@ -120,22 +152,43 @@ class _Collector:
                 res.outcome, res.detail = "passed", ""
 
 
-def run(keyword: str | None = None, backends: Iterable[str] = ("model", "live"),
-        quiet: bool = True) -> Report:
-    """Run the conformance suite; return one row per behaviour."""
+@dataclasses.dataclass
+class Planned:
+    """A behaviour as collection sees it, before anything runs."""
+
+    behaviour: str
+    backends: set[str] = dataclasses.field(default_factory=set)
+    one_sided: str = ""             # why it can show on one backend only, if it says so
+
+
+def _pytest(args: list[str], collector: _Collector, quiet: bool) -> int:
     import pytest
 
-    backends = tuple(backends)
     args = [SCENARIOS, "-p", "no:cacheprovider", "-q", "-rN", "--no-header",
-            "-o", "addopts=", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
-    if keyword:
-        args += ["-k", keyword]
-    collector = _Collector(backends)
+            "-o", "addopts=", "-W", "ignore::pytest.PytestAssertRewriteWarning", *args]
+    if not quiet:
+        return int(pytest.main(args, plugins=[collector]))
     sink = io.StringIO()
-    if quiet:
-        with redirect_stdout(sink), redirect_stderr(sink):
-            status = pytest.main(args, plugins=[collector])
-    else:
-        status = pytest.main(args, plugins=[collector])
+    with redirect_stdout(sink), redirect_stderr(sink):
+        return int(pytest.main(args, plugins=[collector]))
+
+
+def run(keyword: str | None = None, backends: Iterable[str] = ("model", "live"),
+        quiet: bool = True, progress: Callable[[int, int, str], None] | None = None) -> Report:
+    """Run the conformance suite; return one row per behaviour.
+
+    `progress(done, total, nodeid)` is called once collection knows the number
+    of tests (done 0) and after each test."""
+    collector = _Collector(tuple(backends), progress)
+    status = _pytest(["-k", keyword] if keyword else [], collector, quiet)
     rows = sorted(collector.rows.values(), key=lambda r: r.behaviour)
-    return Report(rows, int(status))
+    return Report(rows, status)
+
+
+def collect(keyword: str | None = None,
+            backends: Iterable[str] = ("model", "live")) -> list[Planned]:
+    """The behaviours `run` would report, without running them (a few seconds):
+    what the README's counts are checked against."""
+    collector = _Collector(tuple(backends))
+    _pytest(["--collect-only", *(["-k", keyword] if keyword else [])], collector, True)
+    return sorted(collector.planned.values(), key=lambda p: p.behaviour)
