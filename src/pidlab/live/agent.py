@@ -604,16 +604,37 @@ class Ops:
             self._refuse_host_file(args[0])
         return fn(*args)
 
+    def _fd_target(self, fd: int) -> str | None:
+        try:
+            return os.readlink(translate(self.env, f"/proc/self/fd/{fd}"))
+        except OSError:
+            return None                         # not an open fd: the call fails with EBADF
+
     def _refuse_host_file(self, fd: int) -> None:
         """xattrs are written on pidfds and sockets only: the sandbox's other files
         (stdio, anything opened outside /proc) are inodes of the host."""
-        try:
-            target = os.readlink(translate(self.env, f"/proc/self/fd/{fd}"))
-        except OSError:
-            return                              # not an open fd: the call fails with EBADF
-        if target != "anon_inode:[pidfd]" and not target.startswith("socket:["):
+        target = self._fd_target(fd)
+        if target is not None and not _is_pidfd_link(target) and \
+                not target.startswith("socket:["):
             raise Unsupported(f"fd {fd} is {target}, a file of the host: the live backend "
                               "changes xattrs of pidfds and sockets only")
+
+    def op_ioctl(self, fd: int, request: int, arg: int | bytes) -> int | bytes:
+        """Only a pidfd's ioctls (queries) reach the kernel, and TCGETS anywhere: a socket's
+        or a device's could change the host (its network, its terminal)."""
+        target = self._fd_target(fd)
+        if target is not None and not _is_pidfd_link(target) and request != C.TCGETS:
+            raise Unsupported(f"fd {fd} is {target}: the live backend passes ioctls of "
+                              "pidfds (and TCGETS) only")
+        return S.ioctl(fd, request, arg)
+
+    def op_fstatfs(self, fd: int) -> tuple[int, int, int]:
+        return S.fstatfs(fd)
+
+
+def _is_pidfd_link(target: str) -> bool:
+    """The fd link of a pidfd: anon_inode:[pidfd], or 6.9's pidfd:[INO]."""
+    return target == "anon_inode:[pidfd]" or target.startswith("pidfd:[")
 
 
 def _unsupported(msg: str) -> Exception:

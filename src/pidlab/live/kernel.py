@@ -26,7 +26,8 @@ from typing import Any, Iterable, Iterator
 from .. import args as A
 from .. import versions
 from ..api import (BackendUnavailable, Child, FileHandle, PidfdInfo, PidlabError,
-                   StatResult, TaskExited, TaskView, Unsupported, WaitidResult, WouldBlock, oserror)
+                   StatfsResult, StatResult, TaskExited, TaskView, Unsupported, WaitidResult,
+                   WouldBlock, oserror)
 from ..constants import (CLONE_FILES, CLONE_FS, CLONE_PIDFD, CLONE_SIGHAND, CLONE_THREAD,
                          CLONE_VM, MAX_HANDLE_SZ, O_RDONLY, PATH_MAX, PID_MAX_DEFAULT, PID_MAX_LIMIT,
                          MAX_PID_NS_LEVEL, PIDS_PER_CPU_DEFAULT, POLLIN, POLLRDNORM, RLIM_NLIMITS,
@@ -369,7 +370,7 @@ class LiveKernel:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise LiveTimeout("no answer from the agent")
-            r, _, _ = select.select([agent.rep], [], [], min(left, 0.05))
+            r = _readable(agent.rep, min(left, 0.05))
             if r:
                 return channel.recv(agent.rep)
 
@@ -410,7 +411,7 @@ class LiveKernel:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise LiveTimeout(f"{op}{args}: no answer")
-            r, _, _ = select.select([agent.rep], [], [], min(left, 0.002))
+            r = _readable(agent.rep, min(left, 0.002))
             if r:
                 try:
                     msg = channel.recv(agent.rep)
@@ -572,6 +573,14 @@ def _numeric_release(release: str) -> str:
     if m is None:
         return release
     return ".".join(g for g in m.groups() if g is not None)
+
+
+def _readable(fd: int, timeout: float) -> bool:
+    """poll(2) for one descriptor (select() cannot watch descriptors above 1023, which a
+    controller with a thousand agents has)."""
+    p = select.poll()
+    p.register(fd, select.POLLIN | select.POLLHUP)
+    return bool(p.poll(max(0, int(timeout * 1000))))
 
 
 def possible_cpus(path: str = "/sys/devices/system/cpu/possible") -> int:
@@ -915,6 +924,16 @@ class LiveTask:
 
     def fstat(self, fd: int) -> StatResult:
         return StatResult(*self._call("fstat", A.fd_arg(fd), settle=False))
+
+    def fstatfs(self, fd: int) -> StatfsResult:
+        """fstatfs(2): the filesystem of a descriptor (f_type is its magic number)."""
+        return StatfsResult(*self._call("fstatfs", A.fd_arg(fd), settle=False))
+
+    def ioctl(self, fd: int, request: int, arg: int | bytes = 0) -> int | bytes:
+        """ioctl(2) as fcntl.ioctl takes it: an int argument (0 is NULL) returns the call's
+        result, a bytes buffer comes back as the kernel left it."""
+        return self._call("ioctl", A.fd_arg(fd), A.c_uint(request, "request"),
+                          A.ioctl_arg(arg), settle=False)
 
     def name_to_handle_at(self, dirfd: int, path: str, flags: int,
                           handle_bytes: int = MAX_HANDLE_SZ) -> FileHandle:

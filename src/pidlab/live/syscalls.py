@@ -28,7 +28,7 @@ NR = dict(
     mount=165, fsetxattr=190, fgetxattr=193, flistxattr=196, fremovexattr=199,
     gettid=186, exit_group=231, tgkill=234, waitid=247, openat=257, readlinkat=267,
     unshare=272, prlimit64=302, name_to_handle_at=303, open_by_handle_at=304, setns=308,
-    pidfd_send_signal=424, pidfd_open=434, clone3=435, openat2=437, pidfd_getfd=438,
+    fstatfs=138, pidfd_send_signal=424, pidfd_open=434, clone3=435, openat2=437, pidfd_getfd=438,
 )
 
 AT_FDCWD = -100
@@ -283,6 +283,26 @@ def ioctl_buf(fd: int, request: int, buf: bytearray | None) -> int:
         return syscall("ioctl", fd, request, None)
     cbuf = (ctypes.c_char * len(buf)).from_buffer(buf)
     return syscall("ioctl", fd, request, cbuf)
+
+
+def ioctl(fd: int, request: int, arg: int | bytes) -> int | bytes:
+    """ioctl as fcntl.ioctl has it: an int argument returns the result, a buffer comes
+    back as the kernel left it (the kernel's ioctl number is an unsigned int)."""
+    if isinstance(arg, bytes):
+        buf = bytearray(arg)
+        cbuf = (ctypes.c_char * len(buf)).from_buffer(buf) if buf else None
+        syscall("ioctl", fd, ctypes.c_uint(request), cbuf)
+        return bytes(buf)
+    return syscall("ioctl", fd, ctypes.c_uint(request), ctypes.c_ulong(arg))
+
+
+def fstatfs(fd: int) -> tuple[int, int, int]:
+    """(f_type, f_bsize, f_namelen) of struct statfs (x86_64: 120 bytes)."""
+    buf = ctypes.create_string_buffer(120)
+    syscall("fstatfs", fd, buf)
+    f_type, f_bsize = struct.unpack_from("<qq", buf, 0)
+    (f_namelen,) = struct.unpack_from("<q", buf, 64)
+    return f_type & 0xFFFFFFFF, f_bsize, f_namelen
 
 
 def name_to_handle_at(dirfd: int, path: str, flags: int, size: int = 128) -> tuple[int, bytes]:
