@@ -32,6 +32,7 @@ from pidlab.model.task import thread_list
 
 EXAMPLES = int(os.environ.get("PIDLAB_FUZZ_EXAMPLES", "12"))
 STEPS = int(os.environ.get("PIDLAB_FUZZ_STEPS", "30"))
+STEPLOG = os.environ.get("PIDLAB_FUZZ_STEPLOG")    # a campaign's record: one line per example
 
 COMPARED = ("State", "Tgid", "Pid", "PPid", "Uid", "NStgid", "NSpid", "NSpgid", "NSsid",
             "Threads", "SigIgn", "SigCgt")
@@ -116,12 +117,16 @@ class LockstepMachine(RuleBasedStateMachine):
         self.all: list[Pair] = []
         self.ranks = (Ranks(), Ranks())
         self.handles: dict[int, tuple] = {}     # id(FdPair) -> (model handle, live handle)
+        self.steps = -1                         # the invariant runs once more than the rules
 
     def teardown(self) -> None:
         try:
             self.model.check()
         finally:
             self.live.close()
+            if STEPLOG:
+                with open(STEPLOG, "a") as f:
+                    f.write(f"{self.steps}\n")
 
     # -- the model's view, for choosing arguments and avoiding real races ---------------
 
@@ -403,6 +408,7 @@ class LockstepMachine(RuleBasedStateMachine):
 
     @invariant()
     def every_status_agrees(self):
+        self.steps += 1
         for p in getattr(self, "all", []):
             self.run(p, "status", lambda x: {k: v for k, v in status_lines(
                 x.read_text("/proc/self/status"), COMPARED).items()})
