@@ -3,8 +3,13 @@
 Hypothesis drives both backends with the same calls and compares every
 result, every errno and the /proc/self/status of every task that can read
 it.  CI runs a bounded number of examples; set PIDLAB_FUZZ_EXAMPLES for more
-(and PIDLAB_FUZZ_STEPS for longer sequences).  Every divergence it finds
-becomes a named regression test in test_fuzz_regressions.py.
+(and PIDLAB_FUZZ_STEPS for longer sequences; PIDLAB_FUZZ_STEPLOG names a file that
+gets the number of steps of every example).  Every divergence it finds becomes a
+named regression test in test_fuzz_regressions.py.
+
+A long campaign must run with SIGINT at its default: a background job (`cmd &`,
+nohup) inherits it ignored, and the live agents then catch signals with no
+sa_restorer (see test_regression_live_agents_catch_signals_when_started_with_sigint_ignored).
 """
 
 from __future__ import annotations
