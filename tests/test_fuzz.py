@@ -3,8 +3,13 @@
 Hypothesis drives both backends with the same calls and compares every
 result, every errno and the /proc/self/status of every task that can read
 it.  CI runs a bounded number of examples; set PIDLAB_FUZZ_EXAMPLES for more
-(and PIDLAB_FUZZ_STEPS for longer sequences).  Every divergence it finds
-becomes a named regression test in test_fuzz_regressions.py.
+(and PIDLAB_FUZZ_STEPS for longer sequences; PIDLAB_FUZZ_STEPLOG names a file that
+gets the number of steps of every example).  Every divergence it finds becomes a
+named regression test in test_fuzz_regressions.py.
+
+A long campaign must run with SIGINT at its default: a background job (`cmd &`,
+nohup) inherits it ignored, and the live agents then catch signals with no
+sa_restorer (see test_regression_live_agents_catch_signals_when_started_with_sigint_ignored).
 """
 
 from __future__ import annotations
@@ -18,20 +23,38 @@ from hypothesis.stateful import (Bundle, RuleBasedStateMachine, initialize, inva
                                  multiple, rule)
 
 import pidlab
-from pidlab import (AT_EMPTY_PATH, CLONE_NEWPID, CLONE_PARENT, FD_PIDFS_ROOT, O_RDONLY,
-                    P_PIDFD, PIDFD_INFO_COREDUMP, PIDFD_INFO_EXIT, PIDFD_NONBLOCK,
-                    PIDFD_SIGNAL_PROCESS_GROUP, PIDFD_SIGNAL_THREAD, PIDFD_SIGNAL_THREAD_GROUP,
-                    PIDFD_THREAD, SIGCHLD, SIGCONT, SIGKILL, SIGSTOP, SIGTERM, SIGUSR1,
-                    SIG_CATCH, SIG_DFL, SIG_IGN, SO_PEERPIDFD, SOL_SOCKET, WCONTINUED, WEXITED,
-                    WNOHANG, WUNTRACED)
+from pidlab import (AT_EMPTY_PATH, CLONE_NEWPID, CLONE_PARENT, FD_PIDFS_ROOT, O_RDONLY, P_ALL,
+                    P_PGID, P_PID, P_PIDFD, PIDFD_INFO_COREDUMP, PIDFD_INFO_EXIT, PIDFD_NONBLOCK,
+                    PIDFD_SELF_THREAD, PIDFD_SELF_THREAD_GROUP, PIDFD_SIGNAL_PROCESS_GROUP,
+                    PIDFD_SIGNAL_THREAD, PIDFD_SIGNAL_THREAD_GROUP, PIDFD_THREAD, SIGCHLD, SIGCONT,
+                    SIGHUP, SIGKILL, SIGSTOP, SIGTERM, SIGTSTP, SIGTTIN, SIGUSR1, SIG_CATCH,
+                    SIG_DFL, SIG_IGN, SO_PEERPIDFD, SOL_SOCKET, WALL, WCLONE, WCONTINUED, WEXITED,
+                    WNOHANG, WNOTHREAD, WNOWAIT, WSTOPPED, WUNTRACED)
 
 from pidlab.conformance.helpers import status_lines
+from pidlab.model.pid import pid_nr_ns
+from pidlab.model.task import thread_list
 
 EXAMPLES = int(os.environ.get("PIDLAB_FUZZ_EXAMPLES", "12"))
 STEPS = int(os.environ.get("PIDLAB_FUZZ_STEPS", "30"))
+STEPLOG = os.environ.get("PIDLAB_FUZZ_STEPLOG")    # a campaign's record: one line per example
 
 COMPARED = ("State", "Tgid", "Pid", "PPid", "Uid", "NStgid", "NSpid", "NSpgid", "NSsid",
             "Threads", "SigIgn", "SigCgt")
+
+# Signals the rules send: the job-control ones (SIGSTOP, SIGTSTP, SIGTTIN, SIGCONT) with
+# handlers or without, fatal ones, ignored-by-default ones, and two invalid numbers.
+SIGNALS = (0, SIGTERM, SIGKILL, SIGSTOP, SIGTSTP, SIGTTIN, SIGCONT, SIGUSR1, SIGHUP, SIGCHLD, 65)
+# Signals that cannot kill whatever the disposition (SIGKILL aside, which always does).
+NEVER_FATAL = frozenset((0, SIGSTOP, SIGTSTP, SIGTTIN, SIGCONT, SIGCHLD, 65))
+WAITID_BITS = (WNOHANG, WNOWAIT, WEXITED, WSTOPPED, WCONTINUED, WNOTHREAD, WALL, WCLONE)
+WAIT4_BITS = (WNOHANG, WUNTRACED, WCONTINUED, WNOTHREAD, WALL, WCLONE)
+# Every combination of the option bits (0 included: EINVAL for waitid), and now and
+# then a bit neither call knows.
+waitid_options = st.one_of(st.lists(st.sampled_from(WAITID_BITS), unique=True).map(sum),
+                           st.just(WEXITED | 0x10))
+wait4_options = st.one_of(st.lists(st.sampled_from(WAIT4_BITS), unique=True).map(sum),
+                          st.just(WNOWAIT))
 
 
 def outcome(fn):
@@ -99,12 +122,56 @@ class LockstepMachine(RuleBasedStateMachine):
         self.all: list[Pair] = []
         self.ranks = (Ranks(), Ranks())
         self.handles: dict[int, tuple] = {}     # id(FdPair) -> (model handle, live handle)
+        self.steps = -1                         # the invariant runs once more than the rules
 
     def teardown(self) -> None:
         try:
             self.model.check()
         finally:
             self.live.close()
+            if STEPLOG:
+                with open(STEPLOG, "a") as f:
+                    f.write(f"{self.steps}\n")
+
+    # -- the model's view, for choosing arguments and avoiding real races ---------------
+
+    @staticmethod
+    def _nr(caller: Pair, other: Pair, leader: bool = False) -> int:
+        """other's number (or its process's) in caller's active namespace; 0 if none."""
+        t, o = caller.model._t, other.model._t
+        if t.pid is None or o.pid is None:
+            return 0
+        pid = o.signal.group_leader.pid if leader else o.pid
+        return pid_nr_ns(pid, t.pid.ns) if pid is not None else 0
+
+    def _racy_kill(self, sender: Pair, pid: int, sig: int) -> bool:
+        """Whether kill(pid <= 0, sig) could kill a process that ignores SIGCHLD together
+        with one of its children.  Linux takes them in a real race: if the child dies
+        first it is reaped at once, if the parent dies first the child becomes a zombie
+        of its new parent.  The model takes one order, so the fuzzer never asks."""
+        if pid > 0 or sig in NEVER_FATAL:
+            return False
+        t = sender.model._t
+        if t.pid is None or t.exit_state:
+            return False
+        ns = t.pid.ns
+        if pid == -1:
+            targets = {p.tgid_task.signal for p in ns.idr.entries.values()
+                       if p.tgid_task is not None and p.tgid_task.signal is not t.signal}
+        else:
+            grp = t.signal.pgrp if pid == 0 else ns.idr.entries.get(-pid)
+            targets = set(grp.pgrp or ()) if grp is not None else set()
+        return self._racy_targets(targets)
+
+    @staticmethod
+    def _racy_targets(targets) -> bool:
+        for sig in targets:
+            if sig.sighand.get(SIGCHLD) != SIG_IGN:
+                continue
+            for th in thread_list(sig):
+                if th.children and any(c in targets for c in th.children):
+                    return True
+        return False
 
     def run(self, pair: Pair, what: str, fn):
         m = outcome(lambda: fn(pair.model))
@@ -159,12 +226,33 @@ class LockstepMachine(RuleBasedStateMachine):
         m, _ = self.run(t, f"pidfd_open({pid},{flags:#x})", lambda x: x.pidfd_open(pid, flags))
         return self._fd(t, m) or multiple()
 
-    @rule(f=fds, sig=st.sampled_from([0, SIGTERM, SIGKILL, SIGSTOP, SIGCONT, SIGUSR1]),
+    @rule(f=fds, sig=st.sampled_from(SIGNALS),
           flags=st.sampled_from([0, PIDFD_SIGNAL_THREAD, PIDFD_SIGNAL_THREAD_GROUP,
                                  PIDFD_SIGNAL_PROCESS_GROUP, 8]))
     def pidfd_send_signal(self, f, sig, flags):
+        if flags == PIDFD_SIGNAL_PROCESS_GROUP and sig not in NEVER_FATAL:
+            mf = f.owner.model._t.files
+            fo = mf.get(f.fd) if mf is not None else None
+            if fo is not None and fo.kind == "pidfd" and self._racy_targets(set(fo.obj.pid.pgrp or ())):
+                return
         self.run(f.owner, f"pidfd_send_signal({f.fd},{sig},{flags:#x})",
                  lambda x: x.pidfd_send_signal(f.fd, sig, flags))
+
+    @rule(t=tasks, fd=st.sampled_from([PIDFD_SELF_THREAD, PIDFD_SELF_THREAD_GROUP]),
+          sig=st.sampled_from(SIGNALS),
+          flags=st.sampled_from([0, PIDFD_SIGNAL_THREAD, PIDFD_SIGNAL_THREAD_GROUP]))
+    def pidfd_send_signal_self(self, t, fd, sig, flags):
+        self.run(t, f"pidfd_send_signal({fd},{sig},{flags:#x})",
+                 lambda x: x.pidfd_send_signal(fd, sig, flags))
+
+    @rule(target=fds, t=tasks, other=tasks,
+          flags=st.sampled_from([0, PIDFD_THREAD, PIDFD_THREAD | PIDFD_NONBLOCK]))
+    def pidfd_open_task(self, t, other, flags):
+        """A pidfd (a thread's with PIDFD_THREAD) of a task the fuzzer made."""
+        nr = self._nr(t, other)
+        m, _ = self.run(t, f"pidfd_open({other}={nr},{flags:#x})",
+                        lambda x: x.pidfd_open(nr, flags))
+        return self._fd(t, m) or multiple()
 
     @rule(f=fds, mask=st.sampled_from([0, PIDFD_INFO_EXIT, PIDFD_INFO_EXIT | PIDFD_INFO_COREDUMP]))
     def pidfd_get_info(self, f, mask):
@@ -175,10 +263,10 @@ class LockstepMachine(RuleBasedStateMachine):
     def poll(self, f):
         self.run(f.owner, f"poll({f.fd})", lambda x: x.poll([f.fd]))
 
-    @rule(f=fds)
-    def waitid_pidfd(self, f):
-        self.run(f.owner, f"waitid(P_PIDFD,{f.fd})",
-                 lambda x: x.waitid(P_PIDFD, f.fd, WEXITED | WNOHANG))
+    @rule(f=fds, options=waitid_options)
+    def waitid_pidfd(self, f, options):
+        self.run(f.owner, f"waitid(P_PIDFD,{f.fd},{options:#x})",
+                 lambda x: x.waitid(P_PIDFD, f.fd, options))
 
     @rule(f=fds)
     def fstat(self, f):
@@ -241,16 +329,51 @@ class LockstepMachine(RuleBasedStateMachine):
         self.run(t, f"exit_group({code})", lambda x: x.exit_group(code))
 
     @rule(t=tasks, pid=st.sampled_from([-1, 0, 1, 2, 3, 4, 5, 6, -2, -3]),
-          options=st.sampled_from([WNOHANG, WNOHANG | WUNTRACED | WCONTINUED, 0]))
+          options=wait4_options)
     def waitpid(self, t, pid, options):
-        self.run(t, f"waitpid({pid},{options})", lambda x: x.waitpid(pid, options))
+        self.run(t, f"waitpid({pid},{options:#x})", lambda x: x.waitpid(pid, options))
+
+    @rule(t=tasks, idtype=st.sampled_from([P_ALL, P_PID, P_PGID, 4]),
+          id_=st.sampled_from([-1, 0, 1, 2, 3, 4, 5, 6]), options=waitid_options)
+    def waitid(self, t, idtype, id_, options):
+        self.run(t, f"waitid({idtype},{id_},{options:#x})",
+                 lambda x: x.waitid(idtype, id_, options))
+
+    @rule(t=tasks, other=tasks, options=waitid_options)
+    def waitid_task(self, t, other, options):
+        """waitid(P_PID) for a task the fuzzer made (a child, a thread, or neither)."""
+        nr = self._nr(t, other) or 99
+        self.run(t, f"waitid(P_PID,{other}={nr},{options:#x})",
+                 lambda x: x.waitid(P_PID, nr, options))
 
     @rule(t=tasks, pid=st.sampled_from([-1, 0, 1, 2, 3, 4, 5, 6, 7, -2]),
-          sig=st.sampled_from([0, SIGTERM, SIGKILL, SIGSTOP, SIGCONT, SIGUSR1, SIGCHLD, 65]))
+          sig=st.sampled_from(SIGNALS))
     def kill(self, t, pid, sig):
+        if self._racy_kill(t, pid, sig):
+            return
         self.run(t, f"kill({pid},{sig})", lambda x: x.kill(pid, sig))
 
-    @rule(t=tasks, sig=st.sampled_from([SIGTERM, SIGUSR1, SIGCHLD, SIGCONT]),
+    @rule(t=tasks, other=tasks, sig=st.sampled_from(SIGNALS),
+          how=st.sampled_from(["own", "own", "other-tgid", "tgid-as-tid"]))
+    def tgkill(self, t, other, sig, how):
+        """tgkill aimed at a task the fuzzer made: its own thread group and tid (a zombie
+        leader's too), a thread group it is not in, or its group leader's tid."""
+        tgid, tid = self._nr(t, other, leader=True), self._nr(t, other)
+        if how == "other-tgid":
+            mine = self._nr(t, t, leader=True)
+            tgid = mine if mine != tgid else tgid + 1
+        elif how == "tgid-as-tid":
+            tid = tgid
+        tgid, tid = tgid or 99, tid or 99
+        self.run(t, f"tgkill({other}:{tgid},{tid},{sig})", lambda x: x.tgkill(tgid, tid, sig))
+
+    @rule(t=tasks, tgid=st.sampled_from([-1, 0, 1, 2, 3, 4, 5]),
+          tid=st.sampled_from([-1, 0, 1, 2, 3, 4, 5, 6, 7]), sig=st.sampled_from(SIGNALS))
+    def tgkill_numbers(self, t, tgid, tid, sig):
+        self.run(t, f"tgkill({tgid},{tid},{sig})", lambda x: x.tgkill(tgid, tid, sig))
+
+    @rule(t=tasks, sig=st.sampled_from([SIGTERM, SIGUSR1, SIGCHLD, SIGCONT, SIGTSTP, SIGTTIN,
+                                        SIGHUP, SIGSTOP]),
           handler=st.sampled_from([SIG_DFL, SIG_IGN, SIG_CATCH]))
     def sigaction(self, t, sig, handler):
         self.run(t, f"sigaction({sig},{handler})", lambda x: x.sigaction(sig, handler))
@@ -290,6 +413,7 @@ class LockstepMachine(RuleBasedStateMachine):
 
     @invariant()
     def every_status_agrees(self):
+        self.steps += 1
         for p in getattr(self, "all", []):
             self.run(p, "status", lambda x: {k: v for k, v in status_lines(
                 x.read_text("/proc/self/status"), COMPARED).items()})

@@ -30,7 +30,7 @@ from . import signal as sigmod
 from .pid import Pid, free_pid, pid_nr_ns
 from .task import (EXIT_DEAD, EXIT_ZOMBIE, JOBCTL_STOP_PENDING, PF_EXITING,
                    SIGNAL_GROUP_EXIT, SIGNAL_STOP_CONTINUED, SIGNAL_STOP_STOPPED,
-                   SignalStruct, TaskStruct, own_sighand)
+                   SignalStruct, TaskStruct, delay_group_leader, own_sighand)
 from .task import remove_thread, thread_count, thread_list
 
 if TYPE_CHECKING:
@@ -471,14 +471,21 @@ def wait_task_continued(wo: WaitOpts, cur: TaskStruct, p: TaskStruct) -> WaitRes
 
 
 def wait_consider_task(k: "Kernel", wo: WaitOpts, cur: TaskStruct, p: TaskStruct) -> WaitResult | None:
+    """Linux: kernel/exit.c wait_consider_task (a natural parent: never ptrace)."""
     exit_state = p.exit_state
     if exit_state == EXIT_DEAD:
         return None
     if not _eligible(wo, p):
         return None
+    if exit_state == EXIT_ZOMBIE:
+        if not delay_group_leader(p):
+            # A zombie that can be reaped is only ever reported as exited: without
+            # WEXITED it is skipped and leaves notask_error alone, so a wait whose
+            # only eligible children are such zombies fails with ECHILD.
+            return wait_task_zombie(k, wo, cur, p)
+        # A zombie leader whose threads still run: its group can still stop,
+        # continue and exit, so there is something to wait for.
     wo.notask = 0
-    if exit_state == EXIT_ZOMBIE and thread_count(p.signal) == 1:
-        return wait_task_zombie(k, wo, cur, p)
     return wait_task_stopped(wo, cur, p) or wait_task_continued(wo, cur, p)
 
 
@@ -491,20 +498,35 @@ def _matches(wo: WaitOpts, sig: SignalStruct) -> bool:
                 or (f & WCONTINUED and sig.flags & SIGNAL_STOP_CONTINUED))
 
 
+def _waitable(wo: WaitOpts, p: TaskStruct) -> bool:
+    """An eligible child that clears notask_error in wait_consider_task: anything
+    but a reapable zombie, which counts only for a wait with WEXITED (it is then
+    reported, never skipped)."""
+    if p.exit_state == EXIT_DEAD or not _eligible(wo, p):
+        return False
+    return bool(wo.flags & WEXITED) or p.exit_state != EXIT_ZOMBIE or delay_group_leader(p)
+
+
 def _has_eligible_child(wo: WaitOpts, tsk: TaskStruct) -> bool:
+    """Whether do_wait_thread's walk of tsk's children would clear notask_error."""
     counts = tsk.child_count
     if not counts:
         return False
-    if wo.type == PIDTYPE_MAX:
-        if wo.flags & WALL:
-            return counts[0] + counts[1] > 0
-        return counts[1 if wo.flags & WCLONE else 0] > 0
-    # PIDTYPE_PGID: walk the smaller of our children and the group's members.
     children = tsk.children
+    if wo.type == PIDTYPE_MAX:
+        if wo.flags & WEXITED:
+            if wo.flags & WALL:
+                return counts[0] + counts[1] > 0
+            return counts[1 if wo.flags & WCLONE else 0] > 0
+        # WSTOPPED/WCONTINUED only (waitid): reapable zombies do not count, so
+        # look for one child that does -- a walk, as Linux's own, but only for
+        # this rare kind of wait.
+        return any(_waitable(wo, s.group_leader) for s in children)
+    # PIDTYPE_PGID: walk the smaller of our children and the group's members.
     members = wo.pid.pgrp or {}
     if len(members) < len(children):
-        return any(m in children and _eligible(wo, m.group_leader) for m in members)
-    return any(_eligible(wo, s.group_leader) for s in children)
+        return any(m in children and _waitable(wo, m.group_leader) for m in members)
+    return any(_waitable(wo, s.group_leader) for s in children)
 
 
 def do_wait_thread(k: "Kernel", wo: WaitOpts, cur: TaskStruct, tsk: TaskStruct) -> WaitResult | None:

@@ -291,6 +291,16 @@ def do_send_sig_info(k: "Kernel", sig: int, info: int, p: TaskStruct, type_: int
                      sender: TaskStruct | None) -> int:
     if p.pid is None:         # released: lock_task_sighand fails
         return errno.ESRCH
+    if type_ == PIDTYPE_PID and p.exit_state:
+        # A thread-directed signal to a thread that has exited -- in practice a
+        # zombie group leader whose other threads still run, the only exited
+        # task that keeps its pid -- is dropped whole and the call succeeds:
+        # nothing is queued and not even SIGCONT's generation-time effects
+        # (prepare_signal) happen.  Seen on 6.18 with tgkill, tkill,
+        # rt_tgsigqueueinfo and pidfd_send_signal (PIDFD_THREAD pidfd or
+        # PIDFD_SIGNAL_THREAD); a process-directed signal through the same pid
+        # (kill, PIDFD_SIGNAL_THREAD_GROUP) reaches the live threads.
+        return 0
     return send_signal_locked(k, sig, info, p, type_, sender)
 
 

@@ -18,7 +18,8 @@ import os
 import pytest
 
 import pidlab
-from pidlab import (CAP_KILL, CAP_SETUID, CLONE_NEWPID, SIG_CATCH, SIG_DFL, SIG_IGN, SIGCHLD,
+from pidlab import (CAP_KILL, CAP_SETUID, CLONE_NEWPID, PIDFD_SIGNAL_THREAD,
+                    PIDFD_SIGNAL_THREAD_GROUP, PIDFD_THREAD, SIG_CATCH, SIG_DFL, SIG_IGN, SIGCHLD,
                     SIGCONT, SIGHUP, SIGKILL, SIGSTOP, SIGTERM, SIGTSTP, SIGTTIN, SIGTTOU,
                     SIGURG, SIGUSR1, SIGUSR2, SIGWINCH, WCONTINUED, WNOHANG, WUNTRACED)
 
@@ -712,3 +713,159 @@ def test_permission_is_checked_against_the_credentials_of_the_thread_named(kerne
         sender.task.kill(a.pid, SIGTERM)
     sender.task.kill(thread.pid, SIGTERM)
     assert init.waitpid(a.pid, 0) == (a.pid, SIGTERM)
+
+
+# ---------------------------------------------------------------- a thread group whose leader exited
+#
+# The leader called exit() while another thread runs: it is a zombie that keeps its
+# pid (delay_group_leader), so tgkill, tkill and pidfd_send_signal still find it.
+# A thread-directed signal (PIDTYPE_PID: tgkill, a PIDFD_THREAD pidfd, or
+# PIDFD_SIGNAL_THREAD) aimed at it succeeds and is dropped whole -- nothing is
+# queued, no thread is woken, and not even SIGCONT's generation-time effects
+# (prepare_signal: continue the group, report CLD_CONTINUED) happen; seen on 6.18.44
+# with tgkill, tkill, rt_tgsigqueueinfo and pidfd_send_signal alike.  A
+# process-directed signal through the same pid (kill, PIDFD_SIGNAL_THREAD_GROUP) goes
+# to the group and is taken by a live thread (complete_signal skips the PF_EXITING
+# leader), so job control works on the remaining threads.  Permission and signal
+# number are checked first, as for any target.
+
+def _group_whose_leader_exited(kernel, parent=None):
+    """(child record, the live thread) of a process of `parent` whose leader has exited."""
+    parent = parent or kernel.init
+    proc = parent.fork()
+    thread = proc.task.spawn_thread()
+    proc.task.exit(0)
+    return proc, thread
+
+
+def _thread_directed(how: str):
+    """Send `sig` to the zombie leader `pid` as a thread-directed signal, `how`."""
+    def send(sender, pid, sig):
+        if how == "tgkill":
+            sender.tgkill(pid, pid, sig)
+            return
+        fd = sender.pidfd_open(pid, PIDFD_THREAD if how == "thread_pidfd" else 0)
+        try:
+            sender.pidfd_send_signal(fd, sig, PIDFD_SIGNAL_THREAD if how == "signal_thread" else 0)
+        finally:
+            sender.close(fd)
+    return send
+
+
+THREAD_DIRECTED = ["tgkill", "thread_pidfd", "signal_thread"]
+
+
+def test_a_zombie_leader_still_has_a_pid_that_tgkill_and_pidfd_open_find(kernel):
+    init = kernel.init
+    proc, thread = _group_whose_leader_exited(kernel)
+    assert state(init, proc.pid) == "Z (zombie)"
+    init.tgkill(proc.pid, proc.pid, 0)                  # the existence probe succeeds
+    for flags in (0, PIDFD_THREAD):
+        fd = init.pidfd_open(proc.pid, flags)
+        init.pidfd_send_signal(fd, 0)
+        init.close(fd)
+    with raises_errno(errno.ESRCH):                     # the tid is not in that group
+        init.tgkill(init.getpid(), proc.pid, 0)
+
+
+@pytest.mark.parametrize("how", THREAD_DIRECTED)
+def test_sigcont_aimed_at_a_zombie_leader_does_not_continue_its_stopped_group(kernel, how):
+    init = kernel.init
+    proc, thread = _group_whose_leader_exited(kernel)
+    init.kill(proc.pid, SIGSTOP)
+    assert state(init, f"{proc.pid}/task/{thread.pid}") == STOPPED
+    _thread_directed(how)(init, proc.pid, SIGCONT)
+    assert state(init, f"{proc.pid}/task/{thread.pid}") == STOPPED
+    with pytest.raises(pidlab.WouldBlock):
+        thread.task.getpid()
+    # The stop was not replaced by a continue: it is still there to be reported.
+    assert init.waitpid(proc.pid, WUNTRACED | WCONTINUED | WNOHANG) == \
+        (proc.pid, stop_status(SIGSTOP))
+
+
+@pytest.mark.parametrize("how", THREAD_DIRECTED)
+@pytest.mark.parametrize("sig", [SIGSTOP, SIGTSTP, SIGKILL, SIGTERM, SIGUSR1])
+def test_a_thread_directed_signal_to_a_zombie_leader_leaves_the_group_running(kernel, how, sig):
+    init = kernel.init
+    a = init.fork()                     # a session-linked parent: SIGTSTP would stop (not orphaned)
+    proc, thread = _group_whose_leader_exited(kernel, a.task)
+    a.task.setpgid(proc.pid, proc.pid)
+    _thread_directed(how)(a.task, proc.pid, sig)
+    assert state(a.task, f"{proc.pid}/task/{thread.pid}") == SLEEPING
+    assert a.task.waitpid(proc.pid, WUNTRACED | WNOHANG) == (0, 0)
+    assert thread.task.getpid() == proc.pid
+
+
+@pytest.mark.parametrize("how", ["kill", "thread_group_flag"])
+def test_sigcont_to_the_process_of_a_zombie_leader_continues_the_live_threads(kernel, how):
+    init = kernel.init
+    proc, thread = _group_whose_leader_exited(kernel)
+    init.kill(proc.pid, SIGSTOP)
+    assert init.waitpid(proc.pid, WUNTRACED) == (proc.pid, stop_status(SIGSTOP))
+    if how == "kill":
+        init.kill(proc.pid, SIGCONT)
+    else:                               # a PIDFD_THREAD pidfd of the leader, widened to its group
+        fd = init.pidfd_open(proc.pid, PIDFD_THREAD)
+        init.pidfd_send_signal(fd, SIGCONT, PIDFD_SIGNAL_THREAD_GROUP)
+    assert state(init, f"{proc.pid}/task/{thread.pid}") == SLEEPING
+    assert init.waitpid(proc.pid, WCONTINUED | WNOHANG) == (proc.pid, 0xFFFF)
+    assert thread.task.getpid() == proc.pid
+
+
+def test_sigtstp_to_the_process_of_a_zombie_leader_stops_the_live_thread(kernel):
+    # a's child's group, made its own, hangs on a: not orphaned, so SIGTSTP stops.
+    a = kernel.init.fork()
+    proc, thread = _group_whose_leader_exited(kernel, a.task)
+    a.task.setpgid(proc.pid, proc.pid)
+    a.task.kill(proc.pid, SIGTSTP)
+    assert state(a.task, f"{proc.pid}/task/{thread.pid}") == STOPPED
+    assert state(a.task, proc.pid) == "Z (zombie)"
+    assert a.task.waitpid(proc.pid, WUNTRACED | WNOHANG) == (proc.pid, stop_status(SIGTSTP))
+
+
+@pytest.mark.parametrize("handler", [SIG_CATCH, SIG_IGN])
+def test_a_caught_or_ignored_sigtstp_does_not_stop_a_group_whose_leader_exited(kernel, handler):
+    a = kernel.init.fork()
+    proc, thread = _group_whose_leader_exited(kernel, a.task)
+    a.task.setpgid(proc.pid, proc.pid)
+    thread.task.sigaction(SIGTSTP, handler)
+    a.task.kill(proc.pid, SIGTSTP)
+    assert state(a.task, f"{proc.pid}/task/{thread.pid}") == SLEEPING
+    assert a.task.waitpid(proc.pid, WUNTRACED | WNOHANG) == (0, 0)
+
+
+def test_tgkill_of_the_live_thread_stops_and_continues_a_group_whose_leader_exited(kernel):
+    # A stop signal is thread-directed but its action is the group stop (do_signal_stop);
+    # SIGCONT to the stopped thread continues the group (prepare_signal).
+    init = kernel.init
+    proc, thread = _group_whose_leader_exited(kernel)
+    init.tgkill(proc.pid, thread.pid, SIGSTOP)
+    assert state(init, f"{proc.pid}/task/{thread.pid}") == STOPPED
+    assert init.waitpid(proc.pid, WUNTRACED | WNOHANG) == (proc.pid, stop_status(SIGSTOP))
+    init.tgkill(proc.pid, thread.pid, SIGCONT)
+    assert state(init, f"{proc.pid}/task/{thread.pid}") == SLEEPING
+    assert init.waitpid(proc.pid, WCONTINUED | WNOHANG) == (proc.pid, 0xFFFF)
+
+
+def test_sigkill_to_the_process_of_a_zombie_leader_kills_the_group(kernel):
+    init = kernel.init
+    proc, thread = _group_whose_leader_exited(kernel)
+    init.tgkill(proc.pid, proc.pid, SIGKILL)            # dropped
+    assert thread.task.getpid() == proc.pid
+    init.kill(proc.pid, SIGKILL)
+    assert init.waitpid(proc.pid, 0) == (proc.pid, SIGKILL)
+
+
+def test_a_thread_directed_signal_to_a_zombie_leader_is_checked_before_it_is_dropped(kernel):
+    init = kernel.init
+    proc, thread = _group_whose_leader_exited(kernel)
+    with raises_errno(errno.EINVAL):
+        init.tgkill(proc.pid, proc.pid, 65)
+    fd = init.pidfd_open(proc.pid, PIDFD_THREAD)
+    with raises_errno(errno.EINVAL):
+        init.pidfd_send_signal(fd, 65)
+    sender = init.fork()
+    sender.task.setuid(1000)
+    with raises_errno(errno.EPERM):
+        sender.task.tgkill(proc.pid, proc.pid, SIGTERM)
+    assert thread.task.getpid() == proc.pid

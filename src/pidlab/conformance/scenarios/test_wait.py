@@ -21,9 +21,9 @@ import pytest
 
 import pidlab
 from pidlab import (CLONE_NEWPID, CLD_CONTINUED, CLD_EXITED, CLD_KILLED, CLD_STOPPED, INT_MIN, P_ALL,
-                    P_PGID, P_PID, PR_SET_CHILD_SUBREAPER, SIG_IGN, SIGCHLD, SIGCONT,
-                    SIGKILL, SIGSTOP, SIGTERM, WALL, WCLONE, WCONTINUED, WEXITED, WNOHANG,
-                    WNOTHREAD, WNOWAIT, WSTOPPED, WUNTRACED, WaitidResult)
+                    P_PGID, P_PID, P_PIDFD, PR_SET_CHILD_SUBREAPER, SIG_IGN, SIGCHLD, SIGCONT,
+                    SIGKILL, SIGSTOP, SIGTERM, SIGUSR1, WALL, WCLONE, WCONTINUED, WEXITED,
+                    WNOHANG, WNOTHREAD, WNOWAIT, WSTOPPED, WUNTRACED, WaitidResult)
 
 from pidlab.conformance.helpers import proc_state, raises_errno, snapshot
 
@@ -539,3 +539,188 @@ def test_waitpid_minus_1_keeps_sibling_order_after_many_children_reaped_by_pid(k
         child.task.exit_group(code)
     assert [init.waitpid(-1, 0) for _ in range(3)] == [(a.pid, 1 << 8), (b.pid, 2 << 8),
                                                        (c.pid, 3 << 8)]
+
+
+# ---------------------------------------------------------------- waitid without WEXITED
+#
+# kernel/exit.c wait_consider_task: a zombie that can be reaped (not a group leader
+# whose threads still run: delay_group_leader) goes to wait_task_zombie, which
+# returns 0 at once without WEXITED -- and, unlike every other eligible child, it
+# does not clear notask_error.  So a waitid(WSTOPPED|WCONTINUED) whose only
+# eligible children are such zombies fails with ECHILD, WNOHANG or not, instead of
+# returning nothing or blocking; the zombie stays for a later WEXITED wait.
+# A running, stopped or continued child, or a zombie leader with live threads
+# (whose group can still stop, continue and exit), clears notask_error.
+
+NO_WEXITED = [WSTOPPED, WCONTINUED, WSTOPPED | WCONTINUED, WSTOPPED | WNOHANG,
+              WCONTINUED | WNOHANG, WSTOPPED | WCONTINUED | WNOHANG | WNOWAIT,
+              WSTOPPED | WNOTHREAD | WALL]
+NO_WEXITED_IDS = ["WSTOPPED", "WCONTINUED", "WSTOPPED_WCONTINUED", "WSTOPPED_WNOHANG",
+                  "WCONTINUED_WNOHANG", "both_WNOHANG_WNOWAIT", "WSTOPPED_WNOTHREAD_WALL"]
+
+
+def _waitid_for(task, idtype: str, pid: int, options: int):
+    if idtype == "P_ALL":
+        return task.waitid(P_ALL, 0, options)
+    if idtype == "P_PID":
+        return task.waitid(P_PID, pid, options)
+    if idtype == "P_PGID":
+        return task.waitid(P_PGID, 0, options)
+    fd = task.pidfd_open(pid)
+    try:
+        return task.waitid(P_PIDFD, fd, options)
+    finally:
+        task.close(fd)
+
+
+@pytest.mark.parametrize("idtype", ["P_ALL", "P_PID", "P_PGID", "P_PIDFD"])
+@pytest.mark.parametrize("options", NO_WEXITED, ids=NO_WEXITED_IDS)
+def test_waitid_without_wexited_when_the_only_child_is_a_zombie_is_echild(kernel, idtype,
+                                                                          options):
+    init = kernel.init
+    child = init.fork()
+    child.task.exit(6)
+    with raises_errno(errno.ECHILD):
+        _waitid_for(init, idtype, child.pid, options)
+    assert proc_state(init, child.pid) == "Z"           # skipped, not reaped
+    assert init.waitid(P_PID, child.pid, WEXITED) == \
+        WaitidResult(child.pid, 0, SIGCHLD, 6, CLD_EXITED)
+
+
+@pytest.mark.parametrize("idtype", ["P_ALL", "P_PID"])
+def test_waitid_without_wexited_skips_a_killed_zombie_too(kernel, idtype):
+    init = kernel.init
+    child = init.fork()
+    init.kill(child.pid, SIGKILL)
+    with raises_errno(errno.ECHILD):
+        _waitid_for(init, idtype, child.pid, WSTOPPED | WCONTINUED | WNOHANG)
+    assert init.waitpid(child.pid, 0) == (child.pid, SIGKILL)
+
+
+def test_waitid_without_wexited_waits_for_a_running_sibling_of_the_zombie(kernel):
+    init = kernel.init
+    zombie = init.fork()
+    zombie.task.exit(1)
+    init.fork()
+    assert init.waitid(P_ALL, 0, WSTOPPED | WCONTINUED | WNOHANG) is None
+    with pytest.raises(pidlab.WouldBlock):
+        init.waitid(P_ALL, 0, WSTOPPED)
+    with raises_errno(errno.ECHILD):            # by pid, only the zombie is looked at
+        init.waitid(P_PID, zombie.pid, WSTOPPED | WNOHANG)
+    assert proc_state(init, zombie.pid) == "Z"
+
+
+def test_waitid_without_wexited_still_reports_a_stopped_child_past_a_zombie(kernel):
+    init = kernel.init
+    zombie = init.fork()
+    zombie.task.exit(1)
+    stopped = init.fork()
+    init.kill(stopped.pid, SIGSTOP)
+    assert init.waitid(P_ALL, 0, WSTOPPED | WNOHANG) == \
+        WaitidResult(stopped.pid, 0, SIGCHLD, SIGSTOP, CLD_STOPPED)
+    # The stop is consumed; the stopped child still counts, the zombie does not.
+    assert init.waitid(P_ALL, 0, WSTOPPED | WNOHANG) is None
+    with raises_errno(errno.ECHILD):
+        init.waitid(P_PID, zombie.pid, WSTOPPED | WNOHANG)
+
+
+def test_waitid_without_wexited_with_wclone_ignores_an_ordinary_zombie_and_a_clone_zombie(kernel):
+    init = kernel.init
+    plain = init.fork()
+    plain.task.exit(1)
+    clone = init.clone(0, exit_signal=SIGUSR1)
+    clone.task.exit(2)
+    for options in (WSTOPPED | WNOHANG, WSTOPPED | WCLONE | WNOHANG, WSTOPPED | WALL | WNOHANG):
+        with raises_errno(errno.ECHILD):
+            init.waitid(P_ALL, 0, options)
+    assert init.waitid(P_ALL, 0, WEXITED | WALL | WNOHANG).si_pid == plain.pid
+    assert init.waitid(P_ALL, 0, WEXITED | WALL | WNOHANG).si_pid == clone.pid
+
+
+def test_waitid_without_wexited_and_wnothread_ignores_another_threads_running_child(kernel):
+    # Only the caller's own children count with __WNOTHREAD (do_wait stops after
+    # current's list): its zombie alone makes ECHILD even though a sibling thread has
+    # a running child; without __WNOTHREAD that child makes the wait come back empty.
+    proc = kernel.init.fork().task
+    thread = proc.spawn_thread().task
+    thread.fork()                               # running, the thread's child
+    zombie = proc.fork()
+    zombie.task.exit(3)
+    with raises_errno(errno.ECHILD):
+        proc.waitid(P_ALL, 0, WSTOPPED | WNOTHREAD | WNOHANG)
+    assert proc.waitid(P_ALL, 0, WSTOPPED | WNOHANG) is None
+
+
+# ---------------------------------------------------------------- a zombie leader with live threads
+
+def test_waitid_wstopped_on_a_zombie_leader_with_live_threads_comes_back_empty_not_echild(kernel):
+    # delay_group_leader: the zombie leader is not reaped and falls through to the
+    # stopped/continued checks, clearing notask_error.
+    init = kernel.init
+    proc = init.fork()
+    proc.task.spawn_thread()
+    proc.task.exit(0)
+    for idtype in ("P_ALL", "P_PID", "P_PIDFD"):
+        assert _waitid_for(init, idtype, proc.pid, WSTOPPED | WNOHANG) is None
+        assert _waitid_for(init, idtype, proc.pid, WEXITED | WNOHANG) is None
+    with pytest.raises(pidlab.WouldBlock):
+        init.waitid(P_PID, proc.pid, WSTOPPED | WCONTINUED)
+
+
+def test_a_group_whose_leader_exited_is_reported_stopped_and_continued_under_the_leaders_pid(kernel):
+    # The stop is the group's (signal->flags, group_exit_code): wait_task_stopped and
+    # wait_task_continued read them through the zombie leader.
+    init = kernel.init
+    proc = init.fork()
+    thread = proc.task.spawn_thread()
+    proc.task.exit(0)
+    init.kill(proc.pid, SIGSTOP)
+    assert proc_state(init, f"{proc.pid}/task/{thread.pid}") == "T"
+    assert proc_state(init, proc.pid) == "Z"
+    stopped = WaitidResult(proc.pid, 0, SIGCHLD, SIGSTOP, CLD_STOPPED)
+    assert init.waitid(P_PID, proc.pid, WSTOPPED | WNOWAIT | WNOHANG) == stopped
+    assert init.waitpid(proc.pid, WUNTRACED | WNOHANG) == (proc.pid, (SIGSTOP << 8) | 0x7F)
+    assert init.waitid(P_PID, proc.pid, WSTOPPED | WNOHANG) is None      # consumed
+    init.kill(proc.pid, SIGCONT)
+    assert init.waitid(P_ALL, 0, WCONTINUED | WNOHANG) == \
+        WaitidResult(proc.pid, 0, SIGCHLD, SIGCONT, CLD_CONTINUED)
+    thread.task.exit(4)                 # the last thread: the group's exit code is its
+    assert init.waitpid(proc.pid, WUNTRACED) == (proc.pid, 4 << 8)
+
+
+def test_the_last_thread_leaving_makes_a_zombie_leader_reapable_and_then_invisible_to_wstopped(kernel):
+    init = kernel.init
+    proc = init.fork()
+    thread = proc.task.spawn_thread()
+    proc.task.exit(0)
+    assert init.waitid(P_PID, proc.pid, WSTOPPED | WNOHANG) is None
+    thread.task.exit(9)
+    with raises_errno(errno.ECHILD):
+        init.waitid(P_PID, proc.pid, WSTOPPED | WNOHANG)
+    assert init.waitid(P_PID, proc.pid, WEXITED | WNOHANG) == \
+        WaitidResult(proc.pid, 0, SIGCHLD, 9, CLD_EXITED)
+
+
+# ---------------------------------------------------------------- waitpid equivalents
+
+@pytest.mark.parametrize("options", [WUNTRACED, WCONTINUED, WUNTRACED | WCONTINUED, WNOTHREAD],
+                         ids=["WUNTRACED", "WCONTINUED", "both", "WNOTHREAD"])
+def test_waitpid_always_reaps_a_zombie_because_wait4_adds_wexited(kernel, options):
+    # kernel_wait4: wo_flags = options | WEXITED.
+    init = kernel.init
+    child = init.fork()
+    child.task.exit(2)
+    assert init.waitpid(-1, options | WNOHANG) == (child.pid, 2 << 8)
+    with raises_errno(errno.ECHILD):
+        init.waitpid(-1, options | WNOHANG)
+
+
+def test_waitpid_of_a_thread_id_is_echild_even_while_the_thread_runs(kernel):
+    # do_wait_pid looks for a PIDTYPE_TGID task of that pid: a thread has none.
+    init = kernel.init
+    proc = init.fork()
+    thread = proc.task.spawn_thread()
+    for wait in (lambda: init.waitpid(thread.pid, WNOHANG),
+                 lambda: init.waitid(P_PID, thread.pid, WEXITED | WSTOPPED | WNOHANG)):
+        with raises_errno(errno.ECHILD):
+            wait()
