@@ -125,13 +125,31 @@ def host_ids(env: Env) -> tuple[int, int]:
 
 def reset_signals(env: Env, ignored: int = 0) -> None:
     """Linux's default dispositions (Python installs its own at start-up)."""
-    old = S.rt_sigaction(C.SIGINT, None)
-    if old.flags & S.SA_RESTORER:
-        env.restorer = old.restorer or 0
+    env.restorer = env.restorer or glibc_restorer()
     for sig in range(1, C.NSIG + 1):
         if sig in (C.SIGKILL, C.SIGSTOP):
             continue
         S.rt_sigaction(sig, 1 if ignored >> sig & 1 else 0, S.SA_RESTORER, env.restorer)
+
+
+def glibc_restorer() -> int:
+    """glibc's __restore_rt, which every handler installed through its sigaction gets as
+    sa_restorer (x86_64 needs one to return from a handler).  Python's own handlers have
+    it, unless it started with SIGINT ignored (nohup, `cmd &`) and installed none: then a
+    handler installed through glibc for a moment lends it."""
+    for sig in range(1, C.NSIG + 1):
+        if sig in (C.SIGKILL, C.SIGSTOP):
+            continue
+        old = S.rt_sigaction(sig, None)
+        if old.flags & S.SA_RESTORER and old.restorer:
+            return old.restorer
+    import signal as pysignal
+    prev = pysignal.signal(pysignal.SIGUSR2, lambda *_: None)
+    try:
+        old = S.rt_sigaction(C.SIGUSR2, None)
+        return old.restorer or 0
+    finally:
+        pysignal.signal(pysignal.SIGUSR2, prev)
 
 
 def ignored_mask() -> int:

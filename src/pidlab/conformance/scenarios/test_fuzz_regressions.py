@@ -72,9 +72,6 @@ with pidlab.LiveKernel() as k:
 """
 
 
-@pytest.mark.xfail(strict=True, reason="live backend bug (reported, issue 12): the agents copy "
-                   "sa_restorer from Python's SIGINT handler, which Python does not install when "
-                   "it starts with SIGINT ignored, so a caught signal returns to address 0")
 def test_regression_live_agents_catch_signals_when_started_with_sigint_ignored(tmp_path):
     """Found by the fuzzer's campaign (issue 12), live backend only: a controller started
     as a background job (SIGINT inherited as SIG_IGN, e.g. under nohup or `cmd &`) gave
