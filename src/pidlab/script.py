@@ -989,35 +989,21 @@ def show(value: Any) -> str:
     return repr(value)
 
 
-def _draw(fn: Callable[..., Any], views: Any, *args: Any,
-          labels: Mapping[int, Sequence[str]] | None) -> Any:
-    """A drawing of render.py with the scenario's names beside the tasks.
-
-    SHIM, to delete when the render branch (h/render) is merged: there every drawing
-    function takes `labels=`; until then the drawing is made without them."""
-    try:
-        return fn(views, *args, labels=labels)
-    except TypeError as e:
-        if "unexpected keyword argument 'labels'" not in str(e):
-            raise
-        return fn(views, *args)
-
-
 def drawing(views: Any, fmt: str, title: str = "pidlab",
             labels: Mapping[int, Sequence[str]] | None = None) -> str:
     """render.render with the names a scenario bound."""
     from . import render
-    return _draw(render.render, views, fmt, title, labels=labels)
+    return render.render(views, fmt, title, labels=labels)
 
 
 def rich_drawing(views: Any, labels: Mapping[int, Sequence[str]] | None = None) -> Any:
     from . import render
-    return _draw(render.to_rich, views, labels=labels)
+    return render.to_rich(views, labels=labels)
 
 
 def tree_json(views: Any, labels: Mapping[int, Sequence[str]] | None = None) -> Any:
     from . import render
-    return _draw(render.to_json, views, labels=labels)
+    return render.to_json(views, labels=labels)
 
 
 class Runner:

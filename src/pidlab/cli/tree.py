@@ -37,16 +37,33 @@ def tree(script_path: str | None, fmt: str, backend_name: str, output: str | Non
                 raise click.ClickException(
                     f"{name}:{step.line}: {step.source} failed ({out.describe()})")
         views = k.snapshot()
+        labels = bound_names(runner)
     title = f"pidlab · {name} · {backend_name}"
     if output:
         try:
             with open(output, "w", encoding="utf-8") as f:
-                f.write(render.render(views, fmt, title))
+                f.write(render.render(views, fmt, title, labels=labels))
         except OSError as e:
             raise click.ClickException(f"{output}: {e.strerror}") from None
         return
     con = console()
     if fmt == "text" and is_rich(con):
-        con.print(render.to_rich(views))
+        con.print(render.to_rich(views, labels=labels))
     else:
-        click.echo(render.render(views, fmt, title), nl=False)
+        click.echo(render.render(views, fmt, title, labels=labels), nl=False)
+
+
+def bound_names(runner: script.Runner) -> dict[int, list[str]]:
+    """The names the scenario bound to each task still alive, by its top-level pid number.
+
+    A name whose task has been reaped is left out (`numbers` is empty then): its number may
+    already belong to another task.  The predefined `init` is not a binding of the scenario's
+    (the card of pid 1 says init of ns0 already); a scenario that rebinds the name shows it."""
+    out: dict[int, list[str]] = {}
+    for name, task in runner.env.task_names().items():
+        if name == "init" and name not in runner.env.names:
+            continue
+        numbers = task.numbers
+        if numbers:
+            out.setdefault(numbers[0], []).append(name)
+    return out

@@ -179,7 +179,9 @@ class Kernel:
             pid = t.pid
             leader = t.signal.group_leader
             parent = t.real_parent
-            ppid = parent.pid.numbers[0] if parent is not None and parent.pid is not None else 0
+            # PPid is the parent's thread-group id, whichever of its threads forked.
+            lead = parent.signal.group_leader if parent is not None else None
+            ppid = lead.pid.numbers[0] if lead is not None and lead.pid is not None else 0
             state = procfs.task_state(None, t).split(" ")[0]
             out.append(TaskView(pid.numbers, tuple(ns.inum for ns in pid.ns.chain),
                                 leader.pid.numbers[0] if leader.pid is not None else nr,
