@@ -8,8 +8,8 @@
 
 from . import constants as _constants
 from .api import (BackendUnavailable, Child, FileHandle, InvariantError, PidfdInfo,
-                  PidlabError, StatResult, TaskExited, TaskView, Unsupported, WaitidResult,
-                  WouldBlock)
+                  PidlabError, StatfsResult, StatResult, TaskExited, TaskView, Unsupported,
+                  WaitidResult, WouldBlock)
 from .constants import *  # noqa: F401,F403  (Linux's names and values)
 from .model import Kernel, Task
 from .versions import DEFAULT_VERSION, KERNEL_VERSIONS, Change, changes
@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Kernel", "Task", "LiveKernel", "LiveTask", "Child", "WaitidResult", "PidfdInfo",
-    "FileHandle", "StatResult",
+    "FileHandle", "StatResult", "StatfsResult",
     "TaskView",
     "PidlabError", "WouldBlock", "TaskExited", "InvariantError", "BackendUnavailable",
     "Unsupported", "KERNEL_VERSIONS", "DEFAULT_VERSION", "Change", "changes",

@@ -9,10 +9,11 @@ Installed with pidlab (entry point `pytest11`), so any project gets:
   test runs on each.
 
 Kernel versions.  By default ``pidlab_kernel`` is the model at Linux 6.18 and
-the running kernel (ids ``[model]`` and ``[live]``).  Name versions with
+the running kernel (ids ``[model]`` and ``[live]``).  Name versions per test
+with ``@pytest.mark.pidlab_kernels("6.1", "6.12")``, for a whole run with the
+ini option ``pidlab_kernels``, or on the command line with
 ``--pidlab-kernel 6.1 --pidlab-kernel 6.16`` (``all`` for every version the
-model knows), the ini option ``pidlab_kernels``, or per test with
-``@pytest.mark.pidlab_kernels("6.1", "6.12")``: the test then runs on the model
+model knows; it overrides the markers, to focus a run): the test then runs on the model
 at each version (``[model-6.1]``) and on every live kernel of those versions
 this machine has (``[live-6.18]`` the running kernel; ``[live-6.1]``,
 ``[live-6.12]`` Debian's kernels in pidlab's virtual machines, see
@@ -128,9 +129,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "pidlab_kernel" not in metafunc.fixturenames:
         return
     config = metafunc.config
+    # The command line decides first (to focus a run), then the test's marker, then the ini.
     marker = metafunc.definition.get_closest_marker("pidlab_kernels")
-    names = list(marker.args) if marker is not None else \
-        (config.getoption("--pidlab-kernel") or config.getini("pidlab_kernels").split())
+    names = config.getoption("--pidlab-kernel") or \
+        (list(marker.args) if marker is not None else config.getini("pidlab_kernels").split())
     backend = config.getoption("--pidlab-backend") or config.getini("pidlab_backend")
     params, ids = [], []
     if not names:

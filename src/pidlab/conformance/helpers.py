@@ -14,6 +14,7 @@ from typing import Iterable, Iterator
 import pytest
 
 import pidlab
+import pidlab.versions
 
 
 @pytest.fixture
@@ -26,6 +27,16 @@ def kernel(pidlab_kernel):
 def model(pidlab_model):
     """A fresh model, checked with k.check() when the test ends."""
     return pidlab_model
+
+
+def needs(kernel, *keys: str) -> None:
+    """Skip unless the backend's kernel has every change in `keys`, naming the first
+    it lacks (pidlab.changes()): for scenarios of a feature an older kernel has not got.
+    What such a kernel answers instead is a scenario of its own."""
+    for key in keys:
+        if not kernel.has(key):
+            c = pidlab.versions.introduced(key)
+            pytest.skip(f"Linux {kernel.version} predates {c.key!r} ({c.title}, {c.version})")
 
 
 @contextmanager

@@ -28,6 +28,9 @@ from pidlab import (SIG_CATCH, CAP_KILL, F_GETFD, P_ALL, P_PGID, P_PID, P_PIDFD,
 
 from pidlab.conformance.helpers import raises_errno, snapshot
 
+# Every scenario runs on the model at every kernel version and on every live kernel.
+pytestmark = pytest.mark.pidlab_kernels("all")
+
 INT_MIN = -(2**31)
 INT_MAX = 2**31 - 1
 PID_MAX = "/proc/sys/kernel/pid_max"

@@ -32,6 +32,9 @@ from pidlab import (PR_GET_NAME, PR_GET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_NAME,
                     Unsupported)
 from pidlab.conformance.helpers import raises_errno
 
+# Every scenario runs on the model at every kernel version and on every live kernel.
+pytestmark = pytest.mark.pidlab_kernels("all")
+
 
 def name(task) -> str:
     return task.prctl(PR_GET_NAME)

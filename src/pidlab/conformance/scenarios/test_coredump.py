@@ -43,6 +43,9 @@ from pidlab import (CAP_KILL, CAP_SYS_PTRACE, CAP_SYS_RESOURCE, CLD_DUMPED, CLD_
 
 from pidlab.conformance.helpers import raises_errno, snapshot
 
+# Every scenario runs on the model at every kernel version and on every live kernel.
+pytestmark = pytest.mark.pidlab_kernels("all")
+
 CORE_SIGNALS = (SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGSEGV, SIGXCPU,
                 SIGXFSZ, SIGSYS)
 PAGE = 4096

@@ -24,6 +24,9 @@ from pidlab import (CAP_CHECKPOINT_RESTORE, CAP_KILL, CAP_SETGID, CAP_SETUID, CA
 
 from pidlab.conformance.helpers import pid_max, ns_last_pid, raises_errno, snapshot, status_lines
 
+# Every scenario runs on the model at every kernel version and on every live kernel.
+pytestmark = pytest.mark.pidlab_kernels("all")
+
 PID_MAX = "/proc/sys/kernel/pid_max"
 NS_LAST_PID = "/proc/sys/kernel/ns_last_pid"
 NO_CAPS = "0000000000000000"

@@ -28,6 +28,9 @@ from pidlab import (AT_EMPTY_PATH, F_DUPFD, F_GETFD, F_GETFL, F_SETFD, F_SETFL, 
 from pidlab import Unsupported
 from pidlab.conformance.helpers import raises_errno
 
+# Every scenario runs on the model at every kernel version and on every live kernel.
+pytestmark = pytest.mark.pidlab_kernels("all")
+
 CAP_FOWNER = 3
 
 

@@ -19,6 +19,9 @@ from pidlab import (CLONE_SIGHAND, CLONE_VM, F_GETFD, FD_CLOEXEC, PR_GET_DUMPABL
 
 from pidlab.conformance.helpers import raises_errno, sigmask
 
+# Every scenario runs on the model at every kernel version and on every live kernel.
+pytestmark = pytest.mark.pidlab_kernels("all")
+
 
 def test_a_childs_sigaction_leaves_the_parent_alone(kernel):
     init = kernel.init

@@ -19,6 +19,9 @@ from pidlab import (CLONE_NEWPID, PIDFD_SELF_THREAD, PIDFD_SELF_THREAD_GROUP, SI
 
 from pidlab.conformance.helpers import raises_errno, status_lines
 
+# Every scenario runs on the model at every kernel version and on every live kernel.
+pytestmark = pytest.mark.pidlab_kernels("all")
+
 
 def test_regression_waitpid_right_after_a_namespace_init_exits(kernel):
     """Found by the fuzzer: the live backend returned from exit() before the task was a

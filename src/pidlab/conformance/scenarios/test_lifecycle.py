@@ -30,6 +30,9 @@ from pidlab import (CAP_SYS_ADMIN, CLONE_CLEAR_SIGHAND, CLONE_DETACHED, CLONE_FI
 from pidlab.conformance.helpers import (field, in_sigset, nspid, proc_state, raises_errno, sigmask,
                                         snapshot)
 
+# Every scenario runs on the model at every kernel version and on every live kernel.
+pytestmark = pytest.mark.pidlab_kernels("all")
+
 THREAD_FLAGS = CLONE_THREAD | CLONE_VM | CLONE_SIGHAND | CLONE_FS | CLONE_FILES
 
 

@@ -29,6 +29,9 @@ from pidlab import (CAP_SYS_ADMIN, CLONE_FILES, CLONE_FS, CLONE_NEWNET, CLONE_NE
 from pidlab.conformance.helpers import (field, kill_and_reap, ns_inum, ns_last_pid, nspid,
                                         raises_errno, reap, snapshot, without_cursor)
 
+# Every scenario runs on the model at every kernel version and on every live kernel.
+pytestmark = pytest.mark.pidlab_kernels("all")
+
 NS_PID = "/proc/self/ns/pid"
 NS_FOR_CHILDREN = "/proc/self/ns/pid_for_children"
 THREAD_FLAGS = CLONE_THREAD | CLONE_VM | CLONE_SIGHAND | CLONE_FS | CLONE_FILES

@@ -30,6 +30,9 @@ from pidlab.conformance.helpers import (NS_LAST_PID_PATH, PID_MAX_PATH, kill_and
                                         nspid, pid_max, pid_max_min, raises_errno, reap, snapshot,
                                         without_cursor)
 
+# Every scenario runs on the model at every kernel version and on every live kernel.
+pytestmark = pytest.mark.pidlab_kernels("all")
+
 BOTH_CAPS = {CAP_SYS_ADMIN, CAP_CHECKPOINT_RESTORE}
 
 

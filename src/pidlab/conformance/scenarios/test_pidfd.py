@@ -77,6 +77,9 @@ from pidlab import (CAP_SYS_ADMIN, CAP_SYS_PTRACE, CLD_CONTINUED, CLD_EXITED, CL
 from pidlab.conformance.helpers import (NS_LAST_PID_PATH, fdinfo, lowest_free_fd, proc_state,
                                         raises_errno, snapshot)
 
+# Every scenario runs on the model at every kernel version and on every live kernel.
+pytestmark = pytest.mark.pidlab_kernels("all")
+
 THREAD_FLAGS = CLONE_THREAD | CLONE_VM | CLONE_SIGHAND | CLONE_FS | CLONE_FILES
 READABLE = POLLIN | POLLRDNORM                  # 0x41: exited, not reaped
 REAPED = POLLIN | POLLRDNORM | POLLHUP          # 0x51: no task attached any more

@@ -73,6 +73,9 @@ from pidlab import (AT_EMPTY_PATH, AT_FDCWD, AT_HANDLE_CONNECTABLE, AT_HANDLE_FI
 from pidlab.conformance.helpers import (NS_LAST_PID_PATH, fdinfo, lowest_free_fd, raises_errno,
                                         snapshot)
 
+# Every scenario runs on the model at every kernel version and on every live kernel.
+pytestmark = pytest.mark.pidlab_kernels("all")
+
 ALIVE_MASK = PIDFD_INFO_PID | PIDFD_INFO_CREDS | PIDFD_INFO_CGROUPID      # 0x7
 REAPED_MASK = PIDFD_INFO_EXIT | PIDFD_INFO_CGROUPID                       # 0xc
 PIDFD_INFO_SUPPORTED_MASK = 1 << 5          # 6.19+, not in 6.18's uapi

@@ -32,6 +32,9 @@ from pidlab import Unsupported
 from pidlab.conformance.helpers import raises_errno, status_lines
 from pidlab.model import procfs as tables
 
+# Every scenario runs on the model at every kernel version and on every live kernel.
+pytestmark = pytest.mark.pidlab_kernels("all")
+
 ZERO_SET = "0000000000000000"
 
 

@@ -17,6 +17,9 @@ from pidlab import CLONE_NEWPID, SIGTERM
 
 from pidlab.conformance.helpers import field, ns_last_pid, raises_errno, snapshot
 
+# Every scenario runs on the model at every kernel version and on every live kernel.
+pytestmark = pytest.mark.pidlab_kernels("all")
+
 
 def status(observer, pid="self") -> str:
     return observer.read_text(f"/proc/{pid}/status")

@@ -25,6 +25,9 @@ from pidlab import (CAP_KILL, CAP_SETUID, CLONE_NEWPID, PIDFD_SIGNAL_THREAD,
 
 from pidlab.conformance.helpers import raises_errno, snapshot, status_lines
 
+# Every scenario runs on the model at every kernel version and on every live kernel.
+pytestmark = pytest.mark.pidlab_kernels("all")
+
 STOPPED = "T (stopped)"
 SLEEPING = "S (sleeping)"
 

@@ -5,6 +5,9 @@ import pytest
 import pidlab
 from pidlab.conformance.helpers import ns_last_pid, pid_max
 
+# Every scenario runs on the model at every kernel version and on every live kernel.
+pytestmark = pytest.mark.pidlab_kernels("all")
+
 
 def test_init_is_pid_1_with_no_visible_parent(kernel):
     assert (kernel.init.getpid(), kernel.init.getppid()) == (1, 0)

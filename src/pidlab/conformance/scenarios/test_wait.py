@@ -27,6 +27,9 @@ from pidlab import (CLONE_NEWPID, CLD_CONTINUED, CLD_EXITED, CLD_KILLED, CLD_STO
 
 from pidlab.conformance.helpers import proc_state, raises_errno, snapshot
 
+# Every scenario runs on the model at every kernel version and on every live kernel.
+pytestmark = pytest.mark.pidlab_kernels("all")
+
 
 # ---------------------------------------------------------------- waitpid: which child
 
