@@ -50,6 +50,9 @@ EXAMPLE_IDS = [p.stem for p in EXAMPLES]
 ANSI = re.compile(r"\x1b\[[0-9;?<=>]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>]")
 COMMANDS = ("demo", "run", "compare", "shell", "tree", "conformance", "help")
 SCENARIOS = ROOT / "src" / "pidlab" / "conformance" / "scenarios"
+# `pidlab conformance` runs every live kernel here by default (the guests too, once
+# `make kernels` installed them): the command's tests keep to this machine's.
+HOST_KERNEL = ("--kernel", ".".join(os.uname().release.split(".")[:2]))
 
 
 # ---------------------------------------------------------------- helpers
@@ -756,7 +759,8 @@ needs_scenarios = pytest.mark.skipif(
 @needs_scenarios
 def test_conformance_json_has_one_row_per_behaviour_and_a_summary():
     names = _two_scenario_tests()
-    proc = pidlab_cmd("conformance", "--format", "json", "-k", " or ".join(names), timeout=110)
+    proc = pidlab_cmd("conformance", *HOST_KERNEL, "--format", "json", "-k", " or ".join(names),
+                      timeout=110)
     assert "Traceback" not in proc.stderr
     data = json.loads(proc.stdout)
     rows, summary = data["rows"], data["summary"]
@@ -779,7 +783,7 @@ def test_conformance_json_has_one_row_per_behaviour_and_a_summary():
 @needs_scenarios
 def test_conformance_table_ends_with_the_summary_line():
     names = _two_scenario_tests()
-    proc = pidlab_cmd("conformance", "-k", " or ".join(names), timeout=110)
+    proc = pidlab_cmd("conformance", *HOST_KERNEL, "-k", " or ".join(names), timeout=110)
     assert "Traceback" not in proc.stderr and "\x1b" not in proc.stdout
     last = proc.stdout.rstrip().splitlines()[-1]
     m = re.fullmatch(r"(\d+) behaviours: (\d+) agree, (\d+) differ, (\d+) shown on one "
@@ -1427,7 +1431,7 @@ def test_compare_of_traces_prints_decoded_results(tmp_path):
 
 def _parametrised_rows() -> tuple[str, list[str]]:
     """A parametrised scenario test with long names: its base name and its rows."""
-    plans = pidlab.conformance.collect()
+    plans = pidlab.conformance.collect(kernels=[HOST_KERNEL[1]])
     by_base: dict[str, list[str]] = {}
     for p in plans:
         if "[" in p.behaviour and not p.one_sided:
@@ -1439,7 +1443,8 @@ def _parametrised_rows() -> tuple[str, list[str]]:
 @needs_scenarios
 def test_conformance_off_a_terminal_prints_progress_lines_on_stderr():
     names = _two_scenario_tests()
-    proc = pidlab_cmd("conformance", "--format", "json", "-k", " or ".join(names), timeout=110)
+    proc = pidlab_cmd("conformance", *HOST_KERNEL, "--format", "json", "-k", " or ".join(names),
+                      timeout=110)
     data = json.loads(proc.stdout)                       # stdout: the report alone
     lines = proc.stderr.splitlines()
     m = re.fullmatch(r"pidlab conformance: running (\d+) tests", lines[0])
@@ -1466,7 +1471,8 @@ def test_plain_progress_prints_a_line_every_period_and_at_the_end():
 @needs_scenarios
 def test_conformance_on_a_terminal_draws_a_progress_bar_and_distinct_rows(tmp_path):
     base, rows = _parametrised_rows()
-    pexpect, p = _spawn(["conformance", "-k", base, "--backend", "model"], tmp_path)
+    pexpect, p = _spawn(["conformance", *HOST_KERNEL, "-k", base, "--backend", "model"],
+                        tmp_path)
     seen: list[str] = []
     p.logfile_read = _Sink(seen)
     p.expect(pexpect.EOF, timeout=120)
@@ -1501,10 +1507,11 @@ def test_conformance_reason_column_says_why_a_row_is_one_sided():
     if not declared:
         pytest.skip("no scenario is declared model_only")
     name = declared[0].behaviour.split("::")[-1].split("[")[0]
-    proc = pidlab_cmd("conformance", "-k", name, timeout=110)
+    proc = pidlab_cmd("conformance", *HOST_KERNEL, "-k", name, timeout=110)
     row = next(ln for ln in proc.stdout.splitlines() if name in ln)
     assert re.search(r"passed\s+skipped\s+one-sided\s+live skipped: model only: \S", row), row
-    data = json.loads(pidlab_cmd("conformance", "-k", name, "--format", "json").stdout)
+    data = json.loads(pidlab_cmd("conformance", *HOST_KERNEL, "-k", name, "--format",
+                                 "json").stdout)
     assert data["rows"][0]["reason"].startswith("live skipped: model only: ")
 
 
@@ -1517,7 +1524,7 @@ def test_a_differing_row_gives_the_failures_first_line_as_its_reason():
 
 @needs_scenarios
 def test_conformance_k_matching_nothing_fails_with_a_message():
-    proc = pidlab_cmd("conformance", "-k", "no_behaviour_has_this_name")
+    proc = pidlab_cmd("conformance", *HOST_KERNEL, "-k", "no_behaviour_has_this_name")
     assert proc.returncode == 1
     assert one_line_error(proc) == "Error: no behaviour matches -k 'no_behaviour_has_this_name'"
 

@@ -161,13 +161,13 @@ CHANGES: tuple[Change, ...] = (
            "(before: left as it was)",
            requires=("pidfd-info",),
            evidence="6.15 pidfs pull (merge df00ded23a6b: the commit id itself was not pinned)"),
-    Change("pidfs-thread-leader", "6.15", "df00ded23a6b",
+    Change("pidfs-thread-leader", "6.15", "0fb482728ba1",
            "pidfs: improve multi-threaded exec and premature thread-group leader exit polling",
            "a PIDFD_THREAD pidfd of a thread-group leader that exited early is not readable "
            "until the whole group has exited",
-           requires=("pidfd-thread",),
-           evidence="6.15 pidfs pull text (merge df00ded23a6b: the commit id itself was not "
-                    "pinned)"),
+           backports=(("6.12", 31),), requires=("pidfd-thread",),
+           evidence="vfs-6.15.pidfs listing 0fb482728ba1; 6.12.31-rc1 review [PATCH 6.12 "
+                    "097/626]; the 6.12.117 oracle answers 0 (other stable trees unverified)"),
     Change("pidfd-self", "6.15", "f08d0c3a7111",
            "pidfd: add PIDFD_SELF* sentinels to refer to own thread/process",
            "pidfd_send_signal takes PIDFD_SELF_THREAD (-10000) and PIDFD_SELF_THREAD_GROUP "

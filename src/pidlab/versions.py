@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 KERNEL_VERSIONS = ("6.1", "6.2", "6.3", "6.4", "6.5", "6.6", "6.7", "6.8", "6.9", "6.10",
                    "6.11", "6.12", "6.13", "6.14", "6.15", "6.16", "6.17", "6.18", "6.19")
@@ -128,6 +128,33 @@ def difference(a: Iterable[str], b: Iterable[str]) -> list[Change]:
     """The changes one set has and the other lacks, oldest first."""
     sa, sb = set(a), set(b)
     return [c for c in changes() if (c.key in sa) != (c.key in sb)]
+
+
+def responsible(older: str, newer: str, same: Callable[[dict[str, bool]], bool]) -> list[Change]:
+    """The changes between two versions that explain a difference: each change the newer
+    version has that, switched on in the older one with what it needs, makes `same(changes)`
+    true; a change that only needs another one that does is left out (that one is it)."""
+    older_set, newer_set = changeset(older), changeset(newer)
+    table = by_key()
+    flips: dict[str, set[str]] = {}
+    for c in difference(older_set, newer_set):
+        if c.key not in newer_set:
+            continue
+        need: set[str] = set()
+        stack = [c.key]
+        while stack:
+            key = stack.pop()
+            if key in need or key in older_set:
+                continue
+            need.add(key)
+            stack.extend(table[key].requires)
+        try:
+            if same({key: True for key in need}):
+                flips[c.key] = need
+        except ValueError:
+            continue
+    return [table[key] for key, need in flips.items()
+            if not any(other != key and other in need for other in flips)]
 
 
 def version_of(release: str) -> str:

@@ -36,20 +36,48 @@ def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, default=str))
 
 
+def kernel_option(help_text: str = "Linux version the model stands for (6.1 ... 6.19, or with "
+                                    "a sublevel: 6.18.13); with --backend live, the live kernel "
+                                    "of that series (this machine's, or Debian's 6.1 or 6.12 in "
+                                    "pidlab's virtual machine).") -> Any:
+    return click.option("--kernel", "kernel", metavar="VERSION", default=None,
+                        callback=_check_version, help=help_text)
+
+
+def _check_version(ctx: Any, param: Any, value: Any) -> Any:
+    from .. import versions
+    for v in (value if isinstance(value, tuple) else (value,)):
+        if v is None:
+            continue
+        try:
+            versions.parse(v)
+        except ValueError as e:
+            raise click.BadParameter(str(e)) from None
+    return value
+
+
 @contextlib.contextmanager
-def backend(name: str) -> Iterator[Any]:
-    """A fresh kernel of the named backend; a one-line error when it cannot start."""
+def backend(name: str, version: str | None = None) -> Iterator[Any]:
+    """A fresh kernel of the named backend (the model at `version`, or the live kernel of
+    that series); a one-line error when it cannot start."""
     import pidlab
     if name == "model":
-        with pidlab.Kernel() as k:
+        with (pidlab.Kernel(version=version) if version else pidlab.Kernel()) as k:
             yield k
         return
     try:
-        k = pidlab.LiveKernel()
+        if version is None:
+            k = pidlab.LiveKernel()
+        else:
+            k = pidlab.LiveKernel(kernel=".".join(version.split(".")[:2]))
     except BackendUnavailable as e:
         raise click.ClickException(f"the live backend is not available here: {e}") from None
     with k:
         yield k
+
+
+def backend_label(name: str, version: str | None) -> str:
+    return name if version is None else f"{name} {version}"
 
 
 def examples() -> dict[str, str]:

@@ -97,6 +97,17 @@ class RichProgress:
         self.progress.update(self.task, completed=done, description=shorten(name, 50))
 
 
+def _check_kernels(values: tuple[str, ...]) -> tuple[str, ...]:
+    from .. import versions
+    for v in values:
+        if v != "all":
+            try:
+                versions.parse(v)
+            except ValueError as e:
+                raise click.BadParameter(str(e), param_hint="--kernel") from None
+    return values
+
+
 @click.command()
 @click.option("--format", "fmt", type=click.Choice(("table", "json")), default="table",
               show_default=True)
@@ -104,8 +115,16 @@ class RichProgress:
               "expression (for example 'pidfd and not xattr').")
 @click.option("--backend", "backends", multiple=True, type=click.Choice(("model", "live")),
               help="Run only this backend (repeatable); both by default.")
-def conformance(fmt: str, keyword: str | None, backends: tuple[str, ...]) -> None:
-    """Run the conformance suite on the model and the live kernel: one row per behaviour.
+@click.option("--kernel", "kernels", multiple=True, metavar="VERSION",
+              callback=lambda ctx, param, value: _check_kernels(value),
+              help="Run at this kernel version (repeatable; 'all' for every version the model "
+                   "knows): the model at it, and the live kernel of that series where this "
+                   "machine has one.  By default: every live kernel here (this machine's, and "
+                   "the 6.1 and 6.12 guests once `make kernels` installed them).")
+def conformance(fmt: str, keyword: str | None, backends: tuple[str, ...],
+                kernels: tuple[str, ...]) -> None:
+    """Run the conformance suite on the model and the live kernels: one row per behaviour
+    and kernel version.
 
     A row agrees when both backends pass; it is one-sided when the live kernel
     cannot show the behaviour here, and differs when one side fails: the reason
@@ -116,9 +135,11 @@ def conformance(fmt: str, keyword: str | None, backends: tuple[str, ...]) -> Non
     err = sys.stderr
     if err.isatty():
         with RichProgress(Console(file=err)) as bar:
-            report = conf.run(keyword, backends or ("model", "live"), progress=bar)
+            report = conf.run(keyword, backends or ("model", "live"), progress=bar,
+                              kernels=kernels or None)
     else:
-        report = conf.run(keyword, backends or ("model", "live"), progress=PlainProgress(err))
+        report = conf.run(keyword, backends or ("model", "live"), progress=PlainProgress(err),
+                          kernels=kernels or None)
     if not report.rows:
         if keyword and report.exit_status in (0, 5):
             raise click.ClickException(f"no behaviour matches -k {keyword!r}")

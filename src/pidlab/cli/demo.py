@@ -11,11 +11,12 @@ from rich.panel import Panel
 from rich.table import Table
 
 import pidlab
+import pidlab.versions
 from pidlab import (AT_EMPTY_PATH, CLONE_NEWPID, FD_PIDFS_ROOT, O_RDONLY, PIDFD_INFO_EXIT,
                     SIGKILL)
 
 from .. import render
-from .common import console, is_rich
+from .common import console, is_rich, kernel_option
 
 
 def _nums(task) -> str:
@@ -78,11 +79,21 @@ def _plain(text: str) -> str:
     return Text.from_markup(text).plain
 
 
-def tour(con: Console, as_json: bool = False) -> list[dict]:
+def _lacks(k: pidlab.Kernel, key: str) -> str:
+    """A line saying which change this version lacks."""
+    c = pidlab.versions.introduced(key)
+    return (f"Linux {k.version} predates it: [bold]{c.title}[/] ({c.version}, "
+            f"commit {c.commit}) — {c.effect}.")
+
+
+def tour(con: Console, as_json: bool = False, version: str | None = None) -> list[dict]:
     """Run the tour; returns its screens (what --format json prints)."""
     t = Tour(con, as_json)
-    k = pidlab.Kernel()
+    k = pidlab.Kernel(version=version) if version else pidlab.Kernel()
     init = k.init
+    if version:
+        t.say(f"[bold]The model as Linux {k.version}[/] ({len(k.changes)} of "
+              f"{len(pidlab.changes())} upstream changes pidlab knows).")
 
     t.screen("Nested pid namespaces",
              "A process has one pid in every namespace from the top down to its own. "
@@ -100,11 +111,19 @@ def tour(con: Console, as_json: bool = False) -> list[dict]:
     t.say("The whole machine, drawn by [bold]pidlab tree[/]:")
     t.tree(k)
 
-    t.screen("pid_max per namespace, capped by every ancestor",
-             "Each namespace has its own /proc/sys/kernel/pid_max. A new one starts at "
-             "4194304 whatever its parent says, but a fork needs a free number at every "
-             "level, so the tightest limit on the way up wins (EAGAIN).")
-    outer = init.clone(CLONE_NEWPID).task
+    if k.has("pidns-pid-max"):
+        t.screen("pid_max per namespace, capped by every ancestor",
+                 "Each namespace has its own /proc/sys/kernel/pid_max. A new one starts at "
+                 "4194304 whatever its parent says, but a fork needs a free number at every "
+                 "level, so the tightest limit on the way up wins (EAGAIN).")
+    else:
+        t.screen("One pid_max for the whole machine",
+                 "Before 6.14 /proc/sys/kernel/pid_max is one value: a write in any namespace "
+                 "is the machine's, and it bounds every level (EAGAIN).")
+        t.say(_lacks(k, "pidns-pid-max"))
+    outer_child = init.clone(CLONE_NEWPID)
+    outer = outer_child.task
+    saved = init.read_text("/proc/sys/kernel/pid_max").strip()
     outer.write_text("/proc/sys/kernel/pid_max", "310")
     inner = outer.clone(CLONE_NEWPID).task
     made = 0
@@ -116,6 +135,12 @@ def tour(con: Console, as_json: bool = False) -> list[dict]:
         t.say(f"outer pid_max = 310, inner pid_max = "
               f"{inner.read_text('/proc/sys/kernel/pid_max').strip()}: the inner init forked "
               f"{made} children, then got [bold red]{e.strerror}[/].")
+    # The outer init's death takes both namespaces with it; a machine-wide value goes back.
+    init.kill(outer_child.pid, SIGKILL)
+    init.waitpid(outer_child.pid, 0)
+    if not k.has("pidns-pid-max"):
+        init.write_text("/proc/sys/kernel/pid_max", saved)
+        t.say(f"(the machine's pid_max is back at {saved}: with 310 no process could fork)")
 
     t.screen("The cursor wraps to 300",
              "Numbers come from a per-namespace cursor. Past pid_max - 1 it wraps to "
@@ -134,8 +159,10 @@ def tour(con: Console, as_json: bool = False) -> list[dict]:
 
     t.screen("A pid is recycled; a pidfd is not",
              "A supervisor holding a number can signal the wrong process once the number is "
-             "reused. A pidfd names the process itself: it fails with ESRCH instead, and "
-             "its pidfs inode number is never reused.")
+             "reused. A pidfd names the process itself: it fails with ESRCH instead"
+             + (", and its pidfs inode number is never reused." if k.has("pidfs") else
+                "; before 6.9 every pidfd shares one anonymous inode, so st_ino tells "
+                "nothing apart."))
     ns = init.clone(CLONE_NEWPID).task
     victim = ns.clone(pidfd=True)
     ino = ns.fstat(victim.pidfd).st_ino
@@ -159,16 +186,21 @@ def tour(con: Console, as_json: bool = False) -> list[dict]:
              "64-bit inode number; open_by_handle_at turns it back into a pidfd while the "
              "process's pid exists, and fails with ESTALE once it has been freed.")
     c = init.clone(pidfd=True)
-    h = init.name_to_handle_at(c.pidfd, "", AT_EMPTY_PATH)
-    fd = init.open_by_handle_at(FD_PIDFS_ROOT, h, O_RDONLY)
-    t.say(f"handle type {h.handle_type:#x}, bytes {h.handle.hex()}: reopened as fd {fd}, "
-          f"same inode: {init.fstat(fd).st_ino == init.fstat(c.pidfd).st_ino}")
-    init.kill(c.pid, SIGKILL)
-    init.waitpid(c.pid, 0)
     try:
-        init.open_by_handle_at(FD_PIDFS_ROOT, h, O_RDONLY)
+        h = init.name_to_handle_at(c.pidfd, "", AT_EMPTY_PATH)
     except OSError as e:
-        t.say(f"after the reap: open_by_handle_at → [bold red]{e.strerror}[/]")
+        t.say(f"name_to_handle_at(pidfd) → [bold red]{e.strerror}[/]. " + _lacks(k, "pidfs-fhandle"))
+    else:
+        anchor = FD_PIDFS_ROOT if k.has("fd-pidfs-root") else c.pidfd
+        fd = init.open_by_handle_at(anchor, h, O_RDONLY)
+        t.say(f"handle type {h.handle_type:#x}, bytes {h.handle.hex()}: reopened as fd {fd}, "
+              f"same inode: {init.fstat(fd).st_ino == init.fstat(c.pidfd).st_ino}")
+        init.kill(c.pid, SIGKILL)
+        init.waitpid(c.pid, 0)
+        try:
+            init.open_by_handle_at(anchor, h, O_RDONLY)
+        except OSError as e:
+            t.say(f"after the reap: open_by_handle_at → [bold red]{e.strerror}[/]")
 
     t.screen("Exit information outlives the process",
              "Since Linux 6.17 every struct pid that ever had a pidfd keeps its exit status "
@@ -176,13 +208,23 @@ def tour(con: Console, as_json: bool = False) -> list[dict]:
              "already free.")
     c = init.clone(pidfd=True)
     c.task.exit_group(7)
-    before = init.pidfd_get_info(c.pidfd, PIDFD_INFO_EXIT)
-    init.waitpid(c.pid, 0)
-    after = init.pidfd_get_info(c.pidfd, PIDFD_INFO_EXIT)
-    t.table(("when", "mask", "pid", "exit_code"),
-            [("zombie (not reaped)", f"{before.mask:#x}", str(before.pid), "-"),
-             ("after waitpid", f"{after.mask:#x}", str(after.pid),
-              f"{after.exit_code:#x} (exit status 7)")])
+    try:
+        before = init.pidfd_get_info(c.pidfd, PIDFD_INFO_EXIT)
+    except OSError as e:
+        t.say(f"PIDFD_GET_INFO → [bold red]{e.strerror}[/]. " + _lacks(k, "pidfd-info"))
+        init.waitpid(c.pid, 0)
+    else:
+        init.waitpid(c.pid, 0)
+        try:
+            after = init.pidfd_get_info(c.pidfd, PIDFD_INFO_EXIT)
+        except OSError as e:
+            t.say(f"after the reap PIDFD_GET_INFO → [bold red]{e.strerror}[/]. "
+                  + _lacks(k, "pidfd-info-exit"))
+        else:
+            t.table(("when", "mask", "pid", "exit_code"),
+                    [("zombie (not reaped)", f"{before.mask:#x}", str(before.pid), "-"),
+                     ("after waitpid", f"{after.mask:#x}", str(after.pid),
+                      f"{after.exit_code:#x} (exit status 7)")])
 
     t.screen("When a namespace's init dies",
              "Every task in the namespace is killed, and no process can join it any more: "
@@ -212,9 +254,11 @@ def tour(con: Console, as_json: bool = False) -> list[dict]:
 @click.command()
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="json: every screen with what it showed, as one document.")
-def demo(fmt: str) -> None:
+@kernel_option("Linux version the model stands for (6.1 ... 6.19): the tour says what that "
+               "version does, and which change it lacks where a screen's feature is missing.")
+def demo(fmt: str, kernel: str | None) -> None:
     """A guided tour of what the kernel does, on the model (no privileges needed)."""
     con = console()
-    screens = tour(con, as_json=fmt == "json")
+    screens = tour(con, as_json=fmt == "json", version=kernel)
     if fmt == "json":
         click.echo(json.dumps({"screens": screens, "invariants_hold": True}, indent=2))

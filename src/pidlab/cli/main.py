@@ -12,6 +12,7 @@ from .. import script
 from .bench import bench
 from .conformance import conformance
 from .demo import demo
+from .features import detect, features
 from .run import compare, run
 from .shell import shell
 from .tree import tree
@@ -20,11 +21,13 @@ from .tree import tree
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="pidlab")
 def cli() -> None:
-    """Linux 6.18's PID subsystem: an executable model, held to the real kernel.
+    """Linux's PID subsystem, 6.1 to 6.19: an executable model, held to real kernels.
 
-    Every command runs on the model unless told --backend live; `compare` and
-    `conformance` run both and show where they differ.  `pidlab help language`
-    is the reference of the scenario language.
+    Every command runs on the model (Linux 6.18 unless told --kernel VERSION) unless
+    told --backend live; `compare` and `conformance` run both and show where they
+    differ; `features` says which version does what, `detect` which version a live
+    kernel behaves like.  `pidlab help language` is the reference of the scenario
+    language.
     """
 
 
@@ -62,7 +65,8 @@ def help_command(ctx: click.Context, topic: str | None) -> None:
                            f"{', '.join(sorted(n for n in commands if n != 'help'))}")
 
 
-for command in (demo, run, compare, shell, tree, conformance, bench, help_command):
+for command in (demo, run, compare, shell, tree, conformance, features, detect, bench,
+                help_command):
     cli.add_command(command)
 
 

@@ -12,7 +12,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from .. import render, script
-from .common import BACKENDS, backend, console, emit_json, is_rich, load
+from .common import (BACKENDS, _check_version, backend, backend_label, console, emit_json, is_rich,
+                     kernel_option, load)
 
 
 @dataclasses.dataclass
@@ -44,10 +45,17 @@ class Played:
 
 
 def play(name: str, steps: list[script.Step], backend_name: str,
-         on_step=None) -> Played:  # noqa: ANN001
-    """Run the steps on a fresh kernel of `backend_name`."""
+         on_step=None, version: str | None = None,  # noqa: ANN001
+         changes: dict[str, bool] | None = None) -> Played:
+    """Run the steps on a fresh kernel of `backend_name` (the model at `version`, with
+    `changes` switched, or the live kernel of that version)."""
     played = Played(name, backend_name, [], [])
-    with backend(backend_name) as k:
+    if changes:
+        import pidlab
+        ctx: Any = pidlab.Kernel(version=version or pidlab.DEFAULT_VERSION, changes=changes)
+    else:
+        ctx = backend(backend_name, version)
+    with ctx as k:
         runner = script.Runner(k, name)
         for n, step in enumerate(steps, 1):
             try:
@@ -182,7 +190,9 @@ def print_summary(con: Console, played: Played) -> None:
               help="Write one JSON line per step (call and result) to this file.")
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text",
               show_default=True, help="How to print the steps.")
-def run(script_path: str, backend_name: str, trace_path: str | None, fmt: str) -> None:
+@kernel_option()
+def run(script_path: str, backend_name: str, trace_path: str | None, fmt: str,
+        kernel: str | None) -> None:
     """Run a scenario SCRIPT and print what every step returned.
 
     SCRIPT is a file in pidlab's scenario language (`pidlab help language` is its
@@ -194,12 +204,12 @@ def run(script_path: str, backend_name: str, trace_path: str | None, fmt: str) -
     name, steps = load(script_path)
     con = console()
     hook = None if fmt == "json" else (lambda out, err: print_outcome(con, out, err))
-    played = play(name, steps, backend_name, hook)
+    played = play(name, steps, backend_name, hook, kernel)
     if trace_path:
         write_trace(trace_path, played.events)
     if fmt == "json":
-        emit_json({"script": name, "backend": backend_name, "events": played.events,
-                   "summary": played.summary})
+        emit_json({"script": name, "backend": backend_name, "kernel": kernel,
+                   "events": played.events, "summary": played.summary})
     else:
         print_summary(con, played)
     if played.interrupted:
@@ -251,20 +261,30 @@ def first_difference(a: list[dict], b: list[dict]) -> int | None:
 @click.argument("script_path", metavar="[SCRIPT]", required=False)
 @click.option("--trace", "traces", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="Compare two recorded traces instead (give --trace twice).")
+@click.option("--kernel", "kernels", multiple=True, metavar="VERSION", callback=_check_version,
+              help="Once: the model at VERSION against the live kernel of that version.  "
+                   "Twice: the model at two versions, and the change that explains the "
+                   "first difference.")
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text",
               show_default=True)
-def compare(script_path: str | None, traces: tuple[str, ...], fmt: str) -> None:
+def compare(script_path: str | None, traces: tuple[str, ...], kernels: tuple[str, ...],
+            fmt: str) -> None:
     """Run SCRIPT on the model and on the live kernel; show the first step where they differ.
 
-    SCRIPT is a file, `-` for standard input, or a shipped example.
+    SCRIPT is a file, `-` for standard input, or a shipped example.  With two
+    --kernel options both sides are the model (`compare --kernel 6.16 --kernel
+    6.17 SCRIPT`), and the upstream change behind the first difference is named.
 
     pidfs and namespace inode numbers differ between backends by design
     (see pidlab.differences): they are compared by equality and order only.
-    Exits 1 when the backends diverge.
+    Exits 1 when the two sides diverge.
     """
     con = console()
+    explained: list = []
+    if len(kernels) > 2:
+        raise click.UsageError("give --kernel at most twice")
     if traces:
-        if script_path or len(traces) != 2:
+        if script_path or len(traces) != 2 or kernels:
             raise click.UsageError("give either SCRIPT or exactly two --trace files")
         a, b = (read_trace(t) for t in traces)
         names = traces
@@ -272,10 +292,18 @@ def compare(script_path: str | None, traces: tuple[str, ...], fmt: str) -> None:
         if not script_path:
             raise click.UsageError("missing SCRIPT (or two --trace files)")
         name, steps = load(script_path)
-        a = play(name, steps, "model").events
-        b = play(name, steps, "live").events
-        names = ("model", "live")
+        if len(kernels) == 2:
+            a = play(name, steps, "model", version=kernels[0]).events
+            b = play(name, steps, "model", version=kernels[1]).events
+            names = (f"model {kernels[0]}", f"model {kernels[1]}")
+        else:
+            v = kernels[0] if kernels else None
+            a = play(name, steps, "model", version=v).events
+            b = play(name, steps, "live", version=v).events
+            names = (backend_label("model", v), backend_label("live", v))
     idx = first_difference(a, b)
+    if idx is not None and len(kernels) == 2:
+        explained = explain(name, steps, kernels[0], kernels[1], idx, b)
     if fmt == "json":
         first = None
         if idx is not None:
@@ -287,12 +315,35 @@ def compare(script_path: str | None, traces: tuple[str, ...], fmt: str) -> None:
                                        "result": ea["result"]},
                      names[1]: eb and {"line": eb.get("line"), "source": eb["source"],
                                        "result": eb["result"]}}
-        emit_json({"sides": list(names), "steps": max(len(a), len(b)),
-                   "diverged": idx is not None, "first_difference": first})
+        doc = {"sides": list(names), "steps": max(len(a), len(b)),
+               "diverged": idx is not None, "first_difference": first}
+        if len(kernels) == 2:
+            doc["explained_by"] = [dataclasses.asdict(c) for c in explained]
+        emit_json(doc)
     else:
         _print_comparison(con, a, b, idx, names)
+        for c in explained:
+            line = (f"explained by {c.key} ({c.version}, {c.commit} \"{c.title}\"): "
+                    f"{c.effect}")
+            con.print(escape(line) if is_rich(con) else line, highlight=False)
+        if idx is not None and len(kernels) == 2 and not explained:
+            con.print("no single change between these versions explains it on its own")
     if idx is not None:
         raise SystemExit(1)
+
+
+def explain(name: str, steps: list[script.Step], older: str, newer: str, idx: int,
+            target: list[dict]) -> list:
+    """The changes between two versions that, switched in the first (with what they need),
+    make its step `idx` answer as the second does."""
+    from .. import versions
+    want = script.comparable(target)[idx] if idx < len(target) else None
+
+    def same(changes: dict[str, bool]) -> bool:
+        mine = script.comparable(play(name, steps, "model", version=older,
+                                      changes=changes).events)
+        return idx < len(mine) and mine[idx] == want
+    return versions.responsible(older, newer, same)
 
 
 def _short(text: str, width: int = 90) -> str:

@@ -12,7 +12,7 @@ import click
 from rich.markup import escape
 
 from .. import script
-from .common import BACKENDS, backend, console, is_rich
+from .common import BACKENDS, backend, backend_label, console, is_rich, kernel_option
 from .run import print_outcome
 
 HELP = """\
@@ -109,7 +109,8 @@ def _plain_lines() -> Iterator[str]:
               show_default=True, help="Explore the model or the live kernel.")
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text",
               show_default=True, help="json: one trace event per line (as `run --trace`).")
-def shell(backend_name: str, fmt: str) -> None:
+@kernel_option()
+def shell(backend_name: str, fmt: str, kernel: str | None) -> None:
     """An interactive session: scenario lines one at a time, with history and completion.
 
     On a terminal, Tab completes commands, names, methods after `name.` and
@@ -121,11 +122,12 @@ def shell(backend_name: str, fmt: str) -> None:
     """
     con = console()
     failed = interrupted = False
-    with backend(backend_name) as k:
+    with backend(backend_name, kernel) as k:
         runner = script.Runner(k, "<shell>")
         interactive = sys.stdin.isatty() and sys.stdout.isatty()
         if interactive:
-            con.print(f"[bold]pidlab shell[/] on the [cyan]{backend_name}[/]: type "
+            con.print(f"[bold]pidlab shell[/] on the [cyan]{backend_label(backend_name, kernel)}"
+                      f" (Linux {k.version})[/]: type "
                       "[bold]help[/] for the language, Ctrl-D to leave.")
         lines = _prompt_lines(runner.env) if interactive else _plain_lines()
         for n, line in enumerate(lines, 1):

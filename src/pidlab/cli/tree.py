@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import render, script
-from .common import BACKENDS, backend, console, is_rich, load
+from .common import BACKENDS, backend, backend_label, console, is_rich, kernel_option, load
 
 DEFAULT_SCENARIO = "nested-namespaces"
 
@@ -18,7 +18,9 @@ DEFAULT_SCENARIO = "nested-namespaces"
               show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
               help="Write the drawing to this file instead of stdout.")
-def tree(script_path: str | None, fmt: str, backend_name: str, output: str | None) -> None:
+@kernel_option()
+def tree(script_path: str | None, fmt: str, backend_name: str, output: str | None,
+         kernel: str | None) -> None:
     """Draw every task and pid namespace after running SCRIPT.
 
     Each task shows its pid in every namespace from the outermost down to its
@@ -26,7 +28,7 @@ def tree(script_path: str | None, fmt: str, backend_name: str, output: str | Non
     first.  Exits 1 if a step of the scenario fails.
     """
     name, steps = load(script_path or DEFAULT_SCENARIO)
-    with backend(backend_name) as k:
+    with backend(backend_name, kernel) as k:
         runner = script.Runner(k, name)
         for step in steps:
             try:
@@ -38,7 +40,7 @@ def tree(script_path: str | None, fmt: str, backend_name: str, output: str | Non
                     f"{name}:{step.line}: {step.source} failed ({out.describe()})")
         views = k.snapshot()
         labels = bound_names(runner)
-    title = f"pidlab · {name} · {backend_name}"
+    title = f"pidlab · {name} · {backend_label(backend_name, kernel)}"
     if output:
         try:
             with open(output, "w", encoding="utf-8") as f:

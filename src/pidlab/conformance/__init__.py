@@ -1,8 +1,9 @@
-"""The conformance suite as a report: one row per behaviour, model / live / agree.
+"""The conformance suite as a report: one row per behaviour and version, model / live / agree.
 
 The suite is the scenario tests shipped in `pidlab.conformance.scenarios`: each
-test states what Linux does and runs once per backend.  `run()` executes them
-with pytest and folds the two runs of every test into one row.
+test states what Linux does at each kernel version and runs once per backend
+and version.  `run()` executes them with pytest and folds the model's and the
+live kernel's run of every test at one version into one row.
 """
 
 from __future__ import annotations
@@ -76,16 +77,35 @@ class Report:
         return not any(r.agree is False for r in self.rows)
 
 
+_VERSION = re.compile(r"\d+\.\d+(\.\d+)?")
+
+
 def _split(nodeid: str) -> tuple[str, str | None]:
-    """(behaviour id without the backend parameter, backend)."""
+    """(behaviour id without the backend parameter, backend).  A kernel version after the
+    backend ("model-6.12", "live-6.12") stays in the behaviour: one row per version."""
     m = re.search(r"\[([^\]]*)\]$", nodeid)
     if not m:
         return nodeid, None
     parts = m.group(1).split("-")
-    backend = next((p for p in parts if p in ("model", "live")), None)
-    rest = [p for p in parts if p != backend]
+    at = next((i for i, p in enumerate(parts) if p in ("model", "live")), None)
+    if at is None:
+        return nodeid, None
+    backend = parts[at]
+    rest = parts[:at] + parts[at + 1:]
     base = nodeid[: m.start()]
     return (f"{base}[{'-'.join(rest)}]" if rest else base), backend
+
+
+def live_kernels() -> list[str]:
+    """The series of every live kernel this machine can run: its own, and the images of
+    pidlab's virtual machines that `make kernels` installed."""
+    from ..live import images
+    from ..live.kernel import running_series
+    out = [running_series()]
+    for series in images.SERIES:
+        if series not in out and images.image(series) is not None and images.qemu_binary():
+            out.append(series)
+    return out
 
 
 class _Collector:
@@ -165,7 +185,8 @@ def _pytest(args: list[str], collector: _Collector, quiet: bool) -> int:
     import pytest
 
     args = [SCENARIOS, "-p", "no:cacheprovider", "-q", "-rN", "--no-header",
-            "-o", "addopts=", "-W", "ignore::pytest.PytestAssertRewriteWarning", *args]
+            "-o", "addopts=", "-o", "pidlab_leftovers=ignore",
+            "-W", "ignore::pytest.PytestAssertRewriteWarning", *args]
     if not quiet:
         return int(pytest.main(args, plugins=[collector]))
     sink = io.StringIO()
@@ -173,22 +194,34 @@ def _pytest(args: list[str], collector: _Collector, quiet: bool) -> int:
         return int(pytest.main(args, plugins=[collector]))
 
 
-def run(keyword: str | None = None, backends: Iterable[str] = ("model", "live"),
-        quiet: bool = True, progress: Callable[[int, int, str], None] | None = None) -> Report:
-    """Run the conformance suite; return one row per behaviour.
+def _kernel_args(kernels: Iterable[str] | None) -> list[str]:
+    """--pidlab-kernel options: the versions named, or every live kernel here."""
+    names = list(kernels) if kernels else live_kernels()
+    return [arg for v in names for arg in ("--pidlab-kernel", v)]
 
-    `progress(done, total, nodeid)` is called once collection knows the number
-    of tests (done 0) and after each test."""
+
+def run(keyword: str | None = None, backends: Iterable[str] = ("model", "live"),
+        quiet: bool = True, progress: Callable[[int, int, str], None] | None = None,
+        kernels: Iterable[str] | None = None) -> Report:
+    """Run the conformance suite; return one row per behaviour and kernel version.
+
+    `kernels` are the versions to run (the model at each, and the live kernel of
+    each that this machine has; "all" for every version); by default every live
+    kernel here.  `progress(done, total, nodeid)` is called once collection knows
+    the number of tests (done 0) and after each test."""
     collector = _Collector(tuple(backends), progress)
-    status = _pytest(["-k", keyword] if keyword else [], collector, quiet)
+    args = (["-k", keyword] if keyword else []) + _kernel_args(kernels)
+    status = _pytest(args, collector, quiet)
     rows = sorted(collector.rows.values(), key=lambda r: r.behaviour)
     return Report(rows, status)
 
 
 def collect(keyword: str | None = None,
-            backends: Iterable[str] = ("model", "live")) -> list[Planned]:
+            backends: Iterable[str] = ("model", "live"),
+            kernels: Iterable[str] | None = None) -> list[Planned]:
     """The behaviours `run` would report, without running them (a few seconds):
     what the README's counts are checked against."""
     collector = _Collector(tuple(backends))
-    _pytest(["--collect-only", *(["-k", keyword] if keyword else [])], collector, True)
+    _pytest(["--collect-only", *(["-k", keyword] if keyword else []), *_kernel_args(kernels)],
+            collector, True)
     return sorted(collector.planned.values(), key=lambda p: p.behaviour)

@@ -101,12 +101,13 @@ class FdMap:
 class Files:
     """files_struct."""
 
-    __slots__ = ("map", "users", "copies")
+    __slots__ = ("map", "users", "copies", "nofile")
 
-    def __init__(self, fdmap: FdMap | None = None) -> None:
+    def __init__(self, fdmap: FdMap | None = None, nofile: int = NR_OPEN_DEFAULT) -> None:
         self.map = fdmap if fdmap is not None else FdMap()
         self.users = 1              # tasks sharing this table (CLONE_FILES)
         self.copies = 0             # more tasks holding it as their private copy
+        self.nofile = nofile        # RLIMIT_NOFILE's soft limit (the same in every task)
 
     # -- copy-on-write ----------------------------------------------------------
 
@@ -130,7 +131,7 @@ class Files:
     def unshared(self) -> "Files":
         """A new table object with the same contents (copied on first change)."""
         self.map.users += 1
-        return Files(self.map)
+        return Files(self.map, self.nofile)
 
     def drop(self) -> None:
         """A task lets go of its table (exit, or a fork that failed)."""
@@ -163,13 +164,13 @@ class Files:
 
     # -- changes (only on a task's own table: see own_files) -------------------------
 
-    def alloc_fd(self, start: int = 0, nofile: int = NR_OPEN_DEFAULT) -> int:
+    def alloc_fd(self, start: int = 0) -> int:
         """The lowest free descriptor >= start, or EMFILE."""
         fds = self.map.fds
         fd = start
         while fd in fds:
             fd += 1
-        if fd >= nofile:
+        if fd >= self.nofile:
             raise oserror(errno.EMFILE)
         return fd
 

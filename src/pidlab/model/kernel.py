@@ -32,6 +32,7 @@ from ..constants import (CLONE_FILES, CLONE_FS, CLONE_PIDFD, CLONE_SIGHAND, CLON
                          RESERVED_PIDS, SIGCHLD, SUID_DUMP_DISABLE, SUID_DUMP_ROOT, WALL, WCLONE, WCONTINUED,
                          WEXITED, WNOHANG, WNOTHREAD, WNOWAIT, WSTOPPED, WUNTRACED, Handler)
 from . import coredump
+from . import security
 from . import cred as credmod
 from . import exec as execmod
 from . import exit as exitmod
@@ -66,7 +67,9 @@ class Kernel:
 
     def __init__(self, ncpus: int = 2, bits: int = 64, *, version: str = versions.DEFAULT_VERSION,
                  changes: Mapping[str, bool] | None = None, core_pattern: str = "core",
-                 suid_dumpable: int = SUID_DUMP_DISABLE) -> None:
+                 suid_dumpable: int = SUID_DUMP_DISABLE, seccomp: Mapping[str, int] | None = None,
+                 lsm: Mapping[str, int] | None = None,
+                 nofile: int = security.NOFILE_DEFAULT) -> None:
         if not isinstance(ncpus, int) or isinstance(ncpus, bool):
             raise TypeError("ncpus must be an int")
         if not isinstance(bits, int) or isinstance(bits, bool):
@@ -84,6 +87,11 @@ class Kernel:
         self.changes = versions.changeset(version, changes)
         self.has = self.changes.__contains__
         self.version = version.strip()
+        # The sandbox the model poses as (model/security.py).
+        self._task_class = security.task_class(
+            Task, security.seccomp_methods(seccomp, set(vars(Task))))
+        self.lsm = security.lsm_rules(lsm)
+        self.nofile = security.nofile_limit(nofile)
         self.pid_max_per_ns = self.has("pidns-pid-max")     # read on every alloc_pid
         self.ncpus = ncpus
         self.bits = bits
@@ -123,7 +131,7 @@ class Kernel:
         t.exit_signal = SIGCHLD
         sig = SignalStruct(t, Sighand())
         t.signal = sig
-        files = Files()
+        files = Files(nofile=self.nofile)
         stdio = File("null", O_RDWR | O_LARGEFILE)
         for fd in (0, 1, 2):
             files.install(fd, stdio, False)
@@ -158,7 +166,7 @@ class Kernel:
         ref = t.handle
         h = ref() if ref is not None else None
         if h is None:
-            h = Task(self, t)
+            h = self._task_class(self, t)
             t.handle = weakref.ref(h)
         return h
 
@@ -278,7 +286,8 @@ class Kernel:
     def fdinfo(self, reader: TaskStruct, task: TaskStruct, fd: int) -> str:
         """/proc/<pid>/fdinfo/<fd>, with Pid/NSpid for pidfds (pidfd_show_fdinfo)."""
         if not procfs.ptrace_may_access(reader, task, procfs.PTRACE_MODE_READ |
-                                        procfs.PTRACE_MODE_FSCREDS):
+                                        procfs.PTRACE_MODE_FSCREDS) or \
+                security.deny(self, "ptrace_access_check"):
             raise oserror(errno.EACCES)
         files = task.files
         f = files.get(fd) if files is not None else None
@@ -799,6 +808,9 @@ class Task:
                 not procfs.may_write_pid_max(k, t):
             raise oserror(errno.EACCES, path)
         f_flags = (flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)) | O_LARGEFILE
+        err = security.deny(k, "file_open")             # do_dentry_open: security_file_open
+        if err:
+            raise oserror(err, "the sandbox's LSM denies it (security_file_open)")
         return own_files(t).new_fd(self._file_of(t, node, f_flags), bool(flags & O_CLOEXEC))
 
     @staticmethod

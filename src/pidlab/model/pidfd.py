@@ -34,6 +34,7 @@ from ..constants import (AT_EMPTY_PATH, AT_FDCWD, AT_HANDLE_CONNECTABLE, AT_HAND
                          PIDFS_IOCTL_MAGIC, PROC_SUPER_MAGIC, SOCKFS_MAGIC, TMPFS_MAGIC,
                          _IOC_DIR, _IOC_NR, _IOC_SIZE, _IOC_TYPE)
 from . import cred as credmod
+from . import security
 from . import signal as sigmod
 from .fdtable import File, inode_owner, own_files
 from .pid import Pid, pid_nr_ns
@@ -151,7 +152,8 @@ def sys_pidfd_getfd(k: "Kernel", cur: TaskStruct, pidfd: int, targetfd: int, fla
     task = pid.task
     if task is None:
         raise oserror(errno.ESRCH)
-    if not ptrace_may_access(cur, task, PTRACE_MODE_ATTACH | PTRACE_MODE_REALCREDS):
+    if not ptrace_may_access(cur, task, PTRACE_MODE_ATTACH | PTRACE_MODE_REALCREDS) or \
+            security.deny(k, "ptrace_access_check"):
         raise oserror(errno.EPERM, "ptrace access to the target is denied")
     f = task.files.get(targetfd) if task.files is not None and targetfd >= 0 else None
     if f is None:
@@ -193,7 +195,7 @@ def _pidfs_ioctl_valid(k: "Kernel", cmd: int) -> bool:
     """Linux: fs/pidfs.c pidfs_ioctl_valid (6.13.3, 6.14)."""
     if cmd == FS_IOC_GETVERSION or cmd in PIDFD_NS_IOCTLS:
         return True
-    if _IOC_NR(cmd) == _IOC_NR(PIDFD_GET_INFO(0)):
+    if _IOC_NR(cmd) == _IOC_NR(PIDFD_GET_INFO(0)) and k.has("pidfd-info"):
         if k.has("pidfd-info-ioctl-size"):
             # extensible_ioctl_valid: direction, type and number, and at least VER0's size.
             return _IOC_DIR(cmd) == 3 and _IOC_TYPE(cmd) == PIDFS_IOCTL_MAGIC and \
@@ -207,7 +209,7 @@ def pidfd_ioctl(k: "Kernel", cur: TaskStruct, f: File, cmd: int, arg: int | byte
     if not k.has("pidfs-ns-ioctls"):
         raise oserror(errno.ENOTTY, "a pidfd has no ioctls before 6.11")
     pid = f.obj.pid
-    is_info = _IOC_NR(cmd) == _IOC_NR(PIDFD_GET_INFO(0))
+    is_info = _IOC_NR(cmd) == _IOC_NR(PIDFD_GET_INFO(0)) and k.has("pidfd-info")
     if not k.has("pidfs-ioctl-valid"):
         if k.has("pidfd-info"):
             # 6.13.0-6.13.2: the task first, for every command; any number 11 is GET_INFO.
@@ -237,7 +239,8 @@ def pidfd_ioctl(k: "Kernel", cur: TaskStruct, f: File, cmd: int, arg: int | byte
     task = pid.task
     if task.exit_state:
         raise oserror(errno.ESRCH, "exit_task_namespaces: no nsproxy")    # pretend it's gone
-    if not ptrace_may_access(cur, task, PTRACE_MODE_READ | PTRACE_MODE_FSCREDS):
+    if not ptrace_may_access(cur, task, PTRACE_MODE_READ | PTRACE_MODE_FSCREDS) or \
+            security.deny(k, "ptrace_access_check"):
         raise oserror(errno.EACCES)
     if cmd == PIDFD_GET_PID_NAMESPACE:
         ns = task.pid.ns

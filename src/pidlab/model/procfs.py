@@ -21,6 +21,7 @@ from ..api import Unsupported, oserror
 from ..constants import (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_SYS_ADMIN, CAP_SYS_PTRACE,
                          SIG_IGN, SUID_DUMP_USER)
 from . import cred as credmod
+from . import security
 from .pid import pid_nr_ns
 from .pid_namespace import (parse_dointvec, pidns_pid_max, read_ns_last_pid, write_ns_last_pid,
                             write_pid_max)
@@ -703,7 +704,8 @@ def _fd_dir_permission(cur: TaskStruct, task: TaskStruct) -> None:
 def fd_link(k: "Kernel", cur: TaskStruct, node: Node) -> str:
     """readlink of /proc/<pid>/fd/<n>.  Linux: fs/proc/base.c proc_pid_readlink, proc_fd_link."""
     task = node.task
-    if not ptrace_may_access(cur, task, PTRACE_MODE_READ | PTRACE_MODE_FSCREDS):
+    if not ptrace_may_access(cur, task, PTRACE_MODE_READ | PTRACE_MODE_FSCREDS) or \
+            security.deny(k, "ptrace_access_check"):
         raise oserror(errno.EACCES, "ptrace access to the task is denied")
     f = task.files.get(int(node.name))
     if f.kind == "pidfd":

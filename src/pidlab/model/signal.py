@@ -25,6 +25,7 @@ from ..constants import (CLD_CONTINUED, CLD_DUMPED, CLD_EXITED, CLD_KILLED, CLD_
                          SIGSTOP, SIGSYS, SIGTRAP, SIGTSTP, SIGTTIN, SIGTTOU, SIGURG,
                          SIGWINCH, SIGXCPU, SIGXFSZ, SIG_DFL, SIG_IGN)
 from . import cred as credmod
+from . import security
 from .pid import pid_nr_ns
 from .task import (JOBCTL_PENDING_MASK, JOBCTL_STOP_CONSUME, JOBCTL_STOP_DEQUEUED,
                    JOBCTL_STOP_PENDING, JOBCTL_STOP_SIGMASK, JOBCTL_STOPPED, PF_EXITING,
@@ -282,9 +283,9 @@ def check_kill_permission(k: "Kernel", sig: int, info: int, t: TaskStruct,
         if sig == SIGCONT:
             sid = t.signal.session
             if sid is None or sid is sender.signal.session:
-                return 0
+                return security.deny(k, "task_kill")
         return errno.EPERM
-    return 0
+    return security.deny(k, "task_kill")            # security_task_kill (an LSM may refuse)
 
 
 def do_send_sig_info(k: "Kernel", sig: int, info: int, p: TaskStruct, type_: int,
