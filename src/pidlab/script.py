@@ -383,6 +383,7 @@ class Outcome:
     count: int = 1              # calls that succeeded (repeat)
     call: dict | None = None    # task, method, args, kwargs as evaluated
     output: Any = None          # what a directive produced (text or JSON)
+    owner: tuple[int, int] | None = None    # a stat's owner in the model's names
 
     @property
     def failed(self) -> bool:
@@ -485,7 +486,10 @@ class Runner:
             return Outcome(step, "exception", exception=type(e).__name__, message=str(e), call=info)
         except PidlabError as e:
             return Outcome(step, "exception", exception=type(e).__name__, message=str(e), call=info)
-        return Outcome(step, "ok", value=value, call=info)
+        out = Outcome(step, "ok", value=value, call=info)
+        if isinstance(value, StatResult) and args:
+            out.owner = _owner_in_model_names(self.kernel, task, args[0], value)
+        return out
 
     def _bind(self, ev: Evaluator, step: Step, value: Any) -> None:
         if len(step.targets) == 1:
@@ -527,6 +531,21 @@ class Runner:
         if d == "ps":
             return Outcome(step, "directive", value=views, output=views)
         return Outcome(step, "directive", value=views, output=views)
+
+
+def _owner_in_model_names(kernel: Any, task: Any, fd: Any, st: StatResult) -> tuple[int, int]:
+    """A stat's owner as the model names it.  A live sandbox in a user namespace shows
+    owners it cannot map (the machine's root owns pidfs inodes) as the overflow ids; the
+    trace keeps the owner in the model's names beside them, for pidlab compare
+    (pidlab.differences "userns-owner").  Everywhere else it is st's own."""
+    file_owner = getattr(kernel, "file_owner", None)
+    if file_owner is not None and getattr(kernel, "userns", False):
+        try:
+            uid, gid = file_owner(task, fd)
+            return (uid, gid)
+        except (OSError, TypeError):
+            pass
+    return (st.st_uid, st.st_gid)
 
 
 # ---------------------------------------------------------------- traces
@@ -592,6 +611,8 @@ def event(n: int, out: Outcome, backend: str) -> dict:
             result["value"] = out.output
     if step.repeat:
         result["count"] = out.count
+    if out.owner is not None:
+        result["owner"] = list(out.owner)
     ev["result"] = result
     ev["expect"] = out.expected or None
     ev["passed"] = out.passed
@@ -648,5 +669,11 @@ def comparable(events: list[dict]) -> list[Any]:
         if call.get("method") == "read_text" and args and isinstance(args[0], str) and \
                 args[0].rstrip("/").endswith("/status") and isinstance(result.get("value"), str):
             result = {**result, "value": status_subset(result["value"])}
+        if "owner" in result and isinstance(result.get("value"), dict):
+            # An owner the live sandbox's user namespace cannot map, compared as the
+            # model names it (pidlab.differences "userns-owner").
+            uid, gid = result["owner"]
+            value = {**result["value"], "st_uid": uid, "st_gid": gid}
+            result = {k: v for k, v in result.items() if k != "owner"} | {"value": value}
         out.append((e["step"], e["source"], lab(result)))
     return out
