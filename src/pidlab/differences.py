@@ -35,9 +35,41 @@ DIFFERENCES: tuple[Difference, ...] = (
         "k.top_level: MAX_PID_NS_LEVEL - k.top_level nested namespaces fit below k.init"),
     Difference(
         "caps", "the capability sets of k.init",
-        "the live sandbox inherits the machine's bounding set (this one lacks "
-        "CAP_SYS_RESOURCE); the model's init has every capability",
+        "root's live sandbox inherits the machine's bounding set (this one lacks "
+        "CAP_SYS_RESOURCE); the model's init has every capability, and so has the init "
+        "of an ordinary user's sandbox, but only in its own user namespace ('userns-caps')",
         "tests set the capabilities they need with capset before comparing them"),
+    Difference(
+        "userns-ids", "uids and gids outside the live sandbox's user namespace (k.id_map)",
+        "an ordinary user's sandbox needs a user namespace of its own; it maps the user's "
+        "own uid and gid to 0 and, where /etc/subuid and /etc/subgid give the user a range "
+        "and newuidmap/newgidmap are installed, that range to 1..N (k.id_map.uids), else "
+        "nothing more: Linux fails set*id to any other id with EINVAL (make_kuid), while "
+        "the model, which has one user namespace, takes every id",
+        "the live set*id methods raise pidlab.Unsupported for such an id (a test meeting "
+        "it is skipped with that reason); conformance.helpers.skip_unless_ids checks "
+        "first, and the fuzzer draws its ids from k.id_map"),
+    Difference(
+        "userns-owner", "owners that an ordinary user's sandbox cannot map",
+        "pidfs and nsfs inodes, /dev/null and kernel.ns_last_pid belong to the machine's "
+        "root (GLOBAL_ROOT_UID: 6.18 gives pidfs inodes no other owner), which no user "
+        "namespace of an ordinary user maps; fstat shows such an owner as the overflow ids "
+        "(kernel.overflowuid, 65534: from_kuid_munged), the model, whose top namespace is "
+        "the initial one, as 0",
+        "conformance.helpers.machine_root(kernel) gives the ids a test expects; "
+        "LiveKernel.file_owner(task, fd) names an owner as the model does (the sandbox's id "
+        "where the map has it, the initial namespace's otherwise); traces record it beside "
+        "every fstat, so that pidlab compare and the fuzzer compare owners in those names"),
+    Difference(
+        "userns-caps", "capabilities of an ordinary user's sandbox",
+        "they are capabilities in its own user namespace only: checks against the initial "
+        "namespace (capable(): trusted.* xattrs, writing security.*, open_by_handle_at of "
+        "a filesystem other than pidfs, which needs CAP_DAC_READ_SEARCH there) fail, and "
+        "no capability reaches an inode whose owner the namespace cannot map "
+        "(capable_wrt_inode_uidgid: a pidfd's xattrs, O_NOATIME on a pidfd)",
+        "the live xattr methods raise pidlab.Unsupported for pidfds, trusted.* and "
+        "security.* writes in a user namespace; tests of the other cases skip through "
+        "conformance.helpers.skip_in_user_namespace, with this reason"),
     Difference(
         "top-init", "what kind of init k.init is",
         "the model's top namespace has the numbers and pid_max of Linux's initial "
@@ -98,6 +130,14 @@ def status_subset(text: str) -> str:
     """The lines of a status file that are compared between backends, in order."""
     keep = [ln for ln in text.splitlines() if ln.partition(":")[0] in COMPARED_STATUS_LINES]
     return "\n".join(keep) + ("\n" if keep else "")
+
+
+def difference(key: str) -> Difference:
+    """The entry named `key` (KeyError for a difference pidlab does not know)."""
+    for d in DIFFERENCES:
+        if d.key == key:
+            return d
+    raise KeyError(key)
 
 
 def describe() -> str:

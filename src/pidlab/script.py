@@ -911,6 +911,7 @@ class Outcome:
     interrupted: bool = False   # Ctrl-C arrived while the step ran (it stopped at a boundary)
     labels: dict[int, list[str]] | None = None   # tree, ps: bound names by top-level pid
     path: str = ""              # tree: the file the drawing went to
+    owner: tuple[int, int] | None = None    # a stat's owner in the model's names
 
     @property
     def failed(self) -> bool:
@@ -1073,7 +1074,10 @@ class Runner:
             return Outcome(step, "errno", errno=e.errno, message=e.strerror or str(e), call=info)
         except (PidlabError, TypeError) as e:
             return Outcome(step, "exception", exception=type(e).__name__, message=str(e), call=info)
-        return Outcome(step, "ok", value=decode(step.method, value), call=info)
+        out = Outcome(step, "ok", value=decode(step.method, value), call=info)
+        if isinstance(value, StatResult) and args:
+            out.owner = _owner_in_model_names(self.kernel, task, args[0], value)
+        return out
 
     def _repeat(self, step: Step, task: Any, args: list, kwargs: dict, info: dict) -> Outcome:
         """Up to N calls, until the first error or Ctrl-C (looked at between two calls)."""
@@ -1153,6 +1157,21 @@ class Runner:
             out.path = step.path
             out.message = f"wrote the {step.fmt} drawing of {len(views)} tasks to {step.path}"
         return out
+
+
+def _owner_in_model_names(kernel: Any, task: Any, fd: Any, st: StatResult) -> tuple[int, int]:
+    """A stat's owner as the model names it.  A live sandbox in a user namespace shows
+    owners it cannot map (the machine's root owns pidfs inodes) as the overflow ids; the
+    trace keeps the owner in the model's names beside them, for pidlab compare
+    (pidlab.differences "userns-owner").  Everywhere else it is st's own."""
+    file_owner = getattr(kernel, "file_owner", None)
+    if file_owner is not None and getattr(kernel, "userns", False):
+        try:
+            uid, gid = file_owner(task, fd)
+            return (uid, gid)
+        except (OSError, TypeError):
+            pass
+    return (st.st_uid, st.st_gid)
 
 
 # ---------------------------------------------------------------- traces
@@ -1300,6 +1319,8 @@ def event(n: int, out: Outcome, backend: str) -> dict:
             result["results"] = out.tally.as_json()
     if out.cut_short:
         result["interrupted"] = True    # the result is incomplete: Ctrl-C stopped the repeat
+    if out.owner is not None:
+        result["owner"] = list(out.owner)
     ev["result"] = result
     ev["expect"] = out.expected or None
     ev["passed"] = out.passed
@@ -1355,6 +1376,12 @@ def comparable(events: list[dict]) -> list[Any]:
         if call.get("method") == "read_text" and args and isinstance(args[0], str) and \
                 args[0].rstrip("/").endswith("/status") and isinstance(result.get("value"), str):
             result = {**result, "value": status_subset(result["value"])}
+        if "owner" in result and isinstance(result.get("value"), dict):
+            # An owner the live sandbox's user namespace cannot map, compared as the
+            # model names it (pidlab.differences "userns-owner").
+            uid, gid = result["owner"]
+            value = {**result["value"], "st_uid": uid, "st_gid": gid}
+            result = {k: v for k, v in result.items() if k != "owner"} | {"value": value}
         out.append((e["step"], e["source"], lab(result)))
     return out
 

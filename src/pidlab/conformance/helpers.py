@@ -15,6 +15,7 @@ import pytest
 
 import pidlab
 import pidlab.versions
+from pidlab.differences import difference
 
 
 @pytest.fixture
@@ -203,3 +204,57 @@ def lowest_free_fd(task) -> int:
     fd = task.open("/proc/self/status")
     task.close(fd)
     return fd
+
+
+# ---------------------------------------------------------------------------
+# The live sandbox of an ordinary user lives in a user namespace of its own
+# (pidlab.differences "userns-ids", "userns-owner", "userns-caps").
+
+def _id_map(kernel):
+    """The live sandbox's id map, or None for the model and root's sandbox."""
+    m = getattr(kernel, "id_map", None)
+    return m if m is not None and m.userns else None
+
+
+def machine_root(kernel) -> tuple[int, int]:
+    """The uid and gid with which the backend's tasks see files of the machine's root
+    (pidfs and nsfs inodes): (0, 0), or the overflow ids in a user namespace that
+    cannot map the machine's root ("userns-owner")."""
+    m = _id_map(kernel)
+    if m is None:
+        return (0, 0)
+    uid, gid = m.uid_in_sandbox(0), m.gid_in_sandbox(0)
+    return (m.overflowuid if uid is None else uid, m.overflowgid if gid is None else gid)
+
+
+def stat_owner(task, fd: int, st) -> tuple[int, int]:
+    """The owner of `fd`'s file as the model names it: st's ids on the model and in
+    root's sandbox; in a user namespace, an owner it cannot map by the initial
+    namespace's name instead of the overflow id ("userns-owner",
+    LiveKernel.file_owner)."""
+    if _id_map(task.kernel) is None:
+        return (st.st_uid, st.st_gid)
+    return task.kernel.file_owner(task, fd)
+
+
+def skip_unless_ids(kernel, uids: Iterable[int] = (), gids: Iterable[int] = ()) -> None:
+    """Skip the live run when its user namespace lacks one of these ids ("userns-ids")."""
+    m = _id_map(kernel)
+    if m is None:
+        return
+    missing = [f"uid {u}" for u in uids if not m.maps_uid(u)] + \
+              [f"gid {g}" for g in gids if not m.maps_gid(g)]
+    if missing:
+        why = difference("userns-ids").why
+        pytest.skip(f"userns-ids: {', '.join(missing)} outside the sandbox's user namespace "
+                    f"({m.describe()}): {why}")
+
+
+def skip_in_user_namespace(kernel, key: str, detail: str) -> None:
+    """Skip the live run of a sandbox in a user namespace, naming the difference `key`
+    of pidlab.differences that decides the outcome and, in `detail`, how."""
+    m = _id_map(kernel)
+    if m is None:
+        return
+    d = difference(key)
+    pytest.skip(f"{key}: {detail}; the sandbox lives in a user namespace ({m.how}): {d.why}")

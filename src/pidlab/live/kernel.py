@@ -16,6 +16,7 @@ import itertools
 import os
 import select
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -29,16 +30,18 @@ from ..api import (BackendUnavailable, Child, FileHandle, PidfdInfo, PidlabError
                    StatfsResult, StatResult, TaskExited, TaskView, Unsupported, WaitidResult,
                    WouldBlock, oserror)
 from ..constants import (CLONE_FILES, CLONE_FS, CLONE_PIDFD, CLONE_SIGHAND, CLONE_THREAD,
-                         CLONE_VM, MAX_HANDLE_SZ, O_RDONLY, PATH_MAX, PID_MAX_DEFAULT, PID_MAX_LIMIT,
-                         MAX_PID_NS_LEVEL, PIDS_PER_CPU_DEFAULT, POLLIN, POLLRDNORM, RLIM_NLIMITS,
-                         RLIMIT_CORE,
-                         RLIMIT_NOFILE, SIGCHLD, Handler)
+                         CLONE_VM, MAX_HANDLE_SZ, O_RDONLY, PATH_MAX, PID_MAX_DEFAULT,
+                         PID_MAX_LIMIT, MAX_PID_NS_LEVEL, PIDFD_THREAD, PIDS_PER_CPU_DEFAULT, POLLIN,
+                         POLLRDNORM, RLIM_NLIMITS, RLIMIT_CORE, RLIMIT_NOFILE, SIGCHLD,
+                         XATTR_CREATE, XATTR_NAME_MAX, XATTR_REPLACE, XATTR_SIZE_MAX, Handler)
 from . import channel
 from . import syscalls as S
 from . import sysctl
 from . import agent as agentmod
+from . import userns as userns_mod
 from .agent import HIDDEN
 
+INVALID_ID = 0xFFFFFFFF               # (uid_t)-1
 IDLE_WCHAN = {"anon_pipe_read", "pipe_read", "pipe_wait", "pipe_read_wait"}
 ZAP_WCHAN = {"zap_pid_ns_processes"}
 PF_EXITING = 0x4
@@ -190,6 +193,13 @@ class LiveKernel:
         self._holder: subprocess.Popen | None = None
         self._procbase = tempfile.mkdtemp(prefix="pidlab-proc-")
         userns = os.geteuid() != 0
+        self._userns_wanted = userns
+        # An ordinary user's sandbox needs a user namespace: a range of ids where the
+        # machine grants one (newuidmap), else one id (live/userns.py).
+        plan = userns_mod.plan() if userns else None
+        sync_parent = sync_child = None
+        if plan is not None and plan.subids:
+            sync_parent, sync_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         _, hard = S.getrlimit_nofile()
         top = min(hard, 65536) - 1
         if top < 1024 + HIDDEN:
@@ -204,21 +214,25 @@ class LiveKernel:
                       procbase=self._procbase,
                       pid_max=self.pid_max_default if write_default else None,
                       pid_max_writable=self.pid_max_writable, top=top,
-                      tid_off=tid_off, log=log or os.environ.get("PIDLAB_AGENT_LOG"))
+                      tid_off=tid_off, log=log or os.environ.get("PIDLAB_AGENT_LOG"),
+                      sync=None if sync_child is None else sync_child.fileno())
         import json
         err = tempfile.TemporaryFile()
+        passed = (ctl_r, req_r, rep_w) + (() if sync_child is None else (sync_child.fileno(),))
         try:
-            if HOLDER_START == "fork":
-                self._holder = _ForkedHolder(params, (ctl_r, req_r, rep_w), err.fileno())
+            if HOLDER_START == "fork" and not userns:
+                self._holder = _ForkedHolder(params, passed, err.fileno())
             else:
                 self._holder = subprocess.Popen(
                     agentmod.python_argv("pidlab.live.sandbox", json.dumps(params)),
-                    pass_fds=(ctl_r, req_r, rep_w), stdin=subprocess.DEVNULL,
+                    pass_fds=passed, stdin=subprocess.DEVNULL,
                     stdout=subprocess.DEVNULL, stderr=err, start_new_session=True,
                     env=_child_env())
         except OSError as e:
             for fd in (ctl_w, req_w, rep_r):
                 os.close(fd)
+            if sync_parent is not None:
+                sync_parent.close()
             err.close()
             shutil.rmtree(self._procbase, ignore_errors=True)
             if self._restore_pid_max:
@@ -229,13 +243,19 @@ class LiveKernel:
             os.close(ctl_r)
             os.close(req_r)
             os.close(rep_w)
+            if sync_child is not None:
+                sync_child.close()
         self._ctl = ctl_w
         init = Agent(req_w, rep_r)
         self._agents.append(init)
         self._finalizer = weakref.finalize(self, _teardown, self._holder, ctl_w, self._agents,
                                            self._procbase, self._restore_pid_max)
+        why_one_id = plan.why_not if plan is not None else ""
         try:
-            self._hello(init, deadline=time.monotonic() + max(timeout, 20.0))
+            deadline = time.monotonic() + max(timeout, 20.0)
+            if sync_parent is not None:
+                why_one_id = self._map_user_namespace(plan, sync_parent, deadline)
+            self._hello(init, deadline=deadline)
         except (LiveTimeout, EOFError, OSError) as e:
             self.close()
             err.seek(0)
@@ -247,6 +267,9 @@ class LiveKernel:
             raise BackendUnavailable(f"cannot start the sandbox: {why}") from None
         finally:
             err.close()
+            if sync_parent is not None:
+                sync_parent.close()
+        self.id_map = self._read_id_map(init, why_one_id)
         self._init = LiveTask(self, init)
         init.handle = self._init
         self.top_level = _level_of(init.host_pid)
@@ -317,7 +340,61 @@ class LiveKernel:
     def __repr__(self) -> str:
         return f"<pidlab.LiveKernel {'closed' if self._closed else 'running'}>"
 
+    @property
+    def userns(self) -> bool:
+        """Whether the sandbox lives in a user namespace of its own (not root's sandbox)."""
+        return self.id_map.userns
+
+    def file_owner(self, task: "LiveTask", fd: int) -> tuple[int, int]:
+        """Introspection, not a system call: the uid and gid owning the file behind `fd`
+        of `task`, named as the model names owners -- the sandbox's ids where its user
+        namespace maps them, otherwise the initial user namespace's (the model's top
+        namespace is the initial one).  fstat shows the latter as the overflow ids
+        (pidlab.differences 'userns-owner'); in root's sandbox the two agree."""
+        a = task._a
+        st = os.stat(f"/proc/{a.host_pid}/task/{a.host_tid}/fd/{A.fd_arg(fd)}")
+        m = self.id_map
+        uid, gid = m.uid_in_sandbox(st.st_uid), m.gid_in_sandbox(st.st_gid)
+        return (st.st_uid if uid is None else uid, st.st_gid if gid is None else gid)
+
     # ------------------------------------------------------------------ plumbing
+
+    def _map_user_namespace(self, plan: "userns_mod.Plan", sync: socket.socket,
+                            deadline: float) -> str:
+        """Write the holder's subordinate-range map with newuidmap/newgidmap once it has
+        unshared its user namespace; returns why a kind fell back to one id ("" if none)."""
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise LiveTimeout("the holder did not unshare its user namespace in time")
+            if select.select([sync], [], [], min(left, 0.05))[0]:
+                break
+            if self._holder is not None and self._holder.poll() is not None:
+                raise EOFError("the holder exited")
+        if sync.recv(1) != b"u":
+            raise EOFError("the holder exited")
+        done, why = userns_mod.write_with_helpers(plan, self._holder.pid, os.getuid(),
+                                                  os.getgid(), max(deadline - time.monotonic(), 1))
+        sync.sendall((b"u" if "uid" in done else b"") + (b"g" if "gid" in done else b"") + b".")
+        return why
+
+    def _read_id_map(self, init: Agent, why_one_id: str) -> "userns_mod.IdMap":
+        if not self._userns_wanted:
+            return userns_mod.INITIAL
+        base = f"/proc/{init.host_pid}"
+        uid, gid = userns_mod.read_map(f"{base}/uid_map"), userns_mod.read_map(f"{base}/gid_map")
+        ranged = len(uid) > 1 or len(gid) > 1
+        user = userns_mod.user_name()
+        if ranged and not why_one_id:
+            how = (f"{user}'s ranges in /etc/subuid and /etc/subgid, written by "
+                   f"newuidmap/newgidmap")
+        elif ranged:
+            how = f"{user}'s subordinate ranges where newuidmap/newgidmap worked; one id " \
+                  f"elsewhere: {why_one_id}"
+        else:
+            how = f"one id, the user's own: {why_one_id}"
+        ou, og = userns_mod.overflow_ids()
+        return userns_mod.IdMap(uid, gid, True, how, ou, og)
 
     def _hello(self, agent: Agent, deadline: float) -> None:
         while True:
@@ -461,12 +538,24 @@ class LiveKernel:
                 a.dead = True
 
     def _new_agent(self, parent: Agent, info: dict) -> Agent:
-        """Open the child's channel through the parent's /proc/<pid>/fd and meet it."""
+        """Take the child's channel from the parent with pidfd_getfd and meet it.
+
+        Not through /proc/<pid>/fd: that directory belongs to the agent's euid, which
+        an ordinary user's controller can search only while it is the user's own;
+        pidfd_getfd asks for ptrace access, which the controller has over every agent
+        as the owner of the sandbox's user namespace (and root has anyway)."""
         req_slot, rep_slot = info["chan"]
         # Through the calling thread: a zombie leader has no files any more.
-        base = f"/proc/{parent.host_pid}/task/{parent.host_tid}/fd"
-        req = os.open(f"{base}/{req_slot}", os.O_WRONLY | os.O_CLOEXEC)
-        rep = os.open(f"{base}/{rep_slot}", os.O_RDONLY | os.O_CLOEXEC)
+        pidfd = os.pidfd_open(parent.host_tid, PIDFD_THREAD)
+        try:
+            req = S.pidfd_getfd(pidfd, req_slot, 0)
+            try:
+                rep = S.pidfd_getfd(pidfd, rep_slot, 0)
+            except OSError:
+                os.close(req)
+                raise
+        finally:
+            os.close(pidfd)
         child = Agent(req, rep)
         self._agents.append(child)
         self._hello(child, time.monotonic() + self.timeout)
@@ -867,7 +956,19 @@ class LiveTask:
         return tuple(self._call("getresid", "getresgid", settle=False))
 
     def _ids(self, name: str, *ids: Any) -> None:
-        self._call("sys", name, *(A.c_uint(v, "id") for v in ids))
+        vals = tuple(A.c_uint(v, "id") for v in ids)
+        id_map = self._k.id_map
+        maps = id_map.maps_gid if name.endswith("gid") else id_map.maps_uid
+        for v in vals:
+            # (uid_t)-1 is "keep" for setre*/setres*id and EINVAL for setuid/setgid on
+            # both backends; any other id the sandbox cannot map is EINVAL here only.
+            if v != INVALID_ID and not maps(v):
+                kind = "gid" if name.endswith("gid") else "uid"
+                raise Unsupported(f"{name}: {kind} {v} is outside the sandbox's user namespace "
+                                  f"({id_map.describe()}); Linux fails it with EINVAL "
+                                  f"(make_kuid), the model has every id (pidlab.differences "
+                                  f"'userns-ids')")
+        self._call("sys", name, *vals)
 
     def setuid(self, uid: int) -> None:
         self._ids("setuid", uid)
@@ -952,17 +1053,62 @@ class LiveTask:
                         A.c_int(flags, "flags"), n)
 
     def fsetxattr(self, fd: int, name: str, value: bytes, flags: int = 0) -> None:
-        self._sc("fsetxattr", A.fd_arg(fd), A.text_arg(name, "name"), A.bytes_arg(value),
-                 A.c_int(flags, "flags"))
+        fd, name, value = A.fd_arg(fd), A.text_arg(name, "name"), A.bytes_arg(value)
+        flags = A.c_int(flags, "flags")
+        if not flags & ~(XATTR_CREATE | XATTR_REPLACE) and len(value) <= XATTR_SIZE_MAX:
+            self._xattr_in_user_namespace("fsetxattr", fd, name, write=True)
+        self._sc("fsetxattr", fd, name, value, flags)
 
     def fgetxattr(self, fd: int, name: str) -> bytes:
-        return self._sc("fgetxattr", A.fd_arg(fd), A.text_arg(name, "name"))
+        fd, name = A.fd_arg(fd), A.text_arg(name, "name")
+        self._xattr_in_user_namespace("fgetxattr", fd, name, write=False)
+        return self._sc("fgetxattr", fd, name)
 
     def flistxattr(self, fd: int) -> list[str]:
-        return self._sc("flistxattr", A.fd_arg(fd))
+        fd = A.fd_arg(fd)
+        self._xattr_in_user_namespace("flistxattr", fd, None, write=False)
+        return self._sc("flistxattr", fd)
 
     def fremovexattr(self, fd: int, name: str) -> None:
-        self._sc("fremovexattr", A.fd_arg(fd), A.text_arg(name, "name"))
+        fd, name = A.fd_arg(fd), A.text_arg(name, "name")
+        self._xattr_in_user_namespace("fremovexattr", fd, name, write=True)
+        self._sc("fremovexattr", fd, name)
+
+    def _xattr_in_user_namespace(self, call: str, fd: int, name: str | None, write: bool) -> None:
+        """Unsupported where a sandbox in a user namespace meets what the model has not:
+        a pidfs inode belongs to the machine's root, which the namespace cannot map, so
+        no capability of the sandbox reaches it (capable_wrt_inode_uidgid: user.* and
+        unknown names are EACCES), trusted.* asks for CAP_SYS_ADMIN in the initial
+        namespace (fs/xattr.c xattr_permission, and flistxattr leaves such names out),
+        and so does writing security.* (cap_inode_setxattr).  The kernel's argument
+        checks that come first (flags, value size, name length: ERANGE) and a closed
+        fd (EBADF) still reach the kernel."""
+        k = self._k
+        if not k.userns or (name is not None and not 1 <= len(name.encode()) <= XATTR_NAME_MAX):
+            return
+        target = self._host_fd_link(fd)
+        if target is None:
+            return
+        if target == "anon_inode:[pidfd]":
+            why = "a pidfs inode belongs to the machine's root, which the sandbox cannot map"
+        elif name is not None and (name.startswith("trusted.") or
+                                   (write and name.startswith("security."))):
+            why = f"{name.partition('.')[0]}.* needs CAP_SYS_ADMIN in the initial user namespace"
+        else:
+            return
+        raise Unsupported(f"{call}: {why}; the sandbox lives in a user namespace "
+                          f"({k.id_map.how}) and the model has one (pidlab.differences "
+                          f"'userns-caps')")
+
+    def _host_fd_link(self, fd: int) -> str | None:
+        """What fd of this task is, read from outside the sandbox (None: not open)."""
+        a = self._a
+        if fd < 0:
+            return None
+        try:
+            return os.readlink(f"/proc/{a.host_pid}/task/{a.host_tid}/fd/{fd}")
+        except OSError:
+            return None
 
     def socketpair(self) -> tuple[int, int]:
         return tuple(self._sc("socketpair_unix"))

@@ -1,9 +1,15 @@
 """The sandbox: a fresh pid + mount namespace whose pid 1 is an agent.
 
 The controller (the LiveKernel) starts a *holder*, a small process that
-stays in the controller's namespaces.  The holder unshares CLONE_NEWPID |
-CLONE_NEWNS (after CLONE_NEWUSER when not root) and forks pid 1 of the new
-namespace, the init agent.  Safety:
+stays in the controller's pid namespace.  The holder unshares CLONE_NEWPID |
+CLONE_NEWNS and forks pid 1 of the new namespace, the init agent.  When not
+root it first unshares CLONE_NEWUSER and has its map written (live/userns.py:
+by the controller with newuidmap/newgidmap, over the `sync` socket, or by
+itself for one id), then executes itself again: an execve inside the user
+namespace makes it the owner of every agent's mm (mm->user_ns), so that the
+controller, which owns that namespace, may still read the /proc files of an
+agent made non-dumpable (ptrace_may_access checks CAP_SYS_PTRACE there).
+Safety:
 
 * the holder and the init die with SIGKILL when their parent dies
   (PR_SET_PDEATHSIG), so a crashed controller leaves nothing behind;
@@ -23,6 +29,7 @@ import os
 import select
 import signal
 import sys
+import time
 
 from .. import constants as C
 from . import agent as A
@@ -31,6 +38,7 @@ from . import syscalls as S
 ROOT_PIDNS_INO = C.PROC_PID_INIT_INO
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 2, 4, 8, 16384, 1 << 18
 PR_SET_PDEATHSIG = 1
+MAP_TIMEOUT = 30.0                  # seconds the holder waits for newuidmap/newgidmap
 
 
 def _fail(msg: str) -> None:
@@ -42,18 +50,13 @@ def holder_main(params: dict) -> None:
     S.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != params["controller"]:
         os._exit(0)                     # the controller died before we could watch it
+    if params["userns"] and not params.get("mapped"):
+        enter_user_namespace(params)    # executes this holder again, mapped
     ctl, req, rep = params["ctl"], params["req"], params["rep"]
     hostproc = os.open("/proc", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         if params["userns"]:
-            uid, gid = os.getuid(), os.getgid()
-            S.unshare(C.CLONE_NEWUSER)
-            with open("/proc/self/setgroups", "w") as f:
-                f.write("deny")
-            with open("/proc/self/uid_map", "w") as f:
-                f.write(f"0 {uid} 1")
-            with open("/proc/self/gid_map", "w") as f:
-                f.write(f"0 {gid} 1")
+            _drop_supplementary_groups()
         S.unshare(C.CLONE_NEWPID | C.CLONE_NEWNS)
     except OSError as e:
         _fail(f"cannot create the namespaces: {e}")
@@ -74,6 +77,60 @@ def holder_main(params: dict) -> None:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
             os._exit(0)
+
+
+def enter_user_namespace(params: dict) -> None:
+    """Unshare CLONE_NEWUSER, have the map written, and execute the holder again.
+
+    With a `sync` socket the controller runs newuidmap/newgidmap on this process
+    (they must run outside the new namespace) and answers which maps it wrote
+    ("u", "g", then "."); the holder writes the one-id map of any it did not.
+    """
+    uid, gid = os.getuid(), os.getgid()
+    written = ""
+    try:
+        S.unshare(C.CLONE_NEWUSER)
+        sync = params.get("sync")
+        if sync is not None:
+            os.write(sync, b"u")
+            reply = b""
+            deadline = time.monotonic() + MAP_TIMEOUT
+            while not reply.endswith(b"."):
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([sync], [], [], left)[0]:
+                    _fail("the controller did not write the user namespace's map in time")
+                more = os.read(sync, 16)
+                if not more:
+                    os._exit(0)         # the controller is gone
+                reply += more
+            written = reply.decode()
+            os.close(sync)
+        if "g" not in written:
+            with open("/proc/self/setgroups", "w") as f:
+                f.write("deny")         # required before an unprivileged gid_map
+            with open("/proc/self/gid_map", "w") as f:
+                f.write(f"0 {gid} 1")
+        if "u" not in written:
+            with open("/proc/self/uid_map", "w") as f:
+                f.write(f"0 {uid} 1")
+    except OSError as e:
+        _fail(f"cannot create the user namespace: {e}")
+    for fd in (params["ctl"], params["req"], params["rep"]):
+        os.set_inheritable(fd, True)
+    argv = A.python_argv("pidlab.live.sandbox", json.dumps(dict(params, mapped=True, sync=None)))
+    try:
+        os.execv(argv[0], argv)
+    except OSError as e:
+        _fail(f"cannot execute {argv[0]} in the user namespace: {e}")
+
+
+def _drop_supplementary_groups() -> None:
+    """The user's groups outside are no group of the sandbox (unmapped, they would
+    show as the overflow gid): drop them where the map lets setgroups(2) run."""
+    with open("/proc/self/setgroups") as f:
+        allowed = f.read().strip() == "allow"
+    if allowed:
+        os.setgroups([])
 
 
 def init_main(params: dict, hostproc: int, req: int, rep: int) -> None:

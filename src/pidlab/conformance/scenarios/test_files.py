@@ -26,7 +26,7 @@ import pytest
 from pidlab import (AT_EMPTY_PATH, F_DUPFD, F_GETFD, F_GETFL, F_SETFD, F_SETFL, O_APPEND, O_ASYNC, O_DIRECT,
                     O_NOATIME, O_NONBLOCK, O_PATH)
 from pidlab import Unsupported
-from pidlab.conformance.helpers import raises_errno
+from pidlab.conformance.helpers import machine_root, raises_errno, skip_in_user_namespace
 
 # Every scenario runs on the model at every kernel version and on every live kernel.
 pytestmark = pytest.mark.pidlab_kernels("all")
@@ -65,6 +65,8 @@ def test_setfl_o_async_is_kept_only_by_files_with_fasync(kernel, target, kept):
 
 
 def test_setfl_replaces_append_nonblock_and_noatime_together(kernel):
+    skip_in_user_namespace(kernel, "userns-caps", "O_NOATIME on a pidfd asks for its owner or "
+                           "CAP_FOWNER over it (inode_owner_or_capable)")
     init = kernel.init
     fd = init.pidfd_open(init.fork().pid)
     init.fcntl(fd, F_SETFL, O_APPEND | O_NONBLOCK | O_NOATIME)
@@ -93,6 +95,8 @@ def test_setfl_o_noatime_needs_the_inode_owner_or_cap_fowner(kernel):
 
 
 def test_setfl_o_noatime_with_cap_fowner_alone(kernel):
+    skip_in_user_namespace(kernel, "userns-caps", "O_NOATIME on a pidfd asks for its owner or "
+                           "CAP_FOWNER over it (inode_owner_or_capable)")
     init = kernel.init
     t = init.fork().task
     fd = t.pidfd_open(1)
@@ -156,7 +160,7 @@ def test_pidfds_and_nsfs_files_belong_to_root(kernel):
     t = kernel.init.fork().task
     t.setuid(1000)
     for fd in (t.pidfd_open(1), t.open("/proc/self/ns/pid")):
-        assert (t.fstat(fd).st_uid, t.fstat(fd).st_gid) == (0, 0)
+        assert (t.fstat(fd).st_uid, t.fstat(fd).st_gid) == machine_root(kernel)
 
 
 # ---------------------------------------------------------------- /proc/<pid>/fd links

@@ -70,8 +70,8 @@ from pidlab import (AT_EMPTY_PATH, AT_FDCWD, AT_HANDLE_CONNECTABLE, AT_HANDLE_FI
                     SO_PEERPIDFD, SOL_SOCKET, WaitidResult, WEXITED, WNOWAIT,
                     XATTR_CREATE, XATTR_REPLACE)
 
-from pidlab.conformance.helpers import (NS_LAST_PID_PATH, fdinfo, lowest_free_fd, raises_errno,
-                                        snapshot)
+from pidlab.conformance.helpers import (NS_LAST_PID_PATH, fdinfo, lowest_free_fd, machine_root,
+                                        raises_errno, skip_in_user_namespace, snapshot)
 
 # Every scenario runs on the model at every kernel version and on every live kernel.
 pytestmark = pytest.mark.pidlab_kernels("all")
@@ -389,10 +389,11 @@ def test_fstat_of_a_pidfd_is_mode_0700_owned_by_root_with_one_link(kernel):
     # spec 7 stat: st_mode 0700 with no file-type bits, nlink 1, uid/gid 0, size 0.
     init = kernel.init
     st = init.fstat(init.pidfd_open(init.fork().pid))
-    assert (st.st_mode, st.st_nlink, st.st_uid, st.st_gid, st.st_size) == (0o700, 1, 0, 0, 0)
+    assert (st.st_mode, st.st_nlink, st.st_uid, st.st_gid, st.st_size) == \
+        (0o700, 1, *machine_root(kernel), 0)
     # os.stat_result's order: mode, ino, dev, nlink, uid, gid, size.
     assert (st[0], st[1], st[2], st[3], st[4:7]) == (st.st_mode, st.st_ino, st.st_dev,
-                                                     st.st_nlink, (0, 0, 0))
+                                                     st.st_nlink, (*machine_root(kernel), 0))
     assert tuple(st) == tuple(st[:7])
 
 
@@ -662,6 +663,9 @@ def test_open_by_handle_at_with_a_mount_fd_that_is_no_pidfs_anchor(kernel, ancho
     # fs/fhandle.c get_path_anchor: a negative fd other than AT_FDCWD, FD_PIDFS_ROOT and
     # FD_NSFS_ROOT, or a closed one, is EBADF; another filesystem (nsfs included) does
     # not decode the handle (ESTALE).
+    if anchor in ("AT_FDCWD", "proc_dir"):
+        skip_in_user_namespace(kernel, "userns-caps", "decoding a handle through a mount other "
+                               "than pidfs needs CAP_DAC_READ_SEARCH (may_decode_fh: EPERM)")
     init = kernel.init
     fd = init.pidfd_open(init.fork().pid)
     mount_fd = {"AT_FDCWD": lambda: AT_FDCWD,
@@ -1409,6 +1413,8 @@ def test_selftest_pidfd_file_handle_test_decode_purely_based_on_file_handle(kern
     assert ino(proc, proc.open_by_handle_at(self_fd, h, 0)) == ino(proc, child1.pidfd)
     with raises_errno(errno.EBADF):
         proc.open_by_handle_at(-errno.EBADF, h, 0)
+    skip_in_user_namespace(kernel, "userns-caps", "decoding a handle through a mount other "
+                           "than pidfs needs CAP_DAC_READ_SEARCH (may_decode_fh: EPERM)")
     with raises_errno(errno.ESTALE):
         proc.open_by_handle_at(AT_FDCWD, h, 0)
 
@@ -1457,7 +1463,8 @@ def test_selftest_pidfd_inode_owner_test_owner_self(kernel):
     on 6.18 always 0:0 (spec 7 stat), which is also getuid/getgid for root."""
     proc = kernel.init.fork().task
     st = proc.fstat(proc.pidfd_open(proc.getpid()))
-    assert (st.st_uid, st.st_gid) == (0, 0) == (proc.getuid(), proc.getgid())
+    assert (st.st_uid, st.st_gid) == machine_root(kernel)
+    assert (proc.getuid(), proc.getgid()) == (0, 0)
 
 
 def test_selftest_pidfd_inode_owner_test_owner_child(kernel):
@@ -1465,7 +1472,7 @@ def test_selftest_pidfd_inode_owner_test_owner_child(kernel):
     init = kernel.init
     child = init.clone(pidfd=True)
     st = init.fstat(child.pidfd)
-    assert (st.st_uid, st.st_gid) == (0, 0)
+    assert (st.st_uid, st.st_gid) == machine_root(kernel)
 
 
 def test_selftest_pidfd_inode_owner_test_owner_child_changed_uid(kernel):
@@ -1476,7 +1483,7 @@ def test_selftest_pidfd_inode_owner_test_owner_child_changed_uid(kernel):
     child.task.setresgid(65534, 65534, 65534)
     child.task.setresuid(65534, 65534, 65534)
     st = init.fstat(child.pidfd)
-    assert (st.st_uid, st.st_gid) == (0, 0)
+    assert (st.st_uid, st.st_gid) == machine_root(kernel)
     assert init.pidfd_get_info(child.pidfd).ruid == 65534
 
 
@@ -1484,7 +1491,7 @@ def test_selftest_pidfd_inode_owner_test_owner_exited_child(kernel):
     """pidfd_inode_owner_test.c owner_exited_child: after reap still 0:0."""
     init, child = reaped_child(kernel)
     st = init.fstat(child.pidfd)
-    assert (st.st_uid, st.st_gid) == (0, 0)
+    assert (st.st_uid, st.st_gid) == machine_root(kernel)
 
 
 def test_selftest_pidfd_inode_owner_test_owner_exited_child_changed_uid(kernel):
@@ -1497,7 +1504,7 @@ def test_selftest_pidfd_inode_owner_test_owner_exited_child_changed_uid(kernel):
     child.task.exit(0)
     init.waitpid(child.pid, 0)
     st = init.fstat(child.pidfd)
-    assert (st.st_uid, st.st_gid) == (0, 0)
+    assert (st.st_uid, st.st_gid) == machine_root(kernel)
 
 
 def test_selftest_pidfd_inode_owner_test_permission_same_user(kernel):
