@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import inspect
 
 import pytest
@@ -98,3 +100,35 @@ def test_the_model_keeps_no_task_handle_alive_by_itself(model):
     gc.collect()
     assert ref() is None
     assert [o for o in gc.get_objects() if type(o) is Task and o.kernel is model] == [model.init]
+
+
+def test_a_task_prints_the_same_on_both_backends_in_the_sandbox_numbers(kernel):
+    init = kernel.init
+    assert repr(init) == "<Task 1>"
+    ns = init.clone(pidlab.CLONE_NEWPID)
+    leaf = ns.task.fork()
+    assert repr(leaf.task) == f"<Task {'/'.join(map(str, leaf.task.numbers))}>"
+    assert repr(leaf.task).startswith(f"<Task {leaf.task.numbers[0]}/")
+    c = init.fork()
+    c.task.exit_group(0)
+    assert repr(c.task) == f"<Task {c.pid} zombie>"
+    init.waitpid(c.pid, 0)
+    assert repr(c.task) == "<Task (released)>"
+
+
+def test_help_of_the_public_classes_shows_no_kernel_internals():
+    import pydoc
+    text = pydoc.render_doc(pidlab.Kernel, renderer=pydoc.plaintext)
+    for internal in ("commit_creds", "wake", "runq", "run_pending", "init_ns", "sibling_seq",
+                     "pidfd_create", "exit_files", "new_ns_inum"):
+        assert internal not in text, internal
+    for public in ("init", "tasks", "snapshot", "check", "close", "has", "version"):
+        assert public in text
+
+
+def test_every_system_call_of_both_backends_has_a_docstring_naming_the_linux_call():
+    for cls in (pidlab.Task, pidlab.LiveTask):
+        for name in pidlab.api.SYSCALL_DOCS:
+            doc = getattr(cls, name).__doc__
+            first = doc.split("\n", 1)[0] if doc else ""
+            assert re.search(r"[a-z_0-9]+\(", first), (cls, name, first)

@@ -57,7 +57,7 @@ def test_x(pidlab_kernel):
 def test_the_model_fixture_fails_a_test_that_breaks_an_invariant(pytester):
     pytester.makepyfile(test_break='''
 def test_break(pidlab_model):
-    pidlab_model.init_ns.pid_allocated += 5      # corrupt the model on purpose
+    pidlab_model.state.init_ns.pid_allocated += 5      # corrupt the model on purpose
 ''')
     result = pytester.runpytest_subprocess()
     assert result.ret != 0

@@ -9,6 +9,7 @@ other than with an errno.
 from __future__ import annotations
 
 import dataclasses
+import re
 import os
 import struct
 from typing import Any, ClassVar, Iterable, Iterator, NamedTuple, Protocol, runtime_checkable
@@ -343,6 +344,86 @@ class TaskAPI(Protocol):
     def read_text(self, path: str) -> str: ...
     def write_text(self, path: str, text: str) -> None: ...
     def readlink(self, path: str) -> str: ...
+
+
+# What each system call of the Task API is, in Linux's terms: the docstring of the
+# protocol's method and of each backend's, where the backend does not say more.
+SYSCALL_DOCS: dict[str, str] = {
+    "fork": "fork(2): a new process, a copy of this task's (returns the Child).",
+    "clone": "clone3(2): a new task; set_tid lists its pids innermost namespace first, "
+             "pidfd=True is CLONE_PIDFD.",
+    "spawn_thread": "clone3(CLONE_THREAD|CLONE_VM|CLONE_SIGHAND|CLONE_FS|CLONE_FILES): a "
+                    "new thread of this process.",
+    "execve": "A successful execve(2) (de_thread; the name becomes the file's base name).",
+    "exit": "exit(2): this thread exits with `status`.",
+    "exit_group": "exit_group(2): every thread of the process exits with `status`.",
+    "getpid": "getpid(2): the thread-group id in the caller's pid namespace.",
+    "gettid": "gettid(2): this thread's id in the caller's pid namespace.",
+    "getppid": "getppid(2): the parent's pid, 0 when it is outside the namespace.",
+    "getpgid": "getpgid(2): the process group of `pid` (0: the caller).",
+    "getpgrp": "getpgrp(2): the caller's process group.",
+    "getsid": "getsid(2): the session of `pid` (0: the caller).",
+    "setpgid": "setpgid(2): move `pid` (0: the caller) into process group `pgid`.",
+    "setsid": "setsid(2): a new session and process group led by the caller.",
+    "kill": "kill(2): signal a process, a process group (pid < 0) or everyone (-1).",
+    "tgkill": "tgkill(2): signal thread `tid` of thread group `tgid`.",
+    "sigaction": "rt_sigaction(2): set the disposition of `sig` (None only reads it); "
+                 "returns the previous one.",
+    "waitpid": "wait4(2) without rusage: (pid, status), (0, 0) for WNOHANG with nothing ready.",
+    "waitid": "waitid(2): P_PID, P_PGID, P_ALL or P_PIDFD; None for WNOHANG with nothing "
+              "ready.",
+    "unshare": "unshare(2) (CLONE_NEWPID: the caller's children get a new namespace).",
+    "setns": "setns(2) through a namespace file or a pidfd.",
+    "prctl": "prctl(2): PR_SET/GET_CHILD_SUBREAPER, PDEATHSIG, DUMPABLE, KEEPCAPS, NAME.",
+    "getrlimit": "getrlimit(2): (soft, hard).",
+    "setrlimit": "setrlimit(2); -1 stands for RLIM_INFINITY.",
+    "getuid": "getuid(2).", "geteuid": "geteuid(2).", "getgid": "getgid(2).",
+    "getegid": "getegid(2).", "getresuid": "getresuid(2): (ruid, euid, suid).",
+    "getresgid": "getresgid(2): (rgid, egid, sgid).", "setuid": "setuid(2).",
+    "setgid": "setgid(2).", "setreuid": "setreuid(2).", "setresuid": "setresuid(2).",
+    "setresgid": "setresgid(2).",
+    "capget": "capget(2): the effective capability set.",
+    "capset": "capset(2): the effective set (the permitted one too unless given).",
+    "pidfd_open": "pidfd_open(2): a pidfd of `pid` (PIDFD_NONBLOCK, PIDFD_THREAD).",
+    "pidfd_send_signal": "pidfd_send_signal(2) (PIDFD_SIGNAL_* scopes, PIDFD_SELF_*).",
+    "pidfd_getfd": "pidfd_getfd(2): a copy of another process's descriptor.",
+    "pidfd_get_info": "ioctl(pidfd, PIDFD_GET_INFO): the record as the kernel filled `size` "
+                      "bytes of it.",
+    "poll": "poll(2) with timeout 0: revents per fd, as Linux masks them.",
+    "fstat": "fstat(2).",
+    "fstatfs": "fstatfs(2): the filesystem of a descriptor (f_type is its magic number).",
+    "ioctl": "ioctl(2) as fcntl.ioctl takes it: an int argument (0 is NULL), or a bytes "
+             "buffer that comes back as the kernel left it.",
+    "name_to_handle_at": "name_to_handle_at(2): a file handle (pidfds: AT_EMPTY_PATH).",
+    "open_by_handle_at": "open_by_handle_at(2) (FD_PIDFS_ROOT accepted from 6.17).",
+    "fsetxattr": "fsetxattr(2).", "fgetxattr": "fgetxattr(2): the value.",
+    "flistxattr": "flistxattr(2): the names.", "fremovexattr": "fremovexattr(2).",
+    "socketpair": "socketpair(AF_UNIX, SOCK_STREAM, 0).",
+    "getsockopt": "getsockopt(2) of an int option (SO_PEERPIDFD returns a new pidfd).",
+    "open": "open(2) of a /proc file.", "close": "close(2).", "dup": "dup(2).",
+    "fcntl": "fcntl(2) with an int argument.",
+    "read_text": "open(2) + read(2) of a /proc file, as text.",
+    "write_text": "open(2) + write(2) of a /proc file.",
+    "readlink": "readlink(2) of a /proc link.",
+}
+
+
+def document_syscalls(cls: type) -> type:
+    """Give every system call of `cls` the docstring SYSCALL_DOCS has, in front of its own
+    where that does not name the Linux call already."""
+    for name, doc in SYSCALL_DOCS.items():
+        fn = cls.__dict__.get(name)
+        if fn is None or not callable(fn):
+            continue
+        own = getattr(fn, "__doc__", None)
+        if not own:
+            fn.__doc__ = doc
+        elif own != doc and not re.search(r"[a-z_0-9]\(", own.split("\n", 1)[0]):
+            fn.__doc__ = f"{doc}\n\n{own}"
+    return cls
+
+
+document_syscalls(TaskAPI)
 
 
 @runtime_checkable

@@ -129,7 +129,7 @@ def wrap(k, cycles: int, free: int = 2) -> dict:
     wrap and search nearly full blocks every time."""
     from ..model.pid import alloc_pid, free_pid
     init = k.init
-    ns = k.init_ns
+    ns = k.state.init_ns
     # Kill and reap `free` children spread over the number space.
     top = len(ns.idr.entries)               # children hold 2..top
     victims = [2 + i * ((top - 2) // max(free, 1)) for i in range(free)]

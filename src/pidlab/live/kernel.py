@@ -28,7 +28,7 @@ from .. import args as A
 from .. import versions
 from ..api import (BackendUnavailable, Child, FileHandle, PidfdInfo, PidlabError,
                    StatfsResult, StatResult, TaskExited, TaskView, Unsupported, WaitidResult,
-                   WouldBlock, oserror)
+                   WouldBlock, document_syscalls, oserror)
 from ..constants import (CLONE_FILES, CLONE_FS, CLONE_PIDFD, CLONE_SIGHAND, CLONE_THREAD,
                          CLONE_VM, MAX_HANDLE_SZ, O_RDONLY, PATH_MAX, PID_MAX_DEFAULT,
                          PID_MAX_LIMIT, MAX_PID_NS_LEVEL, PIDFD_THREAD, PIDS_PER_CPU_DEFAULT, POLLIN,
@@ -750,7 +750,21 @@ class LiveTask:
         self._a = agent
 
     def __repr__(self) -> str:
-        return f"<LiveTask host {self._a.host_pid}/{self._a.host_tid}{' dead' if self._a.dead else ''}>"
+        """<Task 3/1>, as a model task prints: its numbers from the sandbox's namespace down
+        (the host's pid and tid are .host_ids)."""
+        a = self._a
+        nums = self.numbers
+        if not nums:
+            return "<Task (released)>"
+        st = None if a.dead else a.stat()
+        state = "" if st is None else " zombie" if st[0] == "Z" else \
+            " exiting" if st[1] & PF_EXITING else ""
+        return f"<Task {'/'.join(map(str, nums))}{state}>"
+
+    @property
+    def host_ids(self) -> tuple[int, int]:
+        """Introspection: the agent's pid and tid as the controller's /proc shows them."""
+        return self._a.host_pid, self._a.host_tid
 
     @property
     def kernel(self) -> LiveKernel:
@@ -1150,3 +1164,6 @@ class LiveTask:
     def readlink(self, path: str) -> str:
         return self._call("readlink", A.path_arg(path), settle=False)
 
+
+
+document_syscalls(LiveTask)

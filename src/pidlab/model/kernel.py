@@ -20,7 +20,7 @@ from typing import Any, Iterable, Iterator, Mapping
 from .. import args as A
 from .. import versions
 from ..api import (Child, FileHandle, PidfdInfo, StatfsResult, StatResult, TaskExited, TaskView,
-                   Unsupported, WaitidResult, WouldBlock, oserror)
+                   Unsupported, WaitidResult, WouldBlock, document_syscalls, oserror)
 from ..constants import (CLONE_FILES, CLONE_FS, CLONE_PIDFD, CLONE_SIGHAND, CLONE_THREAD,
                          CLONE_VM, INT_MIN, MAX_HANDLE_SZ, O_ACCMODE, O_CLOEXEC, O_CREAT,
                          O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOCTTY, O_NOFOLLOW, O_PATH, O_RDONLY,
@@ -53,13 +53,12 @@ O_PATH_FLAGS = O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC
 PIDFS_MNT_ID = 15       # the pidfs mount's id: a machine-specific number, compare by equality
 
 
-class Kernel:
-    """A model of Linux 6.18's PID subsystem.
+class KernelState:
+    """The model's global state and the services its kernel files call back into.
 
-    >>> k = Kernel()
-    >>> child = k.init.fork()
-    >>> child.pid, child.task.getppid()
-    (2, 1)
+    Internal: the model's functions take it as `k`; users hold a `Kernel` (its
+    public face) and `Task` handles.  `Kernel.state` reaches it, for the
+    model's own tests.
     """
 
     name = "model"
@@ -117,6 +116,7 @@ class Kernel:
         self.init_signal = first.signal     # the top init process, whoever leads it
         self._init_handle = self.handle(first)
         self.closed = False
+        self.facade: Kernel | None = None   # the public Kernel that owns this state
 
     # ------------------------------------------------------------------ setup
 
@@ -203,12 +203,6 @@ class Kernel:
 
     def close(self) -> None:
         self.closed = True
-
-    def __enter__(self) -> "Kernel":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         n = sum(1 for p in self.init_ns.idr.entries.values() if p.task is not None)
@@ -309,6 +303,116 @@ class Kernel:
         return text + "\n"
 
 
+class Kernel:
+    """A model of Linux's PID subsystem, at one kernel version (6.18 unless told).
+
+    >>> k = Kernel()
+    >>> child = k.init.fork()
+    >>> child.pid, child.task.getppid()
+    (2, 1)
+
+    Kernel(version="6.12") is Linux 6.12 everywhere it differs; changes={"key":
+    True} switches one upstream change on or off (pidlab.changes() lists them);
+    ncpus and bits stand for the machine (pid_max follows the per-CPU formula;
+    a 32-bit kernel splits pidfs inode numbers into ino and generation);
+    core_pattern and suid_dumpable are the machine's core-dump sysctls.  The
+    model can pose as the sandbox code meets: seccomp={"pidfd_open": ENOSYS}
+    refuses system calls, lsm={"task_kill": EACCES} denies at an LSM hook,
+    nofile=N is every task's RLIMIT_NOFILE (model/security.py).
+    """
+
+    __slots__ = ("_state", "__weakref__")
+    name = "model"
+    top_level = 0           # the top namespace is the initial one
+
+    def __init__(self, ncpus: int = 2, bits: int = 64, *, version: str = versions.DEFAULT_VERSION,
+                 changes: Mapping[str, bool] | None = None, core_pattern: str = "core",
+                 suid_dumpable: int = SUID_DUMP_DISABLE, seccomp: Mapping[str, int] | None = None,
+                 lsm: Mapping[str, int] | None = None,
+                 nofile: int = security.NOFILE_DEFAULT) -> None:
+        self._state = KernelState(ncpus, bits, version=version, changes=changes,
+                                  core_pattern=core_pattern, suid_dumpable=suid_dumpable,
+                                  seccomp=seccomp, lsm=lsm, nofile=nofile)
+        self._state.facade = self
+
+    @property
+    def init(self) -> "Task":
+        """The task that was pid 1 of the top pid namespace (it may be gone later)."""
+        return self._state.init
+
+    @property
+    def version(self) -> str:
+        """The kernel version this model stands for ("6.18", "6.12", "6.18.13")."""
+        return self._state.version
+
+    @property
+    def changes(self) -> frozenset[str]:
+        """The keys of the upstream changes this kernel has (pidlab.changes())."""
+        return self._state.changes
+
+    def has(self, key: str) -> bool:
+        """Whether this kernel has the upstream change `key` (ValueError for an unknown key)."""
+        versions.introduced(key)
+        return key in self._state.changes
+
+    @property
+    def ncpus(self) -> int:
+        return self._state.ncpus
+
+    @property
+    def bits(self) -> int:
+        return self._state.bits
+
+    @property
+    def pid_max_default(self) -> int:
+        """The initial namespace's pid_max at boot: max(32768, 1024 x CPUs), capped."""
+        return self._state.pid_max_default
+
+    @property
+    def core_pattern(self) -> str:
+        """kernel.core_pattern (a scenario changes it through /proc/sys)."""
+        return self._state.core_pattern
+
+    @property
+    def suid_dumpable(self) -> int:
+        """fs.suid_dumpable."""
+        return self._state.suid_dumpable
+
+    @property
+    def closed(self) -> bool:
+        return self._state.closed
+
+    @property
+    def state(self) -> KernelState:
+        """The model's internal state (for the model's own tests and tools)."""
+        return self._state
+
+    def tasks(self) -> Iterator["Task"]:
+        """Every task that still has a pid, threads included, by global number."""
+        return self._state.tasks()
+
+    def snapshot(self) -> list[TaskView]:
+        """Every task with its numbers and namespaces at every level, by global number."""
+        return self._state.snapshot()
+
+    def check(self) -> None:
+        """Verify every internal invariant; raise InvariantError on the first broken one."""
+        self._state.check()
+
+    def close(self) -> None:
+        """Every task of the kernel is gone: their handles refuse further calls."""
+        self._state.close()
+
+    def __enter__(self) -> "Kernel":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return repr(self._state)
+
+
 def _waitid_result(res: tuple[int, int, int, int, int]) -> WaitidResult:
     pid, _status, code, st, uid = res
     return WaitidResult(pid, uid, SIGCHLD, st, code)
@@ -319,7 +423,7 @@ class Task:
 
     __slots__ = ("_k", "_t", "__weakref__")
 
-    def __init__(self, kernel: Kernel, task: TaskStruct) -> None:
+    def __init__(self, kernel: KernelState, task: TaskStruct) -> None:
         self._k = kernel
         self._t = task
 
@@ -350,8 +454,9 @@ class Task:
             self._k.run_pending()
 
     @property
-    def kernel(self) -> Kernel:
-        return self._k
+    def kernel(self) -> "Kernel":
+        """The Kernel this task belongs to."""
+        return self._k.facade
 
     @property
     def numbers(self) -> tuple[int, ...]:
@@ -864,3 +969,6 @@ class Task:
     def readlink(self, path: str) -> str:
         path = A.path_arg(path)
         return procfs.readlink(self._k, self._enter(), path)
+
+
+document_syscalls(Task)
