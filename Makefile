@@ -7,7 +7,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test venv clean bench conformance
+.PHONY: demo test venv clean bench conformance kernels conformance-all
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,15 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# QEMU and Debian's 6.1 and 6.12 kernels for the live oracles (idempotent; needs root for QEMU).
+kernels: $(STAMP)
+	$(PY) -m pidlab.live.images install
+
+# The whole conformance suite on every live kernel here (the guests included), every test,
+# with a report per kernel in docs/conformance/.
+conformance-all: $(STAMP)
+	$(VENV)/bin/pidlab conformance --kernel all --guests all --markdown docs/conformance
 
 bench: $(STAMP)
 	$(VENV)/bin/pidlab bench

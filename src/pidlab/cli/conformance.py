@@ -121,8 +121,15 @@ def _check_kernels(values: tuple[str, ...]) -> tuple[str, ...]:
                    "knows): the model at it, and the live kernel of that series where this "
                    "machine has one.  By default: every live kernel here (this machine's, and "
                    "the 6.1 and 6.12 guests once `make kernels` installed them).")
+@click.option("--guests", type=click.Choice(("all", "changed")), default="all",
+              show_default=True,
+              help="On the kernels of pidlab's virtual machines: every scenario, or only those "
+                   "whose calls and results on the model differ from the running kernel's.")
+@click.option("--markdown", "markdown_dir", type=click.Path(file_okay=False),
+              help="Also write one report per live kernel into this directory "
+                   "(<kernel>.md).")
 def conformance(fmt: str, keyword: str | None, backends: tuple[str, ...],
-                kernels: tuple[str, ...]) -> None:
+                kernels: tuple[str, ...], guests: str, markdown_dir: str | None) -> None:
     """Run the conformance suite on the model and the live kernels: one row per behaviour
     and kernel version.
 
@@ -136,10 +143,16 @@ def conformance(fmt: str, keyword: str | None, backends: tuple[str, ...],
     if err.isatty():
         with RichProgress(Console(file=err)) as bar:
             report = conf.run(keyword, backends or ("model", "live"), progress=bar,
-                              kernels=kernels or None)
+                              kernels=kernels or None, guests=guests)
     else:
         report = conf.run(keyword, backends or ("model", "live"), progress=PlainProgress(err),
-                          kernels=kernels or None)
+                          kernels=kernels or None, guests=guests)
+    if markdown_dir:
+        import os
+        os.makedirs(markdown_dir, exist_ok=True)
+        for series in conf.live_kernels():
+            with open(os.path.join(markdown_dir, f"{series}.md"), "w", encoding="utf-8") as f:
+                f.write(conf.markdown(report, series))
     if not report.rows:
         if keyword and report.exit_status in (0, 5):
             raise click.ClickException(f"no behaviour matches -k {keyword!r}")

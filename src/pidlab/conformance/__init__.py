@@ -202,15 +202,18 @@ def _kernel_args(kernels: Iterable[str] | None) -> list[str]:
 
 def run(keyword: str | None = None, backends: Iterable[str] = ("model", "live"),
         quiet: bool = True, progress: Callable[[int, int, str], None] | None = None,
-        kernels: Iterable[str] | None = None) -> Report:
+        kernels: Iterable[str] | None = None, guests: str = "all") -> Report:
     """Run the conformance suite; return one row per behaviour and kernel version.
 
     `kernels` are the versions to run (the model at each, and the live kernel of
     each that this machine has; "all" for every version); by default every live
     kernel here.  `progress(done, total, nodeid)` is called once collection knows
-    the number of tests (done 0) and after each test."""
+    the number of tests (done 0) and after each test.  `guests` is "all" (every
+    scenario on the virtual machines' kernels) or "changed" (those whose calls and
+    results on the model differ there from the running kernel's version)."""
     collector = _Collector(tuple(backends), progress)
-    args = (["-k", keyword] if keyword else []) + _kernel_args(kernels)
+    args = (["-k", keyword] if keyword else []) + _kernel_args(kernels) + \
+        ["--pidlab-guests", guests]
     status = _pytest(args, collector, quiet)
     rows = sorted(collector.rows.values(), key=lambda r: r.behaviour)
     return Report(rows, status)
@@ -225,3 +228,35 @@ def collect(keyword: str | None = None,
     _pytest(["--collect-only", *(["-k", keyword] if keyword else []), *_kernel_args(kernels)],
             collector, True)
     return sorted(collector.planned.values(), key=lambda p: p.behaviour)
+
+
+def markdown(report: Report, kernel: str) -> str:
+    """A report of one kernel's rows, for docs/conformance/<kernel>.md."""
+    rows = [r for r in report.rows if r.behaviour.endswith(f"[{kernel}]") or
+            f"[{kernel}-" in r.behaviour or f"-{kernel}]" in r.behaviour]
+    agree = sum(1 for r in rows if r.agree is True)
+    differ = [r for r in rows if r.agree is False]
+    single = [r for r in rows if r.agree is None]
+    per_file: dict[str, list[int]] = {}
+    for r in rows:
+        f = r.behaviour.split("::", 1)[0]
+        c = per_file.setdefault(f, [0, 0, 0])
+        c[0 if r.agree is True else 1 if r.agree is False else 2] += 1
+    out = [f"# Conformance on Linux {kernel}", "",
+           f"{len(rows)} behaviours: {agree} agree, {len(differ)} differ, {len(single)} shown "
+           "on one backend only (the model at this version against the live kernel of it).", "",
+           "| file | agree | differ | one-sided |", "|---|---|---|---|"]
+    out += [f"| {f} | {a} | {d} | {o} |" for f, (a, d, o) in sorted(per_file.items())]
+    if differ:
+        out += ["", "## Differences", "", "| behaviour | model | live | reason |",
+                "|---|---|---|---|"]
+        out += [f"| {r.behaviour} | {r.model.outcome} | {r.live.outcome} | "
+                f"{r.reason.replace('|', '/')} |" for r in differ]
+    reasons: dict[str, int] = {}
+    for r in single:
+        reasons[r.reason] = reasons.get(r.reason, 0) + 1
+    if reasons:
+        out += ["", "## One-sided rows, by reason", "", "| rows | reason |", "|---|---|"]
+        out += [f"| {n} | {why.replace('|', '/')} |"
+                for why, n in sorted(reasons.items(), key=lambda x: -x[1])]
+    return "\n".join(out) + "\n"

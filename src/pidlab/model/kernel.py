@@ -321,7 +321,7 @@ class Kernel:
     nofile=N is every task's RLIMIT_NOFILE (model/security.py).
     """
 
-    __slots__ = ("_state", "__weakref__")
+    __slots__ = ("_state", "_on_has", "__weakref__")
     name = "model"
     top_level = 0           # the top namespace is the initial one
 
@@ -334,6 +334,7 @@ class Kernel:
                                   core_pattern=core_pattern, suid_dumpable=suid_dumpable,
                                   seccomp=seccomp, lsm=lsm, nofile=nofile)
         self._state.facade = self
+        self._on_has = None         # a test tool's hook: (key, answer) of every has()
 
     @property
     def init(self) -> "Task":
@@ -353,7 +354,10 @@ class Kernel:
     def has(self, key: str) -> bool:
         """Whether this kernel has the upstream change `key` (ValueError for an unknown key)."""
         versions.introduced(key)
-        return key in self._state.changes
+        v = key in self._state.changes
+        if self._on_has is not None:
+            self._on_has(key, v)
+        return v
 
     @property
     def ncpus(self) -> int:
