@@ -14,6 +14,7 @@ from .constants import *  # noqa: F401,F403  (Linux's names and values)
 from .model import Kernel, Task
 from .versions import DEFAULT_VERSION, KERNEL_VERSIONS, Change, changes
 from .live import LiveKernel, LiveTask
+from .explore import WOULD_BLOCK, Crashed, Errno, Exploration, Witness, explore, replay, trace
 
 __version__ = "0.1.0"
 
@@ -23,4 +24,5 @@ __all__ = [
     "TaskView",
     "PidlabError", "WouldBlock", "TaskExited", "InvariantError", "BackendUnavailable",
     "Unsupported", "KERNEL_VERSIONS", "DEFAULT_VERSION", "Change", "changes",
+    "explore", "replay", "trace", "Errno", "WOULD_BLOCK", "Crashed", "Exploration", "Witness",
 ] + [n for n in dir(_constants) if n[:1].isupper()]

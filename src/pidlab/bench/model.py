@@ -140,7 +140,7 @@ def wrap(k, cycles: int, free: int = 2) -> dict:
 
     def alloc_free() -> None:
         for _ in range(cycles):
-            free_pid(k, alloc_pid(k, ns, ()))
+            free_pid(k.state, alloc_pid(k.state, ns, ()))
 
     def fork_cycles() -> None:
         for _ in range(cycles):

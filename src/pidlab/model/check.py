@@ -150,7 +150,8 @@ def check(k: "Kernel") -> None:
                 _fail(f"{t} lists a child process {csig} that no longer exists")
             if csig.group_leader.real_parent is not t:
                 _fail(f"{t} lists {csig.group_leader}, whose parent is {csig.group_leader.real_parent}")
-            counts[0 if csig.group_leader.exit_signal == SIGCHLD else 1] += 1
+            if csig.group_leader.exit_state != EXIT_DEAD:   # being released: not waitable
+                counts[0 if csig.group_leader.exit_signal == SIGCHLD else 1] += 1
         if counts != t.child_count:
             _fail(f"{t}: child counts {t.child_count} != {counts}")
         # Entries of reaped children are dropped once they are the majority (queue_wait_event).

@@ -28,6 +28,7 @@ from ..constants import (CLD_CONTINUED, CLD_STOPPED, PIDNS_ADDING, PIDTYPE_MAX,
                          WEXITED, WNOHANG, WNOTHREAD, WNOWAIT, WUNTRACED)
 from . import signal as sigmod
 from .pid import Pid, free_pid, pid_nr_ns
+from .sched import PIDMAP, TASKLIST, siglock, touches, wait_pidfd_lock
 from .task import (EXIT_DEAD, EXIT_ZOMBIE, JOBCTL_STOP_PENDING, PF_EXITING,
                    SIGNAL_GROUP_EXIT, SIGNAL_STOP_CONTINUED, SIGNAL_STOP_STOPPED,
                    SignalStruct, TaskStruct, delay_group_leader, own_sighand)
@@ -36,6 +37,7 @@ from .task import remove_thread, thread_count, thread_list
 if TYPE_CHECKING:
     from .kernel import Kernel
     from .pid_namespace import PidNamespace
+    from .sched import Scheduler
 
 
 # ---------------------------------------------------------------- sibling lists
@@ -53,15 +55,33 @@ def link_child(k: "Kernel", parent: TaskStruct, sig: SignalStruct) -> int:
         children = parent.children = {}
         parent.child_count = [0, 0]
     children[sig] = seq
-    parent.child_count[0 if sig.group_leader.exit_signal == SIGCHLD else 1] += 1  # wait_class
+    leader = sig.group_leader
+    if leader.exit_state != EXIT_DEAD:
+        parent.child_count[0 if leader.exit_signal == SIGCHLD else 1] += 1  # wait_class
     return seq
+
+
+def mark_dead(p: TaskStruct) -> None:
+    """exit_state = EXIT_DEAD: the task is someone's to release.  The parent's counts of
+    children a wait can report (child_count) leave it out from here: a second waiter
+    that finds it EXIT_DEAD skips it as Linux's wait_consider_task does, and ends with
+    ECHILD if it had no other child."""
+    p.exit_state = EXIT_DEAD
+    parent = p.real_parent
+    sig = p.signal
+    if parent is not None and sig.group_leader is p:
+        children = parent.children
+        if children is not None and sig in children:
+            parent.child_count[0 if p.exit_signal == SIGCHLD else 1] -= 1  # wait_class
 
 
 def unlink_child(parent: TaskStruct, sig: SignalStruct) -> None:
     """list_del_init(&p->sibling)."""
     children = parent.children
     del children[sig]
-    parent.child_count[0 if sig.group_leader.exit_signal == SIGCHLD else 1] -= 1  # wait_class
+    leader = sig.group_leader
+    if leader.exit_state != EXIT_DEAD:
+        parent.child_count[0 if leader.exit_signal == SIGCHLD else 1] -= 1  # wait_class
     heap = parent.wait_heap
     if heap and len(heap) > 2 * len(children) + 8:
         trim_wait_heap(parent, heap)
@@ -71,7 +91,7 @@ def set_exit_signal(t: TaskStruct, sig: int) -> None:
     """Change a leader's exit_signal, keeping its parent's wait classes right."""
     parent = t.real_parent
     if parent is not None and parent.children is not None and t.signal in parent.children \
-            and t.signal.group_leader is t:
+            and t.signal.group_leader is t and t.exit_state != EXIT_DEAD:
         parent.child_count[wait_class(t)] -= 1
         t.exit_signal = sig
         parent.child_count[wait_class(t)] += 1
@@ -212,15 +232,25 @@ def find_alive_thread(p: TaskStruct) -> TaskStruct | None:
 
 
 def exit_notify(k: "Kernel", t: TaskStruct, group_dead: bool) -> None:
+    """Linux: exit_notify, under write_lock_irq(&tasklist_lock); a namespace's last
+    init thread drops the lock to zap its namespace (find_child_reaper)."""
     dead: list[TaskStruct] = []
     ns = t.pid.ns
+    s = k.sched
+    if s is not None:
+        s.lock(TASKLIST, label="exit_notify: write_lock_irq(&tasklist_lock)")
     if ns.child_reaper is t:
         alive = find_alive_thread(t)
         if alive is not None:
             ns.child_reaper = alive
-        elif not zap_pid_ns_processes(k, ns, t):
-            t.zap_resume = int(group_dead)     # asleep until free_pid wakes us
-            return
+        else:
+            if s is not None:
+                s.unlock(TASKLIST)
+            if not zap_pid_ns_processes(k, ns, t):
+                t.zap_resume = int(group_dead)     # asleep until free_pid wakes us
+                return
+            if s is not None:
+                s.lock(TASKLIST, label="find_child_reaper: write_lock_irq(&tasklist_lock)")
     _exit_notify_finish(k, t, group_dead, dead)
 
 
@@ -228,16 +258,23 @@ def resume_exit(k: "Kernel", t: TaskStruct) -> None:
     """The reaper was woken in zap_pid_ns_processes: finish its exit."""
     ns = t.pid.ns
     init_pids = 1 if t.signal.group_leader is t else 2
+    s = k.sched
+    if s is not None:
+        s.point("zap_pid_ns_processes: pid_allocated == init_pids (lock-free)", touches(ns))
     if (ns.pid_allocated & ~PIDNS_ADDING) != init_pids:
         return
     group_dead = bool(t.zap_resume)
     t.zap_resume = None
     ns.zapper = None
+    if s is not None:
+        s.lock(TASKLIST, label="find_child_reaper: write_lock_irq(&tasklist_lock)")
     _exit_notify_finish(k, t, group_dead, [])
 
 
 def _exit_notify_finish(k: "Kernel", t: TaskStruct, group_dead: bool,
                         dead: list[TaskStruct]) -> None:
+    """The rest of exit_notify, tasklist_lock held; the tasks it made EXIT_DEAD are
+    released after the unlock."""
     if t.children:
         forget_original_parent(k, t, dead)
     sig = t.signal
@@ -250,8 +287,11 @@ def _exit_notify_finish(k: "Kernel", t: TaskStruct, group_dead: bool,
     else:
         autoreap = True             # an untraced thread reaps itself
     if autoreap:
-        t.exit_state = EXIT_DEAD
+        mark_dead(t)
         dead.append(t)
+    s = k.sched
+    if s is not None:
+        s.unlock(TASKLIST)
     for p in reversed(dead):
         release_task(k, p)
 
@@ -303,7 +343,7 @@ def reparent_leader(k: "Kernel", father: TaskStruct, p: TaskStruct, dead: list[T
     set_exit_signal(p, SIGCHLD)     # "We don't want people slaying init."
     if p.exit_state == EXIT_ZOMBIE and thread_count(p.signal) == 1:
         if sigmod.do_notify_parent(k, p, p.exit_signal):
-            p.exit_state = EXIT_DEAD
+            mark_dead(p)
             dead.append(p)
     kill_orphaned_pgrp(k, p, father)
 
@@ -315,14 +355,28 @@ def zap_pid_ns_processes(k: "Kernel", ns: "PidNamespace", me: TaskStruct) -> boo
     by zombies whose parents live outside, or by a process group); the
     reaper then sleeps until free_pid wakes it.
     """
+    s = k.sched
+    if s is not None:
+        s.lock(PIDMAP, label="zap_pid_ns_processes: disable_pid_allocation",
+               footprint=touches(ns))
     ns.pid_allocated &= ~PIDNS_ADDING         # disable_pid_allocation
+    if s is not None:
+        s.unlock(PIDMAP)
+        lock = siglock(me.signal.sighand)
+        s.lock(lock, label="zap_pid_ns_processes: SIGCHLD = SIG_IGN under siglock")
     own_sighand(me.signal).set(SIGCHLD, SIG_IGN)   # terminated children now autoreap
+    if s is not None:
+        s.unlock(lock)
+        s.lock(TASKLIST, write=False, label="zap_pid_ns_processes: read_lock(&tasklist_lock); "
+                                           "SIGKILL to every task")
     for nr, pid in list(ns.idr.entries.items()):
         if nr < 2:
             continue
         task = pid.task
         if task is not None and not task.pending >> SIGKILL & 1:
             sigmod.group_send_sig_info(k, SIGKILL, sigmod.INFO_PRIV, task, PIDTYPE_MAX, None)
+    if s is not None:
+        s.unlock(TASKLIST)
     k.run_pending()
     # kernel_wait4(-1, __WALL) until ECHILD: reap the zombies we had.
     while True:
@@ -330,6 +384,8 @@ def zap_pid_ns_processes(k: "Kernel", ns: "PidNamespace", me: TaskStruct) -> boo
         if res is None or isinstance(res, int):
             break
     init_pids = 1 if me.signal.group_leader is me else 2
+    if s is not None:
+        s.point("zap_pid_ns_processes: pid_allocated == init_pids (lock-free)", touches(ns))
     if (ns.pid_allocated & ~PIDNS_ADDING) == init_pids:
         return True
     ns.zapper = me
@@ -346,16 +402,29 @@ def release_task(k: "Kernel", p: TaskStruct) -> None:
     and frees them from PIDTYPE_SID down to PIDTYPE_PID.  A pid is found
     unused under the last type that referred to it, so the order is: the
     session's pid, the process group's, then the task's own, each once.
+    Before "pid: perform free_pid() calls outside of tasklist_lock" (6.15)
+    __change_pid freed each pid inside the tasklist_lock section, as its last
+    user was detached: the task's own first.
+
+    In an exploration other CPUs can come in before pidfs_exit, when the task
+    has left PIDTYPE_PID but not yet PIDTYPE_TGID (pid_task() under RCU sees
+    no thread while the group is still found), and before each free_pid.
     """
+    s = k.sched
     while True:
-        k.pidfs.exit(p)
+        k.pidfs.exit(p, s)                  # before tasklist_lock
         sig = p.signal
         leader = sig.group_leader
         group_dead = leader is p
-        # __unhash_process
+        # __exit_signal -> __unhash_process
         pid = p.pid
+        if s is not None:
+            s.lock(TASKLIST, label="release_task: write_lock_irq(&tasklist_lock); "
+                                   "__unhash_process: detach_pid(PIDTYPE_PID)")
         pid.task = None
         p.pid = None  # type: ignore[assignment]
+        if s is not None:
+            unhash_wake(k, s, pid)
         pg = ss = None
         if group_dead:
             pid.tgid_task = None
@@ -378,38 +447,72 @@ def release_task(k: "Kernel", p: TaskStruct) -> None:
             # leader <-> signal cycle lets reference counting free both at once.
             sig.group_leader = None  # type: ignore[assignment]
         p.queued = False
+        if not k.free_pids_unlocked:
+            free_unused_pids(k, pid, pg, ss, own_first=True)
         zap_leader = False
         if not group_dead and thread_count(sig) == 1 and leader.exit_state == EXIT_ZOMBIE:
             if sig.flags & SIGNAL_GROUP_EXIT:
                 leader.exit_code = sig.group_exit_code
             zap_leader = sigmod.do_notify_parent(k, leader, leader.exit_signal)
             if zap_leader:
-                leader.exit_state = EXIT_DEAD
-        # release_task_post: free_pid of every pid nobody uses any more.
-        if ss is not None and not ss.sid_users and not ss.pgrp and ss.task is None \
-                and ss.tgid_task is None:
-            free_pid(k, ss)
-        if pg is not None and pg is not ss and not pg.pgrp and not pg.sid_users \
-                and pg.task is None and pg.tgid_task is None:
-            free_pid(k, pg)
-        if pid is not pg and pid is not ss and pid.tgid_task is None and not pid.pgrp \
-                and not pid.sid_users:
-            free_pid(k, pid)
+                mark_dead(leader)
+        if s is not None:
+            s.unlock(TASKLIST)
+        if k.free_pids_unlocked:
+            free_unused_pids(k, pid, pg, ss, own_first=False)   # release_task_post
         if not zap_leader:
             return
         p = leader
 
 
+def unhash_wake(k: "Kernel", s: "Scheduler", pid: Pid) -> None:
+    """Between detaching PIDTYPE_PID and PIDTYPE_TGID: pollers of the pid's pidfds are
+    woken (wake_up_all takes pid->wait_pidfd.lock), else only RCU readers may come in."""
+    if k.unhash_wakes_pidfd:
+        s.lock(wait_pidfd_lock(pid), label="__unhash_process: wake_up_all(&pid->wait_pidfd)")
+        s.unlock(wait_pidfd_lock(pid))
+    else:
+        s.point("__unhash_process: detach_pid(PIDTYPE_TGID)")
+
+
+def free_unused_pids(k: "Kernel", pid: Pid, pg: Pid | None, ss: Pid | None,
+                     own_first: bool) -> None:
+    """free_pid of each pid nobody uses any more: the session's, the process group's,
+    then the task's own (release_task_post, from 6.15), or in detach order, the task's
+    own first (__change_pid, before)."""
+    own = pid is not pg and pid is not ss and pid.tgid_task is None and not pid.pgrp \
+        and not pid.sid_users
+    group = pg is not None and pg is not ss and not pg.pgrp and not pg.sid_users \
+        and pg.task is None and pg.tgid_task is None
+    session = ss is not None and not ss.sid_users and not ss.pgrp and ss.task is None \
+        and ss.tgid_task is None
+    if own_first:
+        if own:
+            free_pid(k, pid)
+        if group:
+            free_pid(k, pg)
+        if session:
+            free_pid(k, ss)
+    else:
+        if session:
+            free_pid(k, ss)
+        if group:
+            free_pid(k, pg)
+        if own:
+            free_pid(k, pid)
+
+
 # ---------------------------------------------------------------- wait
 
 class WaitOpts:
-    __slots__ = ("type", "pid", "flags", "notask")
+    __slots__ = ("type", "pid", "flags", "notask", "locked")
 
     def __init__(self, type_: int, pid: Pid | None, flags: int) -> None:
         self.type = type_
         self.pid = pid
         self.flags = flags
         self.notask = errno.ECHILD
+        self.locked = False         # read_lock(&tasklist_lock) held (in an exploration)
 
 
 # A wait result: (pid as the waiter sees it, wait status, si_code, si_status, si_uid).
@@ -438,8 +541,16 @@ def wait_task_zombie(k: "Kernel", wo: WaitOpts, cur: TaskStruct, p: TaskStruct) 
     sig = p.signal
     status = sig.group_exit_code if sig.flags & SIGNAL_GROUP_EXIT else p.exit_code
     if not wo.flags & WNOWAIT:
-        p.exit_state = EXIT_DEAD
+        # cmpxchg(&p->exit_state, EXIT_ZOMBIE, EXIT_DEAD) under the read lock: one
+        # waiter wins, the others see EXIT_DEAD and skip the child.
+        mark_dead(p)
+        if wo.locked:
+            wo.locked = False
+            k.sched.unlock(TASKLIST)
         release_task(k, p)
+    elif wo.locked:
+        wo.locked = False
+        k.sched.unlock(TASKLIST)
     code, st = sigmod.chld_info(status)
     return nr, status, code, st, uid
 
@@ -563,12 +674,29 @@ def do_wait(k: "Kernel", cur: TaskStruct, type_: int, pid: Pid | None,
             flags: int) -> WaitResult | int | None:
     """Linux: __do_wait.  A result, an errno (ECHILD), or None (WNOHANG, nothing)."""
     wo = WaitOpts(type_, pid, flags)
+    s = k.sched
     if type_ < PIDTYPE_MAX:
+        if s is not None and pid is not None:
+            s.point("do_wait: pid_has_task(wo_pid) (lock-free)", touches(pid))
         has = pid is not None and (
             (type_ == PIDTYPE_PID and pid.task is not None) or
             (type_ == PIDTYPE_PGID and bool(pid.pgrp)))
         if not has:
             return errno.ECHILD
+    if s is not None:
+        s.lock(TASKLIST, write=False, label="do_wait: read_lock(&tasklist_lock); "
+                                           "wait_consider_task")
+        wo.locked = True
+        try:
+            return _do_wait_locked(k, wo, cur, type_, pid, flags)
+        finally:
+            if wo.locked:
+                s.unlock(TASKLIST)
+    return _do_wait_locked(k, wo, cur, type_, pid, flags)
+
+
+def _do_wait_locked(k: "Kernel", wo: WaitOpts, cur: TaskStruct, type_: int, pid: Pid | None,
+                    flags: int) -> WaitResult | int | None:
     if type_ == PIDTYPE_PID:
         target = pid.tgid_task
         if target is not None and target.real_parent is not None and (

@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import collections
 import errno
+import functools
 import os
 import weakref
 from typing import Any, Iterable, Iterator, Mapping
 
 from .. import args as A
 from .. import versions
-from ..api import (Child, FileHandle, PidfdInfo, StatfsResult, StatResult, TaskExited, TaskView,
-                   Unsupported, WaitidResult, WouldBlock, document_syscalls, oserror)
+from ..api import (SYSCALL_DOCS, Child, FileHandle, PidfdInfo, StatfsResult, StatResult,
+                   TaskExited, TaskView, Unsupported, WaitidResult, WouldBlock,
+                   document_syscalls, oserror)
 from ..constants import (CLONE_FILES, CLONE_FS, CLONE_PIDFD, CLONE_SIGHAND, CLONE_THREAD,
                          CLONE_VM, INT_MIN, MAX_HANDLE_SZ, O_ACCMODE, O_CLOEXEC, O_CREAT,
                          O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOCTTY, O_NOFOLLOW, O_PATH, O_RDONLY,
@@ -92,6 +94,11 @@ class KernelState:
         self.lsm = security.lsm_rules(lsm)
         self.nofile = security.nofile_limit(nofile)
         self.pid_max_per_ns = self.has("pidns-pid-max")     # read on every alloc_pid
+        self.free_pids_unlocked = self.has("free-pid-unlocked")  # ... on every release_task
+        self.unhash_wakes_pidfd = self.has("pidfd-poll-hup")
+        # An exploration's Scheduler (model/sched.py) while one runs, else None: the
+        # kernel paths' interleaving points do nothing then.
+        self.sched: Any = None
         self.ncpus = ncpus
         self.bits = bits
         # The two global sysctls of core dumps (kernel.core_pattern, fs.suid_dumpable).
@@ -107,7 +114,7 @@ class KernelState:
         self.pid_max_default = min(self.pid_max_limit,
                                    max(PID_MAX_DEFAULT, PIDS_PER_CPU_DEFAULT * ncpus))
         self.pid_max_min = max(RESERVED_PIDS + 1, PIDS_PER_CPU_MIN * ncpus)
-        self.pidfs = Pidfs(bits, self.has)
+        self.pidfs = Pidfs(bits, self.has, self)
         self.runq: collections.deque[TaskStruct] = collections.deque()
         self.sibling_seq = 0
         self._next_inum = PROC_DYNAMIC_FIRST
@@ -217,6 +224,9 @@ class KernelState:
 
     def run_pending(self) -> None:
         """Let every woken task run until it returns to user space or sleeps."""
+        if self.sched is not None:
+            self._run_pending_concurrently(self.sched)
+            return
         q = self.runq
         while q:
             t = q.popleft()
@@ -225,6 +235,63 @@ class KernelState:
                 exitmod.resume_exit(self, t)
             elif t.pid is not None and not t.exit_state:
                 sigmod.get_signal(self, t)
+
+    def run_task(self, t: TaskStruct) -> None:
+        """What a woken task does on its CPU: finish an exit that slept in
+        zap_pid_ns_processes, or take its signals (get_signal)."""
+        if t.zap_resume is not None:
+            exitmod.resume_exit(self, t)
+        elif t.pid is not None and not t.exit_state:
+            sigmod.get_signal(self, t)
+
+    # -- in an exploration (model/sched.py) ------------------------------------------
+
+    def _run_pending_concurrently(self, s: Any) -> None:
+        """A woken task runs on its own CPU: the current task's own work is done now
+        (it is on its way back to user space), a task whose CPU is busy gets it done by
+        what runs there, and any other task gets a thread of its own."""
+        cur = s.current
+        mine = cur.task if cur is not None else None
+        q = self.runq
+        while q:
+            t = q.popleft()
+            if t is mine:
+                t.queued = False
+                self.run_task(t)
+            elif not s.busy(t):
+                # t.queued stays set: further wake-ups find the work already queued.
+                s.spawn(f"task {'/'.join(map(str, t.pid.numbers)) if t.pid else '?'}",
+                        lambda t=t: s.on_cpu(t, _nothing, self.deliver), kind="task", task=t)
+
+    def deliver(self, t: TaskStruct) -> None:
+        """The end of a system call or of a woken task's work, on the task's CPU: take
+        what woke the task meanwhile, then let the other woken tasks go."""
+        q = self.runq
+        while t.queued:
+            t.queued = False
+            try:
+                q.remove(t)
+            except ValueError:
+                pass
+            self.run_task(t)
+        if q:
+            self.run_pending()
+
+    def begin_schedule(self, sched: Any) -> None:
+        """Run under an exploration's scheduler: every task handle's system calls run on
+        the task's CPU (Scheduler.on_cpu)."""
+        cls = _concurrent_class(self._task_class)
+        self._task_class = cls
+        self._init_handle.__class__ = cls
+        for pid in self.init_ns.idr.entries.values():
+            t = pid.task
+            h = t.handle() if t is not None and t.handle is not None else None
+            if h is not None:
+                h.__class__ = cls
+        self.sched = sched
+
+    def end_schedule(self) -> None:
+        self.sched = None
 
     def wait_event(self, sig: SignalStruct) -> None:
         parent = sig.group_leader.real_parent
@@ -415,6 +482,41 @@ class Kernel:
 
     def __repr__(self) -> str:
         return repr(self._state)
+
+
+def _nothing() -> None:
+    """A woken task's work has no system call of its own."""
+
+
+_CONCURRENT: dict[type, type] = {}
+
+
+def _concurrent_class(base: type) -> type:
+    """`base` with every system call run on the task's CPU while a scheduler runs."""
+    if base in _CONCURRENT.values():
+        return base
+    cls = _CONCURRENT.get(base)
+    if cls is None:
+        ns: dict[str, Any] = {"__slots__": ()}
+        for name in SYSCALL_DOCS:
+            fn = getattr(base, name, None)
+            if callable(fn):
+                ns[name] = _on_cpu(fn)
+        cls = _CONCURRENT[base] = type(base.__name__, (base,), ns)
+        cls.__qualname__ = base.__qualname__
+        cls.__module__ = base.__module__
+    return cls
+
+
+def _on_cpu(fn: Any) -> Any:
+    @functools.wraps(fn)
+    def call(self: Task, *args: Any, **kwargs: Any) -> Any:
+        k = self._k
+        s = k.sched
+        if s is None or s.current is None:
+            return fn(self, *args, **kwargs)
+        return s.on_cpu(self._t, lambda: fn(self, *args, **kwargs), k.deliver)
+    return call
 
 
 def _waitid_result(res: tuple[int, int, int, int, int]) -> WaitidResult:

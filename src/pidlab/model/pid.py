@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ..api import oserror
 from ..constants import PIDNS_ADDING, RESERVED_PIDS
 from .idr import IDR_MASK, IDR_SHIFT
+from .sched import PIDMAP, touches
 
 if TYPE_CHECKING:
     from .kernel import Kernel
@@ -90,9 +91,13 @@ def alloc_pid(k: "Kernel", ns: "PidNamespace", set_tid: tuple[int, ...],
     err = 0
     i = level
     used_tid = 0
+    s = k.sched
     while i >= 0:
         tmp = chain[i]
         idr = tmp.idr
+        if s is not None:
+            s.lock(PIDMAP, label=f"alloc_pid: spin_lock(&pidmap_lock); idr_alloc at level {i}",
+                   footprint=touches(tmp))
         if used_tid < n_tid:
             pid_max = gmax or tmp.pid_max
             tid = set_tid[used_tid]
@@ -126,16 +131,19 @@ def alloc_pid(k: "Kernel", ns: "PidNamespace", set_tid: tuple[int, ...],
                 if nr < 0:
                     err = errno.EAGAIN   # ENOSPC from the idr becomes EAGAIN
                     break
-        # idr_replace: the reserved slot names the pid.  Linux does it once every
-        # level has a number; nothing can look a number up in between, so the
-        # model does it here (a failure below removes it again, with the number).
-        blk = idr.entries.blocks[nr >> IDR_SHIFT]
-        if blk is None:
-            blk = idr.entries.new_block(nr >> IDR_SHIFT)
-        blk[nr & IDR_MASK] = pid
+        # The number is reserved; its slot stays empty (idr_find sees nothing) until
+        # the pid is complete.
         numbers[i] = nr
+        if s is not None:
+            s.unlock(PIDMAP)
         i -= 1
 
+    if s is not None:
+        if err:
+            s.unlock(PIDMAP)
+        s.lock(PIDMAP, label="alloc_pid: spin_lock(&pidmap_lock); " +
+               ("idr_remove (out_free)" if err else "idr_replace"),
+               footprint=touches("pidfs", *chain))
     if not err and not ns.pid_allocated & PIDNS_ADDING:
         # The namespace's init has died: historical ENOMEM.
         err = errno.ENOMEM
@@ -146,17 +154,31 @@ def alloc_pid(k: "Kernel", ns: "PidNamespace", set_tid: tuple[int, ...],
             chain[j].idr.remove(numbers[j])
         if ns.pid_allocated == PIDNS_ADDING:
             ns.idr.next = 0
+        if s is not None:
+            s.unlock(PIDMAP)
         raise oserror(err, "alloc_pid")
 
-    pid.numbers = tuple(numbers)
+    pid.numbers = nums = tuple(numbers)
     k.pidfs.add_pid(pid)
-    for tmp in chain:
+    # idr_replace: each reserved slot now names the pid, and each level counts it.
+    for tmp, nr in zip(chain, nums):
+        blk = tmp.idr.entries.blocks[nr >> IDR_SHIFT]
+        if blk is None:
+            blk = tmp.idr.entries.new_block(nr >> IDR_SHIFT)
+        blk[nr & IDR_MASK] = pid
         tmp.pid_allocated += 1
+    if s is not None:
+        s.unlock(PIDMAP)
     return pid
 
 
 def free_pid(k: "Kernel", pid: Pid) -> None:
     """Release every number of `pid`.  Linux: free_pid."""
+    s = k.sched
+    if s is not None:
+        s.lock(PIDMAP, label=f"free_pid({'/'.join(map(str, pid.numbers))}): "
+                             "spin_lock(&pidmap_lock); idr_remove",
+               footprint=touches(pid, "pidfs", *pid.ns.chain))
     for ns, nr in zip(pid.ns.chain, pid.numbers):
         left = ns.pid_allocated = ns.pid_allocated - 1
         if left == 1 or left == 2:
@@ -174,3 +196,5 @@ def free_pid(k: "Kernel", pid: Pid) -> None:
         idr.full[b] = 0
     pid.freed = True
     k.pidfs.remove_pid(pid)
+    if s is not None:
+        s.unlock(PIDMAP)

@@ -38,6 +38,7 @@ from . import security
 from . import signal as sigmod
 from .fdtable import File, inode_owner, own_files
 from .pid import Pid, pid_nr_ns
+from .sched import touches, wait_pidfd_lock
 from .pidfs import ANON_INODE_DEV, ANON_INODE_INO, PIDFS_PID_DEAD, ROOT_CGROUP_ID
 from .procfs import (PTRACE_MODE_ATTACH, PTRACE_MODE_FSCREDS, PTRACE_MODE_READ,
                      PTRACE_MODE_REALCREDS, ptrace_may_access)
@@ -63,17 +64,49 @@ def pidfd_pid(f: File | None) -> Pid:
 
 
 def _pidfd_prepare_checks(k: "Kernel", pid: Pid, thread: bool) -> None:
-    """Linux: kernel/fork.c pidfd_prepare."""
+    """Linux: kernel/fork.c pidfd_prepare (pidfd_open's checks; PIDFD_STALE skips them)."""
+    s = k.sched
     if k.has("pidfd-open-errnos"):
-        # 6.16: both checks under pid->wait_pidfd.lock, each with its own errno.
+        if k.has("pidfd-open-locked"):
+            # 6.16: both checks under pid->wait_pidfd.lock, which __unhash_process takes
+            # between detaching PIDTYPE_PID and PIDTYPE_TGID: a leader has both or neither.
+            if s is not None:
+                lock = wait_pidfd_lock(pid)
+                s.lock(lock, label="pidfd_prepare: spin_lock_irq(&pid->wait_pidfd.lock)",
+                       footprint=touches(pid))
+                err = _prepare_errno(pid, thread)
+                s.unlock(lock)
+            else:
+                err = _prepare_errno(pid, thread)
+            if err == errno.ESRCH:
+                raise oserror(errno.ESRCH, "the task has been reaped")
+            if err:
+                raise oserror(errno.ENOENT, "not a thread-group leader (use PIDFD_THREAD)")
+            return
+        # "pidfd: improve uapi when task isn't found" alone: two checks, no lock.
+        if s is not None:
+            s.point("pidfd_prepare: pid_has_task(pid, PIDTYPE_PID)", touches(pid))
         if pid.task is None:
             raise oserror(errno.ESRCH, "the task has been reaped")
+        if s is not None:
+            s.point("pidfd_prepare: pid_has_task(pid, PIDTYPE_TGID)", touches(pid))
         if not thread and pid.tgid_task is None:
             raise oserror(errno.ENOENT, "not a thread-group leader (use PIDFD_THREAD)")
-    elif (pid.task if thread else pid.tgid_task) is None:
+        return
+    if s is not None:
+        s.point("pidfd_prepare: pid_has_task() (RCU)", touches(pid))
+    if (pid.task if thread else pid.tgid_task) is None:
         # Before: `!pid_has_task(pid, thread ? PIDTYPE_PID : PIDTYPE_TGID)` is EINVAL,
         # whether the task was reaped or never led a thread group.
         raise oserror(errno.EINVAL, "no task of that type (pidfd_prepare before 6.16)")
+
+
+def _prepare_errno(pid: Pid, thread: bool) -> int:
+    if pid.task is None:
+        return errno.ESRCH
+    if not thread and pid.tgid_task is None:
+        return errno.ENOENT
+    return 0
 
 
 def sys_pidfd_open(k: "Kernel", cur: TaskStruct, nr: int, flags: int) -> int:
@@ -82,6 +115,9 @@ def sys_pidfd_open(k: "Kernel", cur: TaskStruct, nr: int, flags: int) -> int:
         raise oserror(errno.EINVAL, "unknown pidfd_open flags")
     if nr <= 0:
         raise oserror(errno.EINVAL)
+    s = k.sched
+    if s is not None:
+        s.point("pidfd_open: find_get_pid() (RCU)", touches(cur.pid.ns))
     pid = cur.pid.ns.idr.entries.get(nr)
     if pid is None:
         raise oserror(errno.ESRCH)

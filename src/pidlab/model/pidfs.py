@@ -29,12 +29,14 @@ import array
 import bisect
 import errno
 import heapq
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from ..api import oserror
 from ..constants import O_CLOEXEC, O_RDWR, PIDFD_THREAD
 from .fdtable import File
 from .pid import Pid
+from .sched import touches, wait_pidfd_lock
 
 if TYPE_CHECKING:
     from .task import TaskStruct
@@ -68,11 +70,12 @@ class PidfsAttr:
 class PidfsInode:
     """The one pidfs inode of a struct pid, while some pidfd is open on it."""
 
-    __slots__ = ("pid", "files", "ino", "ida", "info")
+    __slots__ = ("pid", "fs", "files", "ino", "ida", "info")
 
-    def __init__(self, pid: Pid) -> None:
+    def __init__(self, pid: Pid, fs: "Pidfs") -> None:
         self.pid = pid
-        self.files = 0
+        self.fs = fs
+        self.files = 0              # the dentry's references: 0 is a dead dentry
         self.ino = 0                # 32-bit kernels before 6.14: the ida's number,
         self.ida: list[int] | None = None   # and the ida it goes back to
         # Before "pidfs: persist information": the exit and coredump information
@@ -150,9 +153,11 @@ class Pidfs:
     """The pidfs superblock: the inode numbering of this version and the ino -> pid table."""
 
     __slots__ = ("next_ino", "bits", "by_ino", "scheme", "persist", "exit_info", "ida",
-                 "add_pid", "remove_pid")
+                 "add_pid", "remove_pid", "kernel")
 
-    def __init__(self, bits: int, has: Any) -> None:
+    def __init__(self, bits: int, has: Any, kernel: Any = None) -> None:
+        # The KernelState, for its `sched` in an exploration (weakly: no cycle to collect).
+        self.kernel = weakref.ref(kernel) if kernel is not None else _no_kernel
         self.bits = bits
         self.by_ino = InoTable()
         self.persist = has("pidfs-persist")
@@ -212,15 +217,31 @@ class Pidfs:
         pid.ino = self.next_ino
         self.next_ino += 1
 
-    def register_pid(self, pid: Pid) -> None:
-        """Linux: pidfs_register_pid (6.17) -- create attr, or fail for a DEAD pid."""
+    def register_pid(self, pid: Pid, s: Any = None) -> None:
+        """Linux: pidfs_register_pid (6.17) -- create attr, or fail for a DEAD pid.  The
+        first look is lock-free; the attr is published under pid->wait_pidfd.lock, which
+        orders it against pidfs_exit."""
         if not self.persist:
             return
+        if s is not None:
+            s.point("pidfs_register_pid: READ_ONCE(pid->attr)", touches(pid))
         attr = pid.attr
         if attr is PIDFS_PID_DEAD:
             raise oserror(errno.ESRCH, "the pid was released before any pidfd existed")
-        if attr is None:
-            pid.attr = PidfsAttr()
+        if attr is not None:
+            return
+        if s is not None:
+            lock = wait_pidfd_lock(pid)
+            s.lock(lock, label="pidfs_register_pid: spin_lock_irq(&pid->wait_pidfd.lock)",
+                   footprint=touches(pid))
+            attr = pid.attr
+            if attr is None:
+                pid.attr = PidfsAttr()
+            s.unlock(lock)
+            if attr is PIDFS_PID_DEAD:
+                raise oserror(errno.ESRCH, "the pid was released before any pidfd existed")
+            return
+        pid.attr = PidfsAttr()
 
     def info_of(self, inode: PidfsInode) -> PidfsAttr | None:
         """Where PIDFD_GET_INFO finds exit and coredump information for a pidfd."""
@@ -234,49 +255,86 @@ class Pidfs:
         if self.persist:
             self.register_pid(pid)
             return pid.attr
-        inode = pid.stashed
+        inode = stashed_dentry_get(pid)
         if inode is None:
             return None
         if inode.info is None:
             inode.info = PidfsAttr()
         return inode.info
 
-    def exit(self, task: "TaskStruct") -> None:
-        """Linux: pidfs_exit, called from release_task."""
+    def exit(self, task: "TaskStruct", s: Any = None) -> None:
+        """Linux: pidfs_exit, called from release_task before tasklist_lock."""
         if not self.exit_info:
             return                      # before 6.15 nothing is recorded
         pid = task.pid
         if self.persist:
+            # 6.17: under pid->wait_pidfd.lock, against every first pidfs_register_pid.
+            if s is not None:
+                lock = wait_pidfd_lock(pid)
+                s.lock(lock, label="pidfs_exit: spin_lock_irq(&pid->wait_pidfd.lock)",
+                       footprint=touches(pid))
             attr = pid.attr
             if attr is None:
                 pid.attr = PIDFS_PID_DEAD
-                return
-            if attr is PIDFS_PID_DEAD:
-                return
-        else:
-            # 6.15-6.16: stashed_dentry_get() -- only a live dentry gets the record.
-            if pid.stashed is None:
-                return
-            attr = self.record(pid)
+            elif attr is not PIDFS_PID_DEAD:
+                attr.cgroupid = ROOT_CGROUP_ID
+                attr.exit_code = task.exit_code
+                attr.exit_info = True
+            if s is not None:
+                s.unlock(lock)
+            return
+        # 6.15-6.16: stashed_dentry_get() without a lock -- only a live dentry gets the
+        # record.
+        if s is not None:
+            s.point("pidfs_exit: stashed_dentry_get(&pid->stashed) (RCU)", touches(pid))
+        attr = self.record(pid)
+        if attr is None:
+            return
         attr.cgroupid = ROOT_CGROUP_ID
         attr.exit_code = task.exit_code
         attr.exit_info = True
 
     def alloc_file(self, pid: Pid, flags: int, stale: bool = False) -> File:
-        """pidfs_alloc_file: a new struct file on the pid's (stashed) inode."""
-        inode = pid.stashed
+        """pidfs_alloc_file: a new struct file on the pid's (stashed) inode.
+
+        Linux: fs/libfs.c path_from_stashed -- reuse the live dentry stashed in the pid,
+        or make one and stash it with a cmpxchg (from 6.17 after pidfs_register_pid); a
+        racing opener that stashed first wins, and this one's dentry is dropped.
+        """
+        k = self.kernel()
+        s = k.sched if k is not None else None
+        if s is not None:
+            s.point("path_from_stashed: stashed_dentry_get(&pid->stashed) (RCU)",
+                    touches(pid))
+        inode = stashed_dentry_get(pid)
+        made = False
         if inode is None:
-            self.register_pid(pid)
-            inode = PidfsInode(pid)
+            self.register_pid(pid, s)
+            new = PidfsInode(pid, self)
             if self.scheme == "counter" and self.bits == 32:
-                inode.ino = self._ida_alloc()
-                inode.ida = self.ida
-            pid.stashed = inode
-        elif self.exit_info and not self.persist and not stale:
-            # 6.15-6.16 pidfs_pid_valid: a task-less pid is handed out only with
-            # its exit information recorded.
+                new.ino = self._ida_alloc()
+                new.ida = self.ida
+            if s is not None:
+                s.point("stash_dentry: cmpxchg(&pid->stashed, NULL, dentry)", touches(pid))
+            inode = stashed_dentry_get(pid)
+            if inode is None:
+                inode = pid.stashed = new
+                made = True
+            elif new.ida is not None:
+                heapq.heappush(new.ida, new.ino)    # the loser's inode is evicted
+        if self.exit_info and not self.persist and not stale:
+            # 6.15-6.16 pidfs_pid_valid: a task-less pid is handed out only with its exit
+            # information recorded.
+            if s is not None:
+                s.point("pidfs_pid_valid: pid_has_task()", touches(pid))
             if (pid.task if flags & PIDFD_THREAD else pid.tgid_task) is None and \
                     (inode.info is None or not inode.info.exit_info):
+                if made and inode.files == 0:
+                    # path_put: the new dentry dies at once and is pruned.
+                    if pid.stashed is inode:
+                        pid.stashed = None
+                    if inode.ida is not None:
+                        heapq.heappush(inode.ida, inode.ino)
                 raise oserror(errno.ESRCH, "reaped without exit information")
         inode.files += 1
         # O_CLOEXEC is a descriptor flag, never part of f_flags.
@@ -290,15 +348,34 @@ class Pidfs:
         self.next_ino = nr + 1
         return nr
 
+def _no_kernel() -> None:
+    return None
+
+
 def _nothing(pid: Pid) -> None:
     """A scheme without per-pid numbers."""
+
+
+def stashed_dentry_get(pid: Pid) -> "PidfsInode | None":
+    """Linux: fs/libfs.c stashed_dentry_get -- the stashed dentry if it is alive
+    (lockref_get_not_dead): one whose last reference went is dead until pruned."""
+    inode = pid.stashed
+    return inode if inode is not None and inode.files else None
 
 
 def _release_pidfd(f: File) -> None:
     """The last close of a pidfd file: the inode goes when its last file does."""
     inode: PidfsInode = f.obj
     inode.files -= 1
-    if inode.files == 0 and inode.pid.stashed is inode:
+    if inode.files:
+        return
+    k = inode.fs.kernel()
+    s = k.sched if k is not None else None
+    if s is not None:
+        # dput: the dentry is dead from here; d_prune clears the stash after.
+        s.point("stashed_dentry_prune: cmpxchg(&pid->stashed, dentry, NULL)",
+                touches(inode.pid))
+    if inode.pid.stashed is inode:
         inode.pid.stashed = None        # the dentry is pruned; a reopen gets a new inode
-        if inode.ida is not None:
-            heapq.heappush(inode.ida, inode.ino)    # 32-bit 6.9-6.13: ida_free on evict
+    if inode.ida is not None:
+        heapq.heappush(inode.ida, inode.ino)        # 32-bit 6.9-6.13: ida_free on evict

@@ -1,0 +1,361 @@
+"""Interleaving the model's kernel paths: the scheduler an exploration swaps in.
+
+Outside an exploration `k.sched` is None and nothing here runs: the model is
+the sequential one, every system call atomic.  `pidlab.explore` gives a
+kernel a `Scheduler`; each explored thread, and each task a signal woke (its
+exit or stop runs on its own CPU in Linux), then runs in a greenlet of its
+own, and the kernel paths hand control back at the points where Linux takes
+a lock or does a lock-free step on shared state:
+
+    s = k.sched
+    if s is not None:
+        s.lock(TASKLIST, label="release_task: __unhash_process")  # write_lock_irq(&tasklist_lock)
+    ... the section ...
+    if s is not None:
+        s.unlock(TASKLIST)
+
+A step runs from one point to the next, alone: the section between a lock
+and its unlock is atomic with respect to every other holder of the lock, as
+in Linux, and a thread that wants a lock another holds waits.  An unlock is
+not a point: what a thread does after it and before its next point touches
+nothing shared (anything shared has a point of its own), so running it at
+once or later gives the same states.  At each point the strategy decides
+which thread goes on (pidlab/explore.py), so every interleaving of the steps
+can be produced and replayed.
+
+A task runs on one CPU at a time: a system call of an explored thread, and
+the kernel work a woken task does (its signal delivery, its exit), each hold
+the task's "CPU" for their duration (`Scheduler.on_cpu`), so that a task
+killed while it is in a system call dies when the call returns, as in Linux.
+
+Why greenlets: the explored code is the model's own, unchanged (a thread's
+stack is suspended at a point and resumed later, like the threads of Loom
+and Shuttle, without rewriting every kernel path as a generator); a switch
+costs about a third of a microsecond; and one thread runs at a time, so a
+schedule is deterministic.  OS threads with a baton would cost ~20 µs a
+switch and give the same guarantees no better.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Hashable
+
+import greenlet
+
+
+class Lock:
+    """A kernel lock by its Linux name; `of` is the object it belongs to (None: global)."""
+
+    __slots__ = ("name", "rw", "of", "key")
+
+    def __init__(self, name: str, rw: bool = False, of: Any = None) -> None:
+        self.name = name
+        self.rw = rw
+        self.of = of
+        self.key: Hashable = (name, id(of))
+
+    def label(self) -> str:
+        return self.name if self.of is None else f"{self.name}({describe(self.of)})"
+
+    def __repr__(self) -> str:
+        return f"<Lock {self.label()}>"
+
+
+TASKLIST = Lock("tasklist_lock", rw=True)
+PIDMAP = Lock("pidmap_lock")
+
+
+def siglock(sighand: Any) -> Lock:
+    return Lock("sighand->siglock", of=sighand)
+
+
+def wait_pidfd_lock(pid: Any) -> Lock:
+    return Lock("pid->wait_pidfd.lock", of=pid)
+
+
+def cpu(task: Any) -> Lock:
+    """The task's CPU: held by whatever runs on the task's behalf."""
+    return Lock("cpu", of=task)
+
+
+def describe(obj: Any) -> str:
+    nums = getattr(obj, "numbers", None)
+    if nums:
+        return "pid " + "/".join(map(str, nums))
+    pid = getattr(obj, "pid", None)
+    if pid is not None and getattr(pid, "numbers", None):
+        return "task " + "/".join(map(str, pid.numbers))
+    return type(obj).__name__
+
+
+# A footprint says what a step touches, so that the search knows which steps commute
+# (partial-order reduction): a frozenset of resources (id() of the objects, or a name),
+# or ANY for a step that may touch anything and so is dependent with every other step.
+ANY = None
+
+
+def touches(*objs: Any) -> frozenset:
+    return frozenset(o if isinstance(o, str) else id(o) for o in objs)
+
+
+def independent(a: frozenset | None, b: frozenset | None) -> bool:
+    return a is not None and b is not None and not (a & b)
+
+
+class Deadlock(Exception):
+    """Every thread left waits for a lock another holds: a bug of the model."""
+
+
+class Step:
+    """One step of a schedule: what a thread did from one point to the next."""
+
+    __slots__ = ("thread", "name", "label", "locks", "preemption", "changed")
+
+    def __init__(self, thread: int, name: str, label: str, locks: tuple[str, ...],
+                 preemption: bool, changed: tuple[str, ...] = ()) -> None:
+        self.thread = thread
+        self.name = name                    # the thread's name (its function or task)
+        self.label = label                  # the kernel function and what it does there
+        self.locks = locks                  # the locks the thread held during the step
+        self.preemption = preemption        # another thread could have gone on instead
+        self.changed = changed              # the fields the step changed (witness steps)
+
+    def __repr__(self) -> str:
+        return f"<Step {self.thread} {self.label}{' (preempted)' if self.preemption else ''}>"
+
+
+class Thread:
+    """One flow of control: an explored thread, or a woken task's kernel work."""
+
+    __slots__ = ("id", "name", "glet", "waiting", "wants_write", "done", "result", "held",
+                 "next_label", "footprint", "task", "kind", "leaked")
+
+    def __init__(self, ident: int, name: str, kind: str) -> None:
+        self.id = ident
+        self.name = name
+        self.glet: greenlet.greenlet | None = None
+        self.waiting: Lock | None = None      # the lock it waits for
+        self.wants_write = True               # ... and how (a reader shares a rwlock)
+        self.done = False
+        self.result: Any = None
+        self.held: list[tuple[Lock, bool]] = []
+        self.next_label = "start"
+        self.footprint: frozenset | None = ANY
+        self.task: Any = None                 # the TaskStruct it last ran for
+        self.kind = kind                      # "thread" (the user's) or "task" (woken)
+        self.leaked = False                   # this step left the declared footprint
+
+
+class Scheduler:
+    """The threads of one schedule and the decisions between their steps.
+
+    `choose(enabled, current, scheduler) -> thread id` is the strategy
+    (pidlab/explore.py); `trace` keeps every step taken; `on_step`, when set,
+    is called after each step with the thread that ran (a witness uses it to
+    see what changed).
+    """
+
+    def __init__(self, choose: Callable[[list[int], int | None, "Scheduler"], int],
+                 record: bool = True) -> None:
+        self.choose = choose
+        self.threads: list[Thread] = []
+        self.current: Thread | None = None
+        self.main = greenlet.getcurrent()
+        self.locks: dict[Hashable, list] = {}      # key -> [writer, {reader ids}]
+        self.record = record
+        self.trace: list[Step] = []
+        self.choices: list[int] = []
+        self.preemptions = 0
+        self.on_step: Callable[[Thread], None] | None = None
+        self.failure: BaseException | None = None
+
+    # ------------------------------------------------------------------ threads
+
+    def spawn(self, name: str, fn: Callable[[], Any], kind: str = "thread",
+              task: Any = None) -> Thread:
+        if self.current is not None:
+            self.current.leaked = True      # a new thread: every later decision changes
+        t = Thread(len(self.threads), name, kind)
+        t.task = task
+        t.glet = greenlet.greenlet(lambda: self._run(t, fn), parent=self.main)
+        self.threads.append(t)
+        return t
+
+    def _run(self, t: Thread, fn: Callable[[], Any]) -> None:
+        try:
+            t.result = fn()
+            if t.held:
+                raise RuntimeError(f"{t.name} ended holding "
+                                   f"{', '.join(lock.label() for lock, _ in t.held)}")
+        except greenlet.GreenletExit:
+            raise
+        except BaseException as e:       # a bug of the model: the exploration reports it
+            if self.failure is None:
+                self.failure = e
+        t.done = True
+        t.leaked = True
+
+    # ------------------------------------------------------------------ points
+
+    def point(self, label: str, footprint: frozenset | None = ANY) -> None:
+        """A place where another CPU may go first: the calling thread may be preempted
+        here, before the step `label` (which touches `footprint`)."""
+        t = self.current
+        if t is None:
+            return                                  # outside the threads (setup, final)
+        t.next_label = label
+        t.footprint = footprint
+        self.main.switch()
+
+    def lock(self, lock: Lock, write: bool = True, label: str = "",
+             footprint: frozenset | None = ANY, point: bool = True) -> None:
+        """spin_lock / write_lock / read_lock: a point (unless point=False) at which the
+        thread can go on only once the lock is free, then the lock is taken."""
+        t = self.current
+        if t is None:
+            return
+        key = lock.key
+        state = self.locks.get(key)
+        if state is None:
+            state = self.locks[key] = [None, set()]
+        if point:
+            t.waiting, t.wants_write = lock, write      # enabled only when it is free
+            self.point(label or self._lock_label(lock, write), footprint)
+        while not self._free(state, write, t):
+            t.waiting, t.wants_write = lock, write
+            t.next_label = label or self._lock_label(lock, write)
+            t.footprint = footprint
+            self.main.switch()
+        t.waiting = None
+        if write:
+            state[0] = t
+        else:
+            state[1].add(t.id)
+        t.held.append((lock, write))
+
+    @staticmethod
+    def _lock_label(lock: Lock, write: bool) -> str:
+        how = ("write_" if write else "read_") if lock.rw else ""
+        return f"{how}lock({lock.label()})"
+
+    def unlock(self, lock: Lock) -> None:
+        """spin_unlock / write_unlock / read_unlock (not a point: see the module's text)."""
+        t = self.current
+        if t is None:
+            return
+        state = self.locks[lock.key]
+        for i, (held, write) in enumerate(t.held):
+            if held.key == lock.key:
+                del t.held[i]
+                if write:
+                    state[0] = None
+                else:
+                    state[1].discard(t.id)
+                return
+        raise RuntimeError(f"{t.name} unlocks {lock.label()}, which it does not hold")
+
+    def holds(self, lock: Lock) -> bool:
+        t = self.current
+        return t is not None and any(held.key == lock.key for held, _ in t.held)
+
+    def holder(self, lock: Lock) -> Thread | None:
+        state = self.locks.get(lock.key)
+        return state[0] if state is not None else None
+
+    @staticmethod
+    def _free(state: list, write: bool, t: Thread) -> bool:
+        writer, readers = state
+        if writer is not None and writer is not t:
+            return False
+        return not write or not (readers - {t.id})
+
+    def enabled(self) -> list[int]:
+        """The threads that can take a step: not done, and not waiting for a held lock."""
+        out = []
+        for t in self.threads:
+            if t.done:
+                continue
+            if t.waiting is not None and \
+                    not self._free(self.locks[t.waiting.key], t.wants_write, t):
+                continue
+            out.append(t.id)
+        return out
+
+    # ------------------------------------------------------------------ a task's CPU
+
+    def on_cpu(self, task: Any, body: Callable[[], Any], deliver: Callable[[Any], None]) -> Any:
+        """Run `body` (a system call) on the task's CPU; then deliver what woke the
+        task meanwhile (`deliver(task)`), as Linux does on the way back to user space."""
+        t = self.current
+        c = cpu(task)
+        self.lock(c, point=False)
+        t.task = task
+        try:
+            result = body()
+        except greenlet.GreenletExit:
+            raise                       # an abandoned schedule: run nothing more
+        except BaseException:
+            self._leave(t, task, c, deliver)
+            raise
+        self._leave(t, task, c, deliver)
+        return result
+
+    def _leave(self, t: Thread, task: Any, c: Lock, deliver: Callable[[Any], None]) -> None:
+        t.leaked = True                 # back in user space: anything may follow
+        try:
+            deliver(task)
+        finally:
+            self.unlock(c)
+
+    def busy(self, task: Any) -> bool:
+        """Something runs on the task's CPU (it will deliver the task's wake-ups itself)."""
+        return self.holder(cpu(task)) is not None
+
+    # ------------------------------------------------------------------ running
+
+    def run(self) -> None:
+        """Run every thread to its end, a step at a time, as the strategy decides.
+        After each step `observe(thread id, footprint)` tells the strategy what the
+        step touched: what its point declared, or ANY if it went beyond (back to
+        user space, or waking a task)."""
+        prev: Thread | None = None
+        threads = self.threads
+        choose = self.choose
+        observe = getattr(choose, "observe", None)
+        while True:
+            enabled = self.enabled()
+            if not enabled:
+                if any(not t.done for t in threads):
+                    raise Deadlock(", ".join(f"{t.name} waits for {t.waiting.label()}"
+                                             for t in threads
+                                             if not t.done and t.waiting is not None))
+                return
+            cur = prev.id if prev is not None and not prev.done else None
+            if len(enabled) > 1:          # a decision: the strategy's, and the token's
+                choice = choose(enabled, cur, self)
+                self.choices.append(choice)
+            else:
+                choice = enabled[0]
+            t = threads[choice]
+            preempt = cur is not None and choice != cur and cur in enabled
+            if preempt:
+                self.preemptions += 1
+            if self.record:
+                label = t.next_label
+                before = [lock.label() for lock, _ in t.held]
+            fp = t.footprint
+            t.leaked = False
+            self.current = t
+            t.glet.switch()
+            self.current = None
+            if self.failure is not None:
+                raise self.failure
+            if observe is not None:
+                observe(choice, ANY if t.leaked else fp)
+            if self.record:
+                after = [lock.label() for lock, _ in t.held]
+                locks = tuple(dict.fromkeys(before + after))
+                self.trace.append(Step(t.id, t.name, label, locks, preempt))
+                if self.on_step is not None:
+                    self.on_step(t)
+            prev = t
