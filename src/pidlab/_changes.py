@@ -12,6 +12,15 @@ from __future__ import annotations
 from .versions import Change
 
 CHANGES: tuple[Change, ...] = (
+    # ---------------------------------------------------------------- 6.4
+    Change("proc-status-kthread", "6.4", "522dc4e5f51e",
+           "fs/proc: add Kthread flag to /proc/$pid/status",
+           "/proc/<pid>/status has a line \"Kthread:\\t0\" (1 for a kernel thread) after NSsid "
+           "(before: no such line)",
+           evidence="non-MM pull for 6.4-rc1 (tag mm-nonmm-stable-2023-04-27-16-01, merge "
+                    "33afd4b76393) lists it; post-6.4-rc1 mainline revlists give 522dc4e5f51e; "
+                    "probes: 6.1.192 has no Kthread line, 6.12.117 and 6.18.44 have it after "
+                    "NSsid"),
     # ---------------------------------------------------------------- 6.5
     Change("so-peerpidfd", "6.5", "7b26952a91cf", "net: core: add getsockopt SO_PEERPIDFD",
            "getsockopt(SOL_SOCKET, SO_PEERPIDFD) returns a pidfd of the peer that connected "

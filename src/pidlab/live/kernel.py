@@ -416,8 +416,14 @@ class LiveKernel:
                             str(agent.host_tid), target],
                            capture_output=True, text=True, timeout=max(self.timeout, 30.0))
         if r.returncode != 0:
-            raise PidlabError(f"could not mount a procfs for pid namespace {inum}: "
-                              f"{r.stderr.strip()[-300:]}")
+            why = r.stderr.strip()[-300:]
+            if why.endswith("fsconfig pidns: Invalid argument"):
+                # A procfs takes the pid namespace of whoever mounts it; only 6.18's pidns
+                # option lets one be mounted for another without a task of its own there.
+                raise Unsupported(f"Linux {self.version}'s procfs has no pidns mount option "
+                                  "(6.18): the live backend cannot mount a /proc for a pid "
+                                  "namespace whose init may not mount one itself")
+            raise PidlabError(f"could not mount a procfs for pid namespace {inum}: {why}")
 
     def _ns_chain(self, agent: Agent) -> tuple[int, ...]:
         """The agent's pid namespace and its ancestors up to the sandbox's (NS_GET_PARENT)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import pickle
 import threading
+import types
 import weakref
 from typing import Any
 
@@ -45,14 +46,7 @@ class _Link:
 
     def dumps(self, msg: tuple) -> bytes:
         buf = io.BytesIO()
-        p = pickle.Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL)
-
-        def persistent_id(obj: Any) -> Any:
-            if isinstance(obj, (GuestKernel, GuestTask)):
-                return ("obj", "", object.__getattribute__(obj, "_ref"))
-            return None
-        p.persistent_id = persistent_id         # type: ignore[method-assign]
-        p.dump(msg)
+        _Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL).dump(msg)
         return buf.getvalue()
 
     def loads(self, data: bytes) -> Any:
@@ -65,6 +59,22 @@ class _Link:
         if kind == "exc":
             raise value
         return value
+
+
+class _Pickler(pickle.Pickler):
+    """A request for the guest: its kernel and tasks go as references."""
+
+    def persistent_id(self, obj: Any) -> Any:
+        if isinstance(obj, (GuestKernel, GuestTask)):
+            return ("obj", "", object.__getattribute__(obj, "_ref"))
+        return None
+
+    def reducer_override(self, obj: Any) -> Any:
+        # A generator given where the API takes an Iterable (set_tid, poll's fds) cannot be
+        # pickled: its items go instead, as the guest's LiveKernel would have taken them.
+        if isinstance(obj, types.GeneratorType):
+            return tuple, (tuple(obj),)
+        return NotImplemented
 
 
 _links: dict[int, _Link] = {}

@@ -829,7 +829,10 @@ def status(k: "Kernel", reader: TaskStruct, p: TaskStruct) -> str:
         f"NSpid:{nspid}",
         f"NSpgid:{nspgid}",
         f"NSsid:{nssid}",
-        "Kthread:\t0",
+    ]
+    if k.has("proc-status-kthread"):
+        lines.append("Kthread:\t0")       # task_state: no task of the model is a kernel thread
+    lines += [
         f"Threads:\t{thread_count(sig)}",
         f"SigIgn:\t{_sigset(ign)}",
         f"SigCgt:\t{_sigset(catch)}",

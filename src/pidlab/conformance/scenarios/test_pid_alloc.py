@@ -13,6 +13,17 @@ Expected values come from:
 Every scenario runs on the model and on the live kernel.  Namespaces are made
 small (pid_max written down, ns_last_pid moved) so that no live run needs more
 than about 400 forks.
+
+Versions: pid_max is each pid namespace's own from 6.14 ("pidns-pid-max",
+7863dcc72d0f) and a new namespace starts at PID_MAX_LIMIT ("pidns-pid-max-limit",
+d385c8bceb14).  Before, /proc/sys/kernel/pid_max is one value for the whole
+machine: read and written from any namespace (by euid 0), the bound of every
+level's numbers, of set_tid and of ns_last_pid (which stays per namespace).  A
+scenario that makes one namespace small with pid_max then makes the machine's
+initial namespace small too; where the scenario runs below that namespace (a live
+sandbox, kernel.top_level > 0) it cannot see what else holds numbers there, and
+skips before 6.14 (needs_own_pid_max).  The model is a whole machine (top level 0)
+and runs them with each version's expectation.
 """
 
 from __future__ import annotations
@@ -26,9 +37,9 @@ from pidlab import (CAP_CHECKPOINT_RESTORE, CAP_SETGID, CAP_SETUID, CAP_SYS_ADMI
                     CLONE_NEWPID, MAX_PID_NS_LEVEL, PID_MAX_LIMIT, PR_SET_KEEPCAPS,
                     RESERVED_PIDS, SIGKILL)
 
-from pidlab.conformance.helpers import (NS_LAST_PID_PATH, PID_MAX_PATH, kill_and_reap, ns_last_pid,
-                                        nspid, pid_max, pid_max_min, raises_errno, reap, snapshot,
-                                        without_cursor)
+from pidlab.conformance.helpers import (NS_LAST_PID_PATH, PID_MAX_PATH, kill_and_reap, needs,
+                                        ns_last_pid, nspid, pid_max, pid_max_min, raises_errno, reap,
+                                        snapshot, without_cursor)
 
 # Every scenario runs on the model at every kernel version and on every live kernel.
 pytestmark = pytest.mark.pidlab_kernels("all")
@@ -52,6 +63,32 @@ def set_ns_last_pid(task, n: int) -> None:
 
 def set_pid_max(task, n: int) -> None:
     task.write_text(PID_MAX_PATH, str(n))
+
+
+def needs_own_pid_max(kernel) -> None:
+    """Skip a scenario that shrinks one namespace with pid_max where, before 6.14, that
+    shrinks namespaces it cannot see.
+
+    Before "pid: allow pid_max to be set per pid namespace" the one machine-wide pid_max
+    bounds every level up to the initial namespace (kernel/pid.c alloc_pid).  Where the
+    scenario's top namespace is the initial one (the model: top level 0) it holds every
+    number there and the scenario states what such a kernel does; a sandbox below it
+    shares that level with processes it cannot see, so how many numbers are left there,
+    and which level fails first, is not the scenario's to know.
+    """
+    if not kernel.has("pidns-pid-max") and kernel.top_level > 0:
+        c = pidlab.versions.introduced("pidns-pid-max")
+        pytest.skip(f"Linux {kernel.version} predates {c.key!r} ({c.title}, {c.version}): "
+                    f"pid_max is the machine's and bounds its initial namespace too, which "
+                    f"this scenario, at level {kernel.top_level}, shares with processes it "
+                    f"cannot see")
+
+
+def pid_max_of_a_new_namespace(kernel, parent: int) -> int:
+    """What a namespace made now reads: PID_MAX_LIMIT from 6.14 (create_pid_namespace,
+    d385c8bceb14), before 6.14 the machine's one value, which its parent reads too.
+    Only 7863dcc72d0f without d385c8bceb14 copied the parent's, which no release has."""
+    return PID_MAX_LIMIT if kernel.has("pidns-pid-max-limit") else parent
 
 
 # =====================================================================================
@@ -112,21 +149,33 @@ def test_wrap_skips_numbers_in_use_including_zombies(kernel):
 
 
 def test_full_namespace_fork_fails_with_eagain(kernel):
-    # facts §2e: with pid_max=301 exactly 299 children fit (2..300), then EAGAIN.
+    # facts §2e: with pid_max=301 exactly 299 children fit (2..300), then EAGAIN.  Before
+    # 6.14 the 301 bounds the parent namespace too, where init and the namespace's init
+    # hold 1 and 2: 298 children fit, and the 299th fails there, after its own level
+    # took 300 (alloc_pid: levels from the deepest up).
+    needs_own_pid_max(kernel)
     ns_init = new_ns_init(kernel.init)
     limit = pid_max_min(kernel)
     set_pid_max(ns_init, limit)
-    pids = [ns_init.fork().pid for _ in range(limit - 2)]
-    assert pids == list(range(2, limit))
+    own = kernel.has("pidns-pid-max")
+    fit = limit - 2 if own else limit - 3
+    pids = [ns_init.fork().pid for _ in range(fit)]
+    assert pids == list(range(2, 2 + fit))
     before = snapshot([ns_init, kernel.init])
     with raises_errno(errno.EAGAIN):
         ns_init.fork()
-    # The namespace's own level failed first: no cursor moved anywhere.
-    assert snapshot([ns_init, kernel.init]) == before
+    after = snapshot([ns_init, kernel.init])
+    if own:
+        # The namespace's own level failed first: no cursor moved anywhere.
+        assert after == before
+    else:
+        assert without_cursor(after) == without_cursor(before)
+        assert (ns_last_pid(ns_init), after[1]) == (limit - 1, before[1])
 
 
 def test_after_the_cursor_passed_300_free_numbers_below_300_are_not_searched(kernel):
     # spec §3.3: pid_min is 300 once the cursor is above RESERVED_PIDS; facts §2e.
+    needs_own_pid_max(kernel)
     ns_init = new_ns_init(kernel.init)
     limit = pid_max_min(kernel)
     set_pid_max(ns_init, limit)
@@ -141,6 +190,7 @@ def test_after_the_cursor_passed_300_free_numbers_below_300_are_not_searched(ker
 
 def test_rewinding_ns_last_pid_below_300_makes_low_numbers_usable_again(kernel):
     # facts §2e: "after ns_last_pid=149: fork 150".
+    needs_own_pid_max(kernel)
     ns_init = new_ns_init(kernel.init)
     limit = pid_max_min(kernel)
     set_pid_max(ns_init, limit)
@@ -240,8 +290,9 @@ def test_ns_last_pid_outside_0_to_pid_max_is_einval(kernel, value):
     assert snapshot([init]) == before
 
 
-def test_ns_last_pid_bound_is_the_namespaces_current_pid_max(kernel):
-    # facts §3f: with pid_max 500, writing 600 is EINVAL and 500 is accepted.
+def test_ns_last_pid_bound_is_the_pid_max_the_namespace_reads(kernel):
+    # facts §3f: with pid_max 500, writing 600 is EINVAL and 500 is accepted (before 6.14
+    # the 500 is the machine's, the bound of every namespace's cursor).
     ns_init = new_ns_init(kernel.init)
     set_pid_max(ns_init, 500)
     before = snapshot([ns_init])
@@ -306,6 +357,25 @@ def test_ns_last_pid_after_unshare_still_acts_on_the_active_namespace(kernel):
     assert ns_last_pid(c.task) == 1          # the new namespace: only its init
 
 
+def test_ns_last_pid_of_a_new_namespace_goes_up_to_pid_max_limit_from_614_the_machines_before(kernel):
+    # pid_ns_ctl_handler: the bound is the pid_max the writer reads, its own namespace's
+    # (PID_MAX_LIMIT when new) from 6.14, before the machine's (32768 here).
+    init = kernel.init
+    ns_init = new_ns_init(init)
+    high = pid_max(init) + 100
+    assert pid_max(ns_init) == pid_max_of_a_new_namespace(kernel, pid_max(init))
+    if kernel.has("pidns-pid-max-limit"):
+        set_ns_last_pid(ns_init, high)
+        assert ns_init.fork().pid == high + 1
+    else:
+        before = snapshot([ns_init, init])
+        with raises_errno(errno.EINVAL):
+            set_ns_last_pid(ns_init, high)
+        assert snapshot([ns_init, init]) == before
+        set_ns_last_pid(ns_init, pid_max(init))
+        assert ns_init.fork().pid == RESERVED_PIDS      # the cursor at pid_max wraps
+
+
 def test_set_tid_does_not_move_ns_last_pid(kernel):
     # facts §4a: ns_last_pid 3 before and after set_tid=[500]; the next plain fork gets 4.
     init = kernel.init
@@ -322,16 +392,21 @@ def test_set_tid_does_not_move_ns_last_pid(kernel):
 # pid_max per namespace (spec §1, §5; facts §3)
 # =====================================================================================
 
-def test_new_namespace_starts_at_pid_max_limit_whatever_the_parents_value(kernel):
-    # spec §1: create_pid_namespace sets PID_MAX_LIMIT; facts §3c.
+def test_new_namespace_starts_at_pid_max_limit_from_614_at_the_machines_value_before(kernel):
+    # spec §1: create_pid_namespace sets PID_MAX_LIMIT whatever the parent's value; facts
+    # §3c.  Before 6.14 every namespace reads the one machine-wide value, and a write from
+    # any of them changes it for all.
     init = kernel.init
     set_pid_max(init, 400)
     a = new_ns_init(init)
-    assert pid_max(a) == PID_MAX_LIMIT
+    assert pid_max(a) == pid_max_of_a_new_namespace(kernel, 400)
     set_pid_max(a, 500)
     b = new_ns_init(a)
-    assert pid_max(b) == PID_MAX_LIMIT
-    assert (pid_max(init), pid_max(a)) == (400, 500)
+    assert pid_max(b) == pid_max_of_a_new_namespace(kernel, 500)
+    if kernel.has("pidns-pid-max"):
+        assert (pid_max(init), pid_max(a)) == (400, 500)
+    else:
+        assert pid_max(init) == pid_max(a) == pid_max(b) == 500
 
 
 ACCEPTED_PID_MAX = {
@@ -367,27 +442,64 @@ def test_pid_max_out_of_range_is_einval(kernel, text):
     with raises_errno(errno.EINVAL):
         ns_init.write_text(PID_MAX_PATH, text)
     assert snapshot([ns_init, kernel.init]) == before
-    assert pid_max(ns_init) == PID_MAX_LIMIT
+    assert pid_max(ns_init) == pid_max_of_a_new_namespace(kernel, pid_max(kernel.init))
 
 
-def test_pid_max_write_is_resolved_against_the_writers_active_namespace(kernel):
-    # facts §3c: a child's writes never change the parent's value.
+def test_pid_max_write_changes_the_writers_active_namespace_from_614_the_machine_before(kernel):
+    # facts §3c: from 6.14 a child's writes never change the parent's value; before, the
+    # one value is the machine's (kern_table's pid_max, proc_dointvec_minmax).
     init = kernel.init
     outer = pid_max(init)
     ns_init = new_ns_init(init)
     set_pid_max(ns_init, 1000)
     assert pid_max(ns_init) == 1000
-    assert pid_max(init) == outer
+    assert pid_max(init) == (outer if kernel.has("pidns-pid-max") else 1000)
 
 
 def test_pid_max_write_after_unshare_changes_the_active_namespace_not_the_new_one(kernel):
+    # pid_table_root_lookup: the table of the writer's active namespace (6.14); before, the
+    # machine's, which the new namespace reads too.
     init = kernel.init
     x = init.fork().task
     x.unshare(CLONE_NEWPID)
     set_pid_max(x, 1000)
     assert pid_max(init) == 1000
     c = x.fork()
-    assert pid_max(c.task) == PID_MAX_LIMIT
+    assert pid_max(c.task) == pid_max_of_a_new_namespace(kernel, 1000)
+
+
+def test_pid_max_written_in_a_child_namespace_bounds_the_parents_numbers_only_before_614(kernel):
+    # alloc_pid: from 6.14 each level under its own namespace's pid_max; before, every
+    # level under the machine's, so the parent's cursor wraps at the child's 1000.
+    init = kernel.init
+    set_ns_last_pid(init, 995)
+    ns_init = new_ns_init(init)               # 996 in init's namespace
+    set_pid_max(ns_init, 1000)
+    pids = [init.fork().pid for _ in range(4)]
+    if kernel.has("pidns-pid-max"):
+        assert pids == [997, 998, 999, 1000]
+    else:
+        assert pids == [997, 998, 999, RESERVED_PIDS]
+
+
+def test_set_tid_in_a_new_namespace_may_pass_the_parents_pid_max_from_614_not_before(kernel):
+    # alloc_pid: set_tid[i] < the pid_max of its own level, PID_MAX_LIMIT for a new
+    # namespace from 6.14; before 6.14 < the machine's one pid_max at every level.
+    init = kernel.init
+    ns_init = new_ns_init(init)
+    high = pid_max(init) + 100
+    if kernel.has("pidns-pid-max-limit"):
+        c = ns_init.clone(set_tid=[high])
+        assert (c.pid, c.task.getpid()) == (high, high)
+    else:
+        before = snapshot([ns_init, init])
+        with raises_errno(errno.EINVAL):
+            ns_init.clone(set_tid=[high])
+        assert snapshot([ns_init, init]) == before
+    before = snapshot([ns_init, init])
+    with raises_errno(errno.EINVAL):          # the parent's level is bounded on every version
+        ns_init.clone(set_tid=[5, high])
+    assert snapshot([ns_init, init]) == before
 
 
 @pytest.mark.model_only(reason="the live machine's number of possible CPUs is fixed (2 here); "
@@ -454,6 +566,7 @@ def test_pid_max_write_by_euid_0_without_capabilities_is_allowed(kernel):
 def test_failed_first_fork_into_a_new_namespace_resets_its_cursor(kernel):
     # spec §3.7: when nothing was ever committed in the namespace (pid_allocated ==
     # PIDNS_ADDING) its cursor goes back to 0, so the next try still makes pid 1.
+    needs_own_pid_max(kernel)
     a = new_ns_init(kernel.init)
     _numbers_left(kernel, a, 1)
     x = a.fork().task                     # A is full now
@@ -482,6 +595,8 @@ def _numbers_left(kernel, a, n):
 
 def test_child_may_set_a_larger_pid_max_but_the_ancestors_limit_wins_with_eagain(kernel):
     # spec §5 / facts §3d: each level is bounded by its own pid_max; ENOSPC becomes EAGAIN.
+    # Before 6.14 there is one pid_max: test_pid_max_write_changes_the_writers_active_...
+    needs(kernel, "pidns-pid-max")
     a = new_ns_init(kernel.init)
     [last] = _numbers_left(kernel, a, 1)
     b_child = a.clone(CLONE_NEWPID)
@@ -500,6 +615,7 @@ def test_child_may_set_a_larger_pid_max_but_the_ancestors_limit_wins_with_eagain
 
 def test_eagain_at_an_outer_level_still_moves_every_inner_cursor(kernel):
     # facts §3d: "C ns_last_pid after failure 100; after freeing: new C pid 101".
+    needs_own_pid_max(kernel)
     a = new_ns_init(kernel.init)
     _numbers_left(kernel, a, 2)
     b = new_ns_init(a)                    # A's last two numbers go to B and C
@@ -891,6 +1007,8 @@ def test_selftest_pid_max_simple(kernel):
 
 
 def test_selftest_pid_max_nested_limit(kernel):
+    # A child's larger pid_max is its own (6.14); before, the last write is every level's.
+    needs(kernel, "pidns-pid-max")
     outer, inner = _limits(kernel)
     a = new_ns_init(kernel.init)
     set_pid_max(a, outer)
@@ -905,6 +1023,7 @@ def test_selftest_pid_max_nested_limit(kernel):
 
 
 def test_selftest_pid_max_nested(kernel):
+    needs(kernel, "pidns-pid-max")
     outer, inner = _limits(kernel)
     a = new_ns_init(kernel.init)
     set_pid_max(a, outer)
