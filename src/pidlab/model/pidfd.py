@@ -38,7 +38,7 @@ from . import security
 from . import signal as sigmod
 from .fdtable import File, inode_owner, own_files
 from .pid import Pid, pid_nr_ns
-from .sched import touches, wait_pidfd_lock
+from .sched import reads, wait_pidfd_lock
 from .pidfs import ANON_INODE_DEV, ANON_INODE_INO, PIDFS_PID_DEAD, ROOT_CGROUP_ID
 from .procfs import (PTRACE_MODE_ATTACH, PTRACE_MODE_FSCREDS, PTRACE_MODE_READ,
                      PTRACE_MODE_REALCREDS, ptrace_may_access)
@@ -73,7 +73,7 @@ def _pidfd_prepare_checks(k: "Kernel", pid: Pid, thread: bool) -> None:
             if s is not None:
                 lock = wait_pidfd_lock(pid)
                 s.lock(lock, label="pidfd_prepare: spin_lock_irq(&pid->wait_pidfd.lock)",
-                       footprint=touches(pid))
+                       footprint=reads(pid))
                 err = _prepare_errno(pid, thread)
                 s.unlock(lock)
             else:
@@ -85,16 +85,16 @@ def _pidfd_prepare_checks(k: "Kernel", pid: Pid, thread: bool) -> None:
             return
         # "pidfd: improve uapi when task isn't found" alone: two checks, no lock.
         if s is not None:
-            s.point("pidfd_prepare: pid_has_task(pid, PIDTYPE_PID)", touches(pid))
+            s.point("pidfd_prepare: pid_has_task(pid, PIDTYPE_PID)", reads(pid))
         if pid.task is None:
             raise oserror(errno.ESRCH, "the task has been reaped")
         if s is not None:
-            s.point("pidfd_prepare: pid_has_task(pid, PIDTYPE_TGID)", touches(pid))
+            s.point("pidfd_prepare: pid_has_task(pid, PIDTYPE_TGID)", reads(pid))
         if not thread and pid.tgid_task is None:
             raise oserror(errno.ENOENT, "not a thread-group leader (use PIDFD_THREAD)")
         return
     if s is not None:
-        s.point("pidfd_prepare: pid_has_task() (RCU)", touches(pid))
+        s.point("pidfd_prepare: pid_has_task() (RCU)", reads(pid))
     if (pid.task if thread else pid.tgid_task) is None:
         # Before: `!pid_has_task(pid, thread ? PIDTYPE_PID : PIDTYPE_TGID)` is EINVAL,
         # whether the task was reaped or never led a thread group.
@@ -117,7 +117,7 @@ def sys_pidfd_open(k: "Kernel", cur: TaskStruct, nr: int, flags: int) -> int:
         raise oserror(errno.EINVAL)
     s = k.sched
     if s is not None:
-        s.point("pidfd_open: find_get_pid() (RCU)", touches(cur.pid.ns))
+        s.point("pidfd_open: find_get_pid() (RCU)", reads(cur.pid.ns))
     pid = cur.pid.ns.idr.entries.get(nr)
     if pid is None:
         raise oserror(errno.ESRCH)
