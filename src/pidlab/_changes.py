@@ -26,6 +26,12 @@ CHANGES: tuple[Change, ...] = (
            "getsockopt(SOL_SOCKET, SO_PEERPIDFD) returns a pidfd of the peer that connected "
            "(before: ENOPROTOOPT, the unknown-option errno)",
            evidence="net-next push listing; probe: 6.1.0-57 answers ENOPROTOOPT"),
+    Change("at-handle-fid", "6.5", "96b2b072ee62",
+           "exportfs: allow exporting non-decodeable file handles to userspace",
+           "name_to_handle_at takes AT_HANDLE_FID (before: an unknown flag, EINVAL before the "
+           "descriptor is looked at)",
+           evidence="jack/linux-fs fsnotify revlist and the 6.5 fsnotify pull shortlog; "
+                    "probe: 6.1.0-57 EINVAL for AT_HANDLE_FID, 6.12 accepts it"),
     # ---------------------------------------------------------------- 6.9
     Change("pidfs", "6.9", "cb12fd8e0dab", "pidfd: add pidfs",
            "pidfds are files of their own pseudo-filesystem (fstatfs: PID_FS_MAGIC), one inode "
@@ -94,6 +100,20 @@ CHANGES: tuple[Change, ...] = (
            requires=("pidfs",),
            evidence="merge 98f3a9a4fd44; 6.11/6.12 pidfd_ioctl `if (arg) return -EINVAL;` "
                     "first; probe: 6.12 PIDFD_GET_INFO is EINVAL"),
+    Change("fhandle-relax-perms", "6.11", "620c266f3949",
+           "fhandle: relax open_by_handle_at() permission checks",
+           "open_by_handle_at looks the mount descriptor up first (EBADF), then checks the "
+           "permission (the filesystem's own, else CAP_DAC_READ_SEARCH: EPERM), then the "
+           "handle (before: EPERM without CAP_DAC_READ_SEARCH before anything, then the "
+           "handle's size, then the descriptor)",
+           evidence="vfs.all revlist of July 2024 with 5b08bd408534 (6.11); Fixes: tags cite "
+                    "620c266f3949; probes: 6.1 EPERM/EINVAL first, 6.12 EBADF first"),
+    # ---------------------------------------------------------------- 6.12
+    Change("at-handle-mnt-id-unique", "6.12", "4356d575ef0f",
+           "fhandle: expose u64 mount id to name_to_handle_at(2)",
+           "name_to_handle_at takes AT_HANDLE_MNT_ID_UNIQUE (before: an unknown flag, EINVAL)",
+           evidence="vfs 6.12 misc pull shortlog; perf uapi sync citing 4356d575ef0f; probes: "
+                    "6.1 EINVAL, 6.12 accepted"),
     # ---------------------------------------------------------------- 6.13
     Change("pidfd-info", "6.13", "cdda1f26e74b", "pidfd: add ioctl to retrieve pid info",
            "ioctl(pidfd, PIDFD_GET_INFO) fills a 64-byte struct pidfd_info: PID, CREDS and "
@@ -105,6 +125,13 @@ CHANGES: tuple[Change, ...] = (
            "look the descriptor up (before: a bad descriptor is EBADF first)",
            evidence="mainline id from Fixes: 6140be90ec70 (AT_EMPTY_PATH fix, Cc stable); the "
                     "series' file_setxattr()/filename_setxattr() helpers; the 6.12 oracle"),
+    Change("fhandle-connectable", "6.13", "a312c10c0186",
+           "API for exporting connectable file handles to userspace",
+           "name_to_handle_at takes AT_HANDLE_CONNECTABLE, and open_by_handle_at refuses a "
+           "negative handle_type or unknown flags in its upper 16 bits with EINVAL (before: "
+           "such a handle was handed to the filesystem, which cannot decode it: ESTALE)",
+           evidence="vfs-6.13.exportfs pull (merge a312c10c0186: 4a530a7c751d, c374196b2b9f, "
+                    "a20853ab8296); probes: 6.1 and 6.12 ESTALE for handle_type -1"),
     # ---------------------------------------------------------------- 6.14
     Change("pidfs-ioctl-valid", "6.14", "8ce352818820", "pidfs: check for valid ioctl commands",
            "ioctls a pidfd does not know are ENOTTY before anything else is checked (6.11-6.13.2: "
@@ -256,6 +283,12 @@ CHANGES: tuple[Change, ...] = (
            "as mount fd (FD_PIDFS_ROOT = -10002; before: a negative fd, EBADF)",
            requires=("pidfs-fhandle",),
            evidence="6.17 pull; uapi fcntl.h FD_PIDFS_ROOT -10002, FD_INVALID -10009"),
+    Change("fhandle-copy-first", "6.17", "774adcb55f15",
+           "fhandle: hoist copy_from_user() above get_path_from_fd()",
+           "open_by_handle_at checks the handle's size and type before it looks the mount "
+           "descriptor up (6.11-6.16: a bad descriptor is EBADF first)",
+           evidence="vfs-6.17.pidfs revlist, in the series of b95361481b1e; the 6.17 "
+                    "handle_to_path quoted in code-by-version.md section 11"),
     # ---------------------------------------------------------------- 6.18
     Change("pidfd-info-ioctl-size", "6.18", "3c17001b21b9", "pidfs: validate extensible ioctls",
            "PIDFD_GET_INFO with a struct shorter than 64 bytes (or the wrong direction) is "
@@ -263,6 +296,11 @@ CHANGES: tuple[Change, ...] = (
            backports=(("6.17", 4),), requires=("pidfd-info",),
            evidence="LKFT on 6.18.0-rc1 ('expected EINVAL: ENOTTY'); 6.17.4 review "
                     "[PATCH 6.17 370/371]"),
+    Change("fd-nsfs-root", "6.18", "e83f0b5d10dc", "nsfs: support exhaustive file handles",
+           "open_by_handle_at takes FD_NSFS_ROOT (-10003) as the nsfs root, where a pidfs "
+           "handle does not decode (ESTALE; before: a negative descriptor, EBADF)",
+           evidence="'ns: support file handles' series, listed with 3c17001b21b9 in a "
+                    "mainline-side revlist; probes: 6.1 and 6.12 EBADF"),
     # ---------------------------------------------------------------- 6.19
     Change("pidfd-info-coredump-fix", "6.19", "fe0e6ce3fd65",
            "pidfs: fix PIDFD_INFO_COREDUMP handling",

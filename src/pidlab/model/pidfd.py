@@ -484,7 +484,12 @@ FILEID_VALID_USER_FLAGS = 0x10000 | 0x20000     # FILEID_IS_CONNECTABLE | FILEID
 
 def sys_name_to_handle_at(k: "Kernel", cur: TaskStruct, dirfd: int, path: str, flags: int,
                           handle_bytes: int) -> FileHandle:
-    allowed = AT_EMPTY_PATH | 0x400 | AT_HANDLE_FID | AT_HANDLE_MNT_ID_UNIQUE | AT_HANDLE_CONNECTABLE
+    # AT_HANDLE_FID (6.5), AT_HANDLE_MNT_ID_UNIQUE (6.12) and AT_HANDLE_CONNECTABLE (6.13)
+    # are unknown flags, EINVAL, on the kernels before them.
+    has = k.has
+    allowed = AT_EMPTY_PATH | 0x400 | (AT_HANDLE_FID if has("at-handle-fid") else 0) | \
+        (AT_HANDLE_MNT_ID_UNIQUE if has("at-handle-mnt-id-unique") else 0) | \
+        (AT_HANDLE_CONNECTABLE if has("fhandle-connectable") else 0)
     if flags & ~allowed:
         raise oserror(errno.EINVAL)
     # fs/fhandle.c: a connectable handle needs a path with a known parent.
@@ -528,30 +533,66 @@ def sys_name_to_handle_at(k: "Kernel", cur: TaskStruct, dirfd: int, path: str, f
     return FileHandle(FILEID_KERNFS, struct.pack("<Q", f.obj.pid.ino))
 
 
-def sys_open_by_handle_at(k: "Kernel", cur: TaskStruct, mount_fd: int, handle: FileHandle,
-                          flags: int, handle_bytes: int) -> int:
+def _check_user_handle(k: "Kernel", handle: FileHandle, handle_bytes: int) -> None:
+    """Linux: fs/fhandle.c handle_to_path (get_user_handle in 6.17): the handle's header."""
     if handle_bytes == 0 or handle_bytes > MAX_HANDLE_SZ:
         raise oserror(errno.EINVAL, "handle_bytes must be 1..128")
-    # handle_to_path: a negative type or unknown user flags (bits 16..31 other
-    # than FILEID_IS_CONNECTABLE and FILEID_IS_DIR) are EINVAL.
+    # "fhandle-connectable" (6.13): a negative type or unknown user flags (bits 16..31
+    # other than FILEID_IS_CONNECTABLE and FILEID_IS_DIR) are EINVAL; before, the
+    # filesystem got them and decoded nothing.
     htype = handle.handle_type
-    if htype < 0 or htype & FILEID_USER_FLAGS_MASK & ~FILEID_VALID_USER_FLAGS:
+    if k.has("fhandle-connectable") and \
+            (htype < 0 or htype & FILEID_USER_FLAGS_MASK & ~FILEID_VALID_USER_FLAGS):
         raise oserror(errno.EINVAL, "bad handle type")
+
+
+def _path_anchor(k: "Kernel", cur: TaskStruct, mount_fd: int) -> str:
+    """Linux: fs/fhandle.c get_path_anchor (get_path_from_fd before 6.17): the filesystem
+    the handle is decoded on, "pidfs", "nsfs" or "other"; EBADF for no descriptor."""
     if mount_fd == FD_PIDFS_ROOT and k.has("fd-pidfs-root"):
-        on_pidfs = True
+        return "pidfs"
+    if mount_fd == FD_NSFS_ROOT and k.has("fd-nsfs-root"):
+        return "nsfs"
+    if mount_fd == AT_FDCWD:
+        return "other"
+    f = cur.files.get(mount_fd) if mount_fd >= 0 else None
+    if f is None:
+        raise oserror(errno.EBADF)
+    return "pidfs" if f.kind == "pidfd" else "other"
+
+
+def _may_decode(k: "Kernel", cur: TaskStruct, anchor: str, flags: int) -> None:
+    """The permission to decode on `anchor` (6.11+): pidfs's own (pidfs_export_permission,
+    6.14: only the open flags), else may_decode_fh's CAP_DAC_READ_SEARCH."""
+    if anchor == "pidfs" and k.has("pidfs-fhandle"):
+        if flags & ~(VALID_FILE_HANDLE_OPEN_FLAGS | O_LARGEFILE):
+            raise oserror(errno.EINVAL, "flags not allowed for a pidfs handle")
+    elif anchor != "nsfs" and not credmod.capable(cur.cred, CAP_DAC_READ_SEARCH):
+        raise oserror(errno.EPERM, "decoding a file handle needs CAP_DAC_READ_SEARCH")
+
+
+def sys_open_by_handle_at(k: "Kernel", cur: TaskStruct, mount_fd: int, handle: FileHandle,
+                          flags: int, handle_bytes: int) -> int:
+    """Linux: fs/fhandle.c do_handle_open -> handle_to_path, in each version's order (the
+    order decides between EPERM, EINVAL and EBADF)."""
+    has = k.has
+    if not has("fhandle-relax-perms"):
+        # 6.1-6.10: CAP_DAC_READ_SEARCH before anything, then the handle, then the fd.
+        if not credmod.capable(cur.cred, CAP_DAC_READ_SEARCH):
+            raise oserror(errno.EPERM, "open_by_handle_at needs CAP_DAC_READ_SEARCH")
+        _check_user_handle(k, handle, handle_bytes)
+        anchor = _path_anchor(k, cur, mount_fd)
+    elif not has("fhandle-copy-first"):
+        # 6.11-6.16: the mount fd, its filesystem's permission, then the handle.
+        anchor = _path_anchor(k, cur, mount_fd)
+        _may_decode(k, cur, anchor, flags)
+        _check_user_handle(k, handle, handle_bytes)
     else:
-        # get_path_anchor: AT_FDCWD and FD_NSFS_ROOT are anchors outside pidfs.
-        if mount_fd not in (AT_FDCWD, FD_NSFS_ROOT):
-            f = cur.files.get(mount_fd) if mount_fd >= 0 else None
-            if f is None:
-                raise oserror(errno.EBADF)
-            on_pidfs = f.kind == "pidfd"
-        else:
-            on_pidfs = False
-    if not on_pidfs or not k.has("pidfs-fhandle"):
+        _check_user_handle(k, handle, handle_bytes)
+        anchor = _path_anchor(k, cur, mount_fd)
+        _may_decode(k, cur, anchor, flags)
+    if anchor != "pidfs" or not has("pidfs-fhandle"):
         raise oserror(errno.ESTALE, "the handle does not decode on that mount")
-    if flags & ~(VALID_FILE_HANDLE_OPEN_FLAGS | O_LARGEFILE):
-        raise oserror(errno.EINVAL, "flags not allowed for a pidfs handle")
     data = handle.handle[:handle_bytes]
     if handle.handle_type != FILEID_KERNFS or len(data) < 8:
         raise oserror(errno.ESTALE)
@@ -561,9 +602,11 @@ def sys_open_by_handle_at(k: "Kernel", cur: TaskStruct, mount_fd: int, handle: F
         raise oserror(errno.ESTALE)
     # pidfs_export_open: O_RDWR always, O_LARGEFILE dropped; do_dentry_open drops
     # O_EXCL (so never PIDFD_THREAD), O_CREAT, O_NOCTTY and O_TRUNC but keeps O_CLOEXEC.
+    # 6.15-6.16 pidfs_export_open: pidfs_pid_valid sees the caller's flags, so O_EXCL
+    # (PIDFD_THREAD) asks for the thread's task rather than a thread-group leader.
     files = cur.files
     fd = files.alloc_fd()
-    f = k.pidfs.alloc_file(pid, 0)
+    f = k.pidfs.alloc_file(pid, flags & PIDFD_THREAD)
     f.f_flags = (flags & ~(O_LARGEFILE | O_EXCL | O_CREAT | O_NOCTTY | O_TRUNC)) | O_RDWR
     own_files(cur).install(fd, f, bool(flags & O_CLOEXEC))
     return fd
