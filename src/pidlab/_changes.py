@@ -201,9 +201,11 @@ CHANGES: tuple[Change, ...] = (
            "pidfs: improve multi-threaded exec and premature thread-group leader exit polling",
            "a PIDFD_THREAD pidfd of a thread-group leader that exited early is not readable "
            "until the whole group has exited",
-           backports=(("6.12", 31),), requires=("pidfd-thread",),
-           evidence="vfs-6.15.pidfs listing 0fb482728ba1; 6.12.31-rc1 review [PATCH 6.12 "
-                    "097/626]; the 6.12.117 oracle answers 0 (other stable trees unverified)"),
+           backports=(("6.12", 31), ("6.14", 9)), requires=("pidfd-thread",),
+           evidence="vfs-6.15.pidfs branch listing (merge df00ded23a6b); 6.12.31 review "
+                    "[PATCH 6.12 097/626] and 6.14.9 review [PATCH 6.14 108/783], both '[ Upstream "
+                    "commit 0fb482728ba1... ]'; live: the 6.12.117 VM's leader thread pidfd "
+                    "stays unreadable"),
     Change("pidfd-self", "6.15", "f08d0c3a7111",
            "pidfd: add PIDFD_SELF* sentinels to refer to own thread/process",
            "pidfd_send_signal takes PIDFD_SELF_THREAD (-10000) and PIDFD_SELF_THREAD_GROUP "
@@ -327,4 +329,15 @@ CHANGES: tuple[Change, ...] = (
            backports=(("6.18", 14), ("6.19", 4)), requires=("pidfd-info-exit",),
            evidence="6.18.14 review [PATCH 6.18 487/641], 6.19.4 review [PATCH 6.19 601/781]; "
                     "live: the 6.18.44 host answers EREMOTE"),
+    # ---------------------------------------------------------------- 7.1, backported
+    Change("pidfd-getfd-exiting", "7.1", "62c4d31d7829",
+           "pidfd: refuse access to tasks that have started exiting harder",
+           "pidfd_getfd of a task that has entered do_exit (PF_EXITING) is ESRCH once the "
+           "ptrace check passed, whatever its files (before: the fd lookup decides; on 6.1-6.8 "
+           "a task whose files are gone gives EBADF)",
+           backports=(("6.1", 176), ("6.12", 94), ("6.18", 36)),
+           evidence="mainline listing after 'Linux 7.1-rc4' (vfs.fixes); 6.1.176 review "
+                    "[PATCH 6.1 293/522], 6.12.94 review [PATCH 6.12 169/261], 6.18.36 review "
+                    "[PATCH 6.18 215/325], each 'commit 62c4d31d7829... upstream'; live: the "
+                    "6.1.192 VM answers ESRCH for a zombie"),
 )

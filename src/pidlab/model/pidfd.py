@@ -143,15 +143,32 @@ def access_pidfd_pidns(cur: TaskStruct, pid: Pid) -> bool:
     return active.level <= pid.level and pid.ns.chain[active.level] is active
 
 
+# PIDFD_SELF_THREAD_GROUP as the 6.15 and 6.16 uapi <linux/pidfd.h> define it; "fcntl/pidfd:
+# redefine PIDFD_SELF_THREAD_GROUP" (6.17) made it -10001 (constants.PIDFD_SELF_THREAD_GROUP).
+PIDFD_SELF_THREAD_GROUP_615 = -20000
+PIDFD_SEND_SIGNAL_FLAGS = PIDFD_SIGNAL_THREAD | PIDFD_SIGNAL_THREAD_GROUP | PIDFD_SIGNAL_PROCESS_GROUP
+
+
 def sys_pidfd_send_signal(k: "Kernel", cur: TaskStruct, pidfd: int, sig: int, flags: int) -> None:
-    scope = PIDFD_SIGNAL_THREAD | PIDFD_SIGNAL_THREAD_GROUP | PIDFD_SIGNAL_PROCESS_GROUP
-    if flags & ~scope:
-        raise oserror(errno.EINVAL, "unknown pidfd_send_signal flags")
-    if bin(flags & scope).count("1") > 1:
-        raise oserror(errno.EINVAL, "more than one scope flag")
-    if pidfd == PIDFD_SELF_THREAD:
+    """Linux: kernel/signal.c pidfd_send_signal, in the order of each version (6.1, 6.9, 6.15)."""
+    if not k.has("pidfd-signal-scope"):
+        # Linux: 6.1 "Enforce flags be set to 0 until we add an extension."
+        if flags:
+            raise oserror(errno.EINVAL, "pidfd_send_signal takes no flags before 6.9")
+    else:
+        # Linux: 6.9 e1fb1dc08e73 -- only the scope flags, and at most one of them.
+        if flags & ~PIDFD_SEND_SIGNAL_FLAGS:
+            raise oserror(errno.EINVAL, "unknown pidfd_send_signal flags")
+        if bin(flags).count("1") > 1:
+            raise oserror(errno.EINVAL, "more than one scope flag")
+    # Linux: 6.15 `switch (pidfd)` -- the PIDFD_SELF_* sentinels name current before any fd
+    # lookup and skip access_pidfd_pidns; before 6.15 they are negative fds (EBADF).
+    sentinels = k.has("pidfd-self")
+    self_group = PIDFD_SELF_THREAD_GROUP if k.has("pidfd-self-value") else \
+        PIDFD_SELF_THREAD_GROUP_615
+    if sentinels and pidfd == PIDFD_SELF_THREAD:
         pid, type_ = cur.pid, PIDTYPE_PID
-    elif pidfd == PIDFD_SELF_THREAD_GROUP:
+    elif sentinels and pidfd == self_group:
         pid, type_ = cur.signal.group_leader.pid, PIDTYPE_TGID
     else:
         f = cur.files.get(pidfd) if pidfd >= 0 else None
@@ -160,18 +177,23 @@ def sys_pidfd_send_signal(k: "Kernel", cur: TaskStruct, pidfd: int, sig: int, fl
         if f.kind == "pidfd":
             pid = f.obj.pid
         elif f.kind == "procdir" and f.obj is not None and f.obj[1]:
-            pid = f.obj[0]              # a /proc/<pid> directory: tgid_pidfd_to_pid
+            pid = f.obj[0]              # Linux: tgid_pidfd_to_pid, a /proc/<tgid> directory
         else:
             raise oserror(errno.EBADF, "not a pidfd")
         if not access_pidfd_pidns(cur, pid):
             raise oserror(errno.EINVAL, "the process is outside the caller's pid namespace")
-        type_ = PIDTYPE_PID if f.f_flags & PIDFD_THREAD else PIDTYPE_TGID
+        # Linux: 6.9 81b9d8ac0640 "pidfd: change pidfd_send_signal() to respect PIDFD_THREAD";
+        # before, kill_pid_info always signals the thread group.
+        thread = f.f_flags & PIDFD_THREAD and k.has("pidfd-thread-signal")
+        type_ = PIDTYPE_PID if thread else PIDTYPE_TGID
+    # Flags are 0 here before 6.9: the scope stays the one the pidfd gave.
     if flags == PIDFD_SIGNAL_THREAD:
         type_ = PIDTYPE_PID
     elif flags == PIDFD_SIGNAL_THREAD_GROUP:
         type_ = PIDTYPE_TGID
     elif flags == PIDFD_SIGNAL_PROCESS_GROUP:
         type_ = PIDTYPE_PGID
+    # Linux: prepare_kill_siginfo -- SI_TKILL for a thread-directed signal (6.9), else SI_USER.
     info = sigmod.INFO_TKILL if type_ == PIDTYPE_PID else sigmod.INFO_USER
     if type_ == PIDTYPE_PGID:
         err = sigmod.kill_pgrp_info(k, sig, info, pid, cur)
@@ -191,6 +213,10 @@ def sys_pidfd_getfd(k: "Kernel", cur: TaskStruct, pidfd: int, targetfd: int, fla
     if not ptrace_may_access(cur, task, PTRACE_MODE_ATTACH | PTRACE_MODE_REALCREDS) or \
             security.deny(k, "ptrace_access_check"):
         raise oserror(errno.EPERM, "ptrace access to the target is denied")
+    if task.flags & PF_EXITING and k.has("pidfd-getfd-exiting"):
+        # Linux: kernel/pid.c __pidfd_fget -- "pidfd: refuse access to tasks that have
+        # started exiting harder" (7.1, in 6.1.176): no fd lookup once do_exit began.
+        raise oserror(errno.ESRCH, "the task is exiting")
     f = task.files.get(targetfd) if task.files is not None and targetfd >= 0 else None
     if f is None:
         # "pidfd: getfd should always report ESRCH if a task is exiting" (6.9).
