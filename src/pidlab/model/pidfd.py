@@ -106,15 +106,23 @@ def access_pidfd_pidns(cur: TaskStruct, pid: Pid) -> bool:
     return active.level <= pid.level and pid.ns.chain[active.level] is active
 
 
+PIDFD_SELF_THREAD_GROUP_615 = -20000     # 6.15-6.16 uapi linux/pidfd.h, before pidfd-self-value
+
+
 def sys_pidfd_send_signal(k: "Kernel", cur: TaskStruct, pidfd: int, sig: int, flags: int) -> None:
     scope = PIDFD_SIGNAL_THREAD | PIDFD_SIGNAL_THREAD_GROUP | PIDFD_SIGNAL_PROCESS_GROUP
+    if not k.has("pidfd-signal-scope"):
+        scope = 0                       # before 6.9: "Enforce flags be set to 0"
     if flags & ~scope:
         raise oserror(errno.EINVAL, "unknown pidfd_send_signal flags")
     if bin(flags & scope).count("1") > 1:
         raise oserror(errno.EINVAL, "more than one scope flag")
-    if pidfd == PIDFD_SELF_THREAD:
+    # The PIDFD_SELF_* sentinels exist from 6.15; before, they are bad descriptors.
+    self_group = PIDFD_SELF_THREAD_GROUP if k.has("pidfd-self-value") \
+        else PIDFD_SELF_THREAD_GROUP_615
+    if pidfd == PIDFD_SELF_THREAD and k.has("pidfd-self"):
         pid, type_ = cur.pid, PIDTYPE_PID
-    elif pidfd == PIDFD_SELF_THREAD_GROUP:
+    elif pidfd == self_group and k.has("pidfd-self"):
         pid, type_ = cur.signal.group_leader.pid, PIDTYPE_TGID
     else:
         f = cur.files.get(pidfd) if pidfd >= 0 else None
