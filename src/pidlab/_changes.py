@@ -12,6 +12,14 @@ from __future__ import annotations
 from .versions import Change
 
 CHANGES: tuple[Change, ...] = (
+    # ---------------------------------------------------------------- 6.2
+    Change("xattr-posix-acl-api", "6.2", "6a518afcc206", "xattr: use posix acl api",
+           "setting system.posix_acl_access/default parses the ACL first (EINVAL for a malformed "
+           "one) and then finds that the file has no ACLs (EOPNOTSUPP); before, the value was "
+           "handed to the xattr handlers unparsed, so every such write on a pidfd is EOPNOTSUPP",
+           evidence="acl updates for v6.2 pull (tags/fs.acl.rework.v6.2, merge 6a518afcc206: "
+                    "the commit id itself was not pinned); probe: 6.1.0-57 EOPNOTSUPP for a "
+                    "malformed ACL, 6.12 EINVAL"),
     # ---------------------------------------------------------------- 6.4
     Change("proc-status-kthread", "6.4", "522dc4e5f51e",
            "fs/proc: add Kthread flag to /proc/$pid/status",
@@ -241,9 +249,19 @@ CHANGES: tuple[Change, ...] = (
     Change("pidfd-info-coredump", "6.16", "1d8db6fd698d",
            "pidfs, coredump: add PIDFD_INFO_COREDUMP",
            "PIDFD_GET_INFO reports PIDFD_INFO_COREDUMP with a coredump_mask (the struct grows "
-           "to 72 bytes); core_pattern may name an AF_UNIX socket (@/path)",
+           "to 72 bytes), which a dump through a %F pipe helper or a socket records "
+           "(pidfs_coredump)",
            requires=("pidfd-info-exit",),
            evidence="coredump pull (merge c5bfc48d5472); Fixes: 1d8db6fd698d"),
+    Change("coredump-socket", "6.16", "a9194f88782a", "coredump: add coredump socket",
+           "a core_pattern of '@/path' sends the dump to an AF_UNIX socket, and a '@' pattern "
+           "without an absolute path is EINVAL when written (before: '@...' is a file name "
+           "like any other, and writing core_pattern never fails)",
+           requires=("pidfd-info-coredump",),
+           evidence="vfs-6.16.coredump branch listing next to 1d8db6fd698d; 'coredump: validate "
+                    "socket name as it is written' in the same series; a 6.15-era fs/coredump.c "
+                    "(format_corename: ispipe = *pat_ptr == '|', proc_dostring_coredump only "
+                    "warns)"),
     Change("coredump-helper-pidfd", "6.16", "b5325b2a270f",
            "coredump: hand a pidfd to the usermode coredump helper",
            "a |helper core_pattern gets a pidfd of the crashing process as fd 3 (pidlab runs no "
@@ -291,6 +309,15 @@ CHANGES: tuple[Change, ...] = (
            "descriptor up (6.11-6.16: a bad descriptor is EBADF first)",
            evidence="vfs-6.17.pidfs revlist, in the series of b95361481b1e; the 6.17 "
                     "handle_to_path quoted in code-by-version.md section 11"),
+    Change("coredump-socket-req", "6.17", "117eab5c6e31",
+           "coredump: allow for flexible coredump handling",
+           "a core_pattern of '@@/path' selects the coredump socket request protocol, and a "
+           "socket path must be shorter than UNIX_PATH_MAX and hold no '..' (6.16: only '@/' "
+           "is accepted, of any length, '..' included)",
+           requires=("coredump-socket",),
+           evidence="vfs-6.17-rc1.coredump pull (merge 117eab5c6e31): 'coredump: allow for "
+                    "flexible coredump handling', 'coredump: validate that path doesn't exceed "
+                    "UNIX_PATH_MAX', 'coredump: don't allow \"..\" in coredump socket path'"),
     # ---------------------------------------------------------------- 6.18
     Change("pidfd-info-ioctl-size", "6.18", "3c17001b21b9", "pidfs: validate extensible ioctls",
            "PIDFD_GET_INFO with a struct shorter than 64 bytes (or the wrong direction) is "

@@ -327,7 +327,7 @@ class KernelState:
             value = value.split(stop, 1)[0]
         value = value[:coredump.CORENAME_MAX_SIZE - 1]
         pattern = value.decode(errors="surrogateescape")
-        if not coredump.check_coredump_socket(pattern):
+        if not coredump.check_coredump_socket(pattern, self.has):
             raise oserror(errno.EINVAL, "a socket core_pattern needs an absolute path without '..'")
         self.core_pattern = pattern
 

@@ -679,11 +679,13 @@ def _old_pidfd_xattr(k: "Kernel", cur: TaskStruct, name: str, write: bool,
     """A pidfd's inode without xattr handlers (6.1-6.16): xattr_permission, then
     xattr_resolve_name's EOPNOTSUPP.  6.9-6.16 pidfs inodes are S_IMMUTABLE regular files
     (prepare_anon_dentry): every write is EPERM; the anonymous inode of 6.1-6.8 has
-    no file type, so user.* is refused as for a special file."""
+    no file type, so user.* is refused as for a special file.  From 6.2
+    (xattr-posix-acl-api) a POSIX ACL is parsed by do_set_acl before anything else;
+    6.1 passes it to the (missing) handlers as it is."""
     pidfs_inode = k.pidfs.scheme != "anon"
+    if write and name in POSIX_ACL_XATTRS and value and k.has("xattr-posix-acl-api"):
+        _posix_acl_from_xattr(value)                # do_set_acl parses before vfs_set_acl
     if write and pidfs_inode:
-        if name in POSIX_ACL_XATTRS and value:
-            _posix_acl_from_xattr(value)            # do_set_acl parses before vfs_set_acl
         raise oserror(errno.EPERM, "pidfs inodes are immutable before 6.17")
     if name.startswith(("security.", "system.")):
         if name in POSIX_ACL_XATTRS or name.startswith("system."):

@@ -57,13 +57,15 @@ ROOT_CGROUP_ID = 1      # the cgroup2 root's inode, where every modelled task li
 class PidfsAttr:
     """struct pidfs_attr: xattrs and the exit information."""
 
-    __slots__ = ("xattrs", "cgroupid", "exit_code", "coredump_mask", "exit_info")
+    __slots__ = ("xattrs", "cgroupid", "exit_code", "coredump_mask", "coredump_signal",
+                 "exit_info")
 
     def __init__(self) -> None:
         self.xattrs: dict[str, bytes] | None = None
         self.cgroupid = 0
         self.exit_code = 0
         self.coredump_mask = 0
+        self.coredump_signal = 0    # 6.19 pidfd-info-coredump-signal: the dumping signal
         self.exit_info = False      # published by pidfs_exit
 
 
