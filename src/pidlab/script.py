@@ -20,6 +20,19 @@ attributes (`c.pid`, `info.exit_code`), and W*-macros (`WEXITSTATUS(status)`).
 Expressions are evaluated by a small interpreter, never by `eval`.  Names are
 checked when the file is parsed; `pidlab help language` prints the reference
 (`reference()` below), generated from the Task API and the model's procfs.
+
+A concurrent scenario (`pidlab explore`) adds a `par { ... | ... }` block of
+threads, an optional `after { }` block and herd7's conditions:
+
+    par {
+        r = init.waitpid(c.pid, 0)
+    |
+        fd = other.pidfd_open(c.pid)
+    }
+    exists (fd == ESRCH)
+
+parse_litmus() reads one; Litmus.compile() gives the setup, threads and final
+that pidlab.explore and pidlab.stress take (see "concurrent scenarios" below).
 """
 
 from __future__ import annotations
@@ -1864,7 +1877,7 @@ class _ConditionEvaluator(Evaluator):
         why = _missing(obj)
         if why:
             raise self.fail(f"no .{attr} of a value that is {why}: test it first "
-                            f"(`x != None and x.{attr} ...`)")
+                            f"(`ok(x) and x.{attr} ...`)")
         return super().attribute(obj, attr)
 
 
@@ -1933,29 +1946,40 @@ class Program:
             return cache[outcome]
         return pred
 
-    def shared_tasks(self, version: str | None = None) -> list[str]:
-        """Threads whose first line acts as a task another thread's first line acts as:
-        each thread should act as one task of its own (two CPUs never run one task)."""
+    def thread_tasks(self, version: str | None = None,
+                     changes: Mapping[str, bool] | None = None) -> list[tuple[int, ...]]:
+        """The numbers (outermost first) of the task each thread's first line acts as, as
+        the setup leaves it; () for a task the thread makes itself."""
         from . import model
-        out: list[str] = []
-        with model.Kernel(version=version) if version else model.Kernel() as k:
+        from .versions import DEFAULT_VERSION
+        out: list[tuple[int, ...]] = []
+        with model.Kernel(version=version or DEFAULT_VERSION,
+                          changes=dict(changes) if changes else None) as k:
             s = self.setup(k)
-            seen: dict[tuple[int, ...], str] = {}
             scope = _Scope(k, s.env)
             for t in self.threads:
-                first = t.lines[0]
-                call = first.expr
+                call = t.lines[0].expr
                 assert isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
                 try:
-                    numbers = tuple(Evaluator(scope, t.filename, first.line)
-                                    .task(call.func.value).numbers)
+                    task = Evaluator(scope, t.filename, t.lines[0].line).task(call.func.value)
                 except ScriptError:
-                    continue            # a task the thread makes itself
-                if numbers in seen:
-                    out.append(f"{t.__name__} and {seen[numbers]} both act as task "
-                               f"{numbers[0]}: each thread should act as one task of its own")
-                elif numbers:
-                    seen[numbers] = t.__name__
+                    out.append(())
+                    continue
+                out.append(tuple(task.numbers))
+        return out
+
+    def shared_tasks(self, version: str | None = None,
+                     changes: Mapping[str, bool] | None = None) -> list[str]:
+        """Threads whose first line acts as a task another thread's first line acts as:
+        each thread should act as one task of its own (two CPUs never run one task)."""
+        out: list[str] = []
+        seen: dict[tuple[int, ...], str] = {}
+        for t, numbers in zip(self.threads, self.thread_tasks(version, changes)):
+            if numbers in seen:
+                out.append(f"{t.__name__} and {seen[numbers]} both act as task "
+                           f"{numbers[0]}: each thread should act as one task of its own")
+            elif numbers:
+                seen[numbers] = t.__name__
         return out
 
 

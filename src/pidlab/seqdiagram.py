@@ -76,6 +76,11 @@ def _wrap(text: str, width: float, size: float, mono: bool = False,
     return lines
 
 
+def _short(name: str) -> str:
+    """P1 for "P1 other"; a woken task keeps its whole name ("task 3/2")."""
+    return name.split()[0] if name.startswith("P") else name
+
+
 def lock_family(label: str) -> str:
     return label.split("(", 1)[0]
 
@@ -132,9 +137,10 @@ def _allocated(n: int) -> str:
 def render(doc: dict) -> str:
     """The SVG of one schedule (see the module's text for `doc`)."""
     esc = html.escape
-    threads: list[dict] = doc["threads"]
+    threads: list[dict] = doc["columns"]
     steps: list[dict] = doc["steps"]
-    col_of = {t["index"]: i for i, t in enumerate(threads)}
+    col_of = {t["index"]: t["column"] for t in doc["threads"]}
+    name_of = {t["index"]: t["name"] for t in doc["threads"]}
     ncols = max(len(threads), 1)
 
     # ---------------------------------------------------------------- column width
@@ -215,8 +221,12 @@ def render(doc: dict) -> str:
     for t in threads:
         name = _Text(_wrap(t["name"], box_w - 16, 14, bold=True), 14, INK, bold=True,
                      cls="lifeline-name")
-        what = ("a thread of the par block" if t["kind"] == "thread" else
-                "a task a signal woke: its own kernel work")
+        if t["kind"] == "thread":
+            what = "a thread of the par block" + (f", as {t['task']}" if t.get("task") else "")
+            if len(t["threads"]) > 1:
+                what += "; below, the task's own kernel work once a signal woke it"
+        else:
+            what = "a task a signal woke: its own kernel work"
         sub = _Text(_wrap(what, box_w - 16, 10.5), 10.5, MUTED)
         lines = None
         if t["lines"]:
@@ -229,7 +239,7 @@ def render(doc: dict) -> str:
     for i, (t, (name, sub, lines)) in enumerate(zip(threads, headers)):
         x = box_x(i)
         tint = COLUMN_TINTS[i % len(COLUMN_TINTS)]
-        body.append(f'<g class="lifeline" data-thread="{t["index"]}" '
+        body.append(f'<g class="lifeline" data-threads="{" ".join(map(str, t["threads"]))}" '
                     f'data-name="{esc(t["name"])}">')
         body.append(f'<rect x="{x:.1f}" y="{top:.1f}" width="{box_w:.1f}" '
                     f'height="{header_h:.1f}" rx="8" fill="{tint}" stroke="#8795a5" '
@@ -256,12 +266,13 @@ def render(doc: dict) -> str:
         row: list[str] = []
         yy = y
         # A preemption: an arrow from the thread that could have gone on.
-        if s["preemption"] and prev_thread is not None and prev_thread in col_of:
+        if s["preemption"] and prev_thread is not None and prev_thread in col_of and \
+                col_of[prev_thread] != i:
             j = col_of[prev_thread]
             x0 = box_x(j) + box_w / 2
             x1 = x if j < i else x + box_w
-            label = f"preemption: {threads[i]['name'].split()[0]} runs before " \
-                    f"{threads[j]['name'].split()[0]} goes on"
+            label = f"preemption: {_short(name_of[s['thread']])} runs before " \
+                    f"{_short(name_of[prev_thread])} goes on"
             lt = _Text([label], 10.5, PREEMPT, bold=True, cls="preemption-label")
             lx = min(x0, x1) + 6
             row.append(f'<g class="preemption" data-step="{s["n"]}">')

@@ -114,15 +114,39 @@ def kernel_label(version: str, changes: dict[str, bool] | None) -> str:
 
 # ---------------------------------------------------------------- schedules
 
-def _thread_kinds(prog: script.Program, steps: Sequence[Any]) -> list[dict]:
-    """Every column of a schedule: the par block's threads, then the tasks woken meanwhile."""
+def _columns(prog: script.Program, steps: Sequence[Any], version: str | None,
+             changes: dict[str, bool] | None) -> tuple[list[dict], list[dict]]:
+    """The threads of a schedule (the par block's, then the tasks woken meanwhile) and the
+    columns a diagram draws them in: one per task, so that a task's own kernel work (its
+    exit once a signal woke it) runs down the lifeline of the thread acting as it."""
+    n = len(prog.threads)
     names: dict[int, str] = {i: t.__name__ for i, t in enumerate(prog.threads)}
     for s in steps:
         names.setdefault(s.thread, s.name)
-    n = len(prog.threads)
-    return [{"index": i, "name": names[i], "kind": "thread" if i < n else "task",
-             "lines": [ln.source for ln in prog.threads[i].lines] if i < n else []}
-            for i in sorted(names)]
+    by_task: dict[str, int] = {}
+    columns: list[dict] = []
+    for i, numbers in enumerate(prog.thread_tasks(version, changes)):
+        key = "task " + "/".join(map(str, numbers)) if numbers else f"P{i}"
+        if key in by_task:
+            key = f"P{i}"               # two threads acting as one task: a column each
+        by_task[key] = len(columns)
+        columns.append({"name": names[i], "kind": "thread", "threads": [i],
+                        "lines": [ln.source for ln in prog.threads[i].lines],
+                        "task": key if key.startswith("task") else None})
+    threads = []
+    for i in sorted(names):
+        if i >= n:
+            col = by_task.get(names[i])
+            if col is None:
+                col = by_task[names[i]] = len(columns)
+                columns.append({"name": names[i], "kind": "task", "threads": [],
+                                "lines": [], "task": names[i]})
+            columns[col]["threads"].append(i)
+        else:
+            col = i
+        threads.append({"index": i, "name": names[i], "kind": "thread" if i < n else "task",
+                        "column": col})
+    return threads, columns
 
 
 def schedule(prog: script.Program, token: str, cond: script.Condition | None = None,
@@ -146,11 +170,16 @@ def schedule(prog: script.Program, token: str, cond: script.Condition | None = N
                                             "source": sources.get(line, ""),
                                             "names": list(names), "text": text})
     reads = cond.names if cond is not None else frozenset()
+    block_names = [set(t.names) for t in prog.threads]
     breaks = None
     out_steps = []
+    threads, columns = _columns(prog, steps, version, changes)
     for i, s in enumerate(steps):
         evs = events.get(i, [])
-        if any(e["event"] == "bind" and reads.intersection(e["names"]) for e in evs):
+        # Where the condition is decided: a name it reads is bound, or its block stops
+        # (every name it has not bound yet stays unbound).
+        if any(reads.intersection(e["names"]) if e["event"] == "bind" else
+               e["event"] == "stop" and reads & block_names[e["thread"]] for e in evs):
             breaks = i
         out_steps.append({
             "n": i + 1, "thread": s.thread, "name": s.name, "label": s.label,
@@ -164,7 +193,7 @@ def schedule(prog: script.Program, token: str, cond: script.Condition | None = N
     after = outcome[-1] if prog.final is not None else None
     return {"token": token, "outcome": script.outcome_json(outcome),
             "outcome_text": script.outcome_text(outcome),
-            "threads": _thread_kinds(prog, steps), "steps": out_steps,
+            "threads": threads, "columns": columns, "steps": out_steps,
             "preemptions": sum(1 for s in steps if s.preemption),
             "breaks": None if breaks is None else breaks + 1,
             "breaks_after": cond is not None and breaks is None,
@@ -403,7 +432,10 @@ def explore(script_path: str, kernels: tuple[str, ...], max_preemptions: int, st
                            f"{', '.join(c.name for c in lit.conditions) or 'none'})")
     options = {"max_preemptions": max_preemptions, "strategy": strategy, "runs": runs,
                "depth": depth, "seed": seed, "max_schedules": max_schedules, "jobs": jobs}
-    reports = [report(name, lit, prog, spec, options) for spec in specs]
+    try:
+        reports = [report(name, lit, prog, spec, options) for spec in specs]
+    except script.ScriptError as e:     # a condition that cannot be read on an outcome
+        raise ExploreError(str(e)) from None
     crashed = any(r["crashed"] for r in reports)
     if fmt == "json":
         text = json.dumps({"script": name, "description": lit.description,
@@ -412,7 +444,10 @@ def explore(script_path: str, kernels: tuple[str, ...], max_preemptions: int, st
     elif fmt == "svg":
         many = len(reports) > 1
         for rep in reports:
-            doc, cond = _chosen_witness(prog, rep, witness_name)
+            try:
+                doc, cond = _chosen_witness(prog, rep, witness_name)
+            except script.ScriptError as e:
+                raise ExploreError(str(e)) from None
             svg = seqdiagram.render(seqdiagram_doc(name, lit, rep, doc, cond))
             path = _svg_path(output, rep["kernel"], many)
             _write(svg, path)
@@ -497,10 +532,14 @@ def replay(script_path: str, token: str, fmt: str, output: str | None) -> None:
                            "as pidlab explore prints it)")
     version, changes = parse_kernel(head, "token")
     # The condition the schedule witnesses (the first that it shows or breaks), if any.
-    doc = schedule(prog, token, None, version, changes or None)
-    cond = next((c for c in prog.conditions if c.witnessed(doc["conditions"][c.name])), None)
-    if cond is not None:
-        doc = schedule(prog, token, cond, version, changes or None)
+    try:
+        doc = schedule(prog, token, None, version, changes or None)
+        cond = next((c for c in prog.conditions if c.witnessed(doc["conditions"][c.name])),
+                    None)
+        if cond is not None:
+            doc = schedule(prog, token, cond, version, changes or None)
+    except script.ScriptError as e:
+        raise ExploreError(str(e)) from None
     doc["replay"] = replay_command(name, token)
     if fmt == "json":
         _write(json.dumps({"script": name, **doc}, indent=2, default=str) + "\n", output)
