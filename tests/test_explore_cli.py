@@ -189,6 +189,7 @@ def test_the_svg_is_a_sequence_diagram_with_a_lifeline_per_thread_and_the_breaki
     texts = " ".join(t.text or "" for t in root.iter(f"{SVG}text"))
     title = root.find(f"{SVG}title").text
     assert "exit-info-race.pidlab" in title and "6.16.0" in title and "leak" in title
+    assert title.endswith(w["token"])
     assert w["token"] in texts and "exists (fd >= 0 and ok(info)" in texts
     assert "the property breaks here" in texts and "⇒ fd=3" in texts
     locks = {r.get("data-lock") for r in root.iter(f"{SVG}rect") if r.get("class") == "lock"}

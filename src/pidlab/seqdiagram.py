@@ -434,9 +434,10 @@ def render(doc: dict) -> str:
     height = ly + MARGIN
     width = max(MARGIN * 2 + total_w, MARGIN * 2 + text_w)
 
+    full = f"{title} · {doc['token']}"
     svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
-           f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" aria-label="{esc(title)}">',
-           f'<title>{esc(title)}</title>',
+           f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" aria-label="{esc(full)}">',
+           f'<title>{esc(full)}</title>',
            '<defs><marker id="preempt" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="8" '
            'markerHeight="8" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
            f'fill="{PREEMPT}"/></marker>'

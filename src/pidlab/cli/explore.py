@@ -273,7 +273,8 @@ def report(name: str, lit: script.Litmus, prog: script.Program, spec: str,
 
 
 def replay_command(name: str, token: str) -> str:
-    return f"pidlab replay {shlex.quote(name)} {shlex.quote(token)}"
+    return f"pidlab replay {shlex.quote('-' if name == '<stdin>' else name)} " \
+           f"{shlex.quote(token)}"
 
 
 # ---------------------------------------------------------------- text
