@@ -552,7 +552,20 @@ class LiveKernel:
         as the owner of the sandbox's user namespace (and root has anyway)."""
         req_slot, rep_slot = info["chan"]
         # Through the calling thread: a zombie leader has no files any more.
-        pidfd = os.pidfd_open(parent.host_tid, PIDFD_THREAD)
+        try:
+            pidfd = os.pidfd_open(parent.host_tid, PIDFD_THREAD)
+        except OSError as e:
+            if e.errno != errno.EINVAL:
+                raise
+            # Before 6.9 there are no thread pidfds: the process's, while its leader
+            # still has the files, else the thread's /proc directory (root only).
+            if parent.host_tid == parent.host_pid:
+                pidfd = os.pidfd_open(parent.host_pid, 0)
+            else:
+                base = f"/proc/{parent.host_pid}/task/{parent.host_tid}/fd"
+                req = os.open(f"{base}/{req_slot}", os.O_WRONLY | os.O_CLOEXEC)
+                rep = os.open(f"{base}/{rep_slot}", os.O_RDONLY | os.O_CLOEXEC)
+                return self._met(parent, info, Agent(req, rep))
         try:
             req = S.pidfd_getfd(pidfd, req_slot, 0)
             try:
@@ -562,7 +575,9 @@ class LiveKernel:
                 raise
         finally:
             os.close(pidfd)
-        child = Agent(req, rep)
+        return self._met(parent, info, Agent(req, rep))
+
+    def _met(self, parent: Agent, info: dict, child: Agent) -> Agent:
         self._agents.append(child)
         self._hello(child, time.monotonic() + self.timeout)
         self._call(parent, "close_channel", tuple(info["close"]), settle=False)

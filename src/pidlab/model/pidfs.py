@@ -36,7 +36,7 @@ from ..api import oserror
 from ..constants import O_CLOEXEC, O_RDWR, PIDFD_THREAD
 from .fdtable import File
 from .pid import Pid
-from .sched import touches, wait_pidfd_lock
+from .sched import reads, touches, wait_pidfd_lock
 
 if TYPE_CHECKING:
     from .task import TaskStruct
@@ -224,7 +224,7 @@ class Pidfs:
         if not self.persist:
             return
         if s is not None:
-            s.point("pidfs_register_pid: READ_ONCE(pid->attr)", touches(pid))
+            s.point("pidfs_register_pid: READ_ONCE(pid->attr)", reads(pid))
         attr = pid.attr
         if attr is PIDFS_PID_DEAD:
             raise oserror(errno.ESRCH, "the pid was released before any pidfd existed")
