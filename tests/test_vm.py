@@ -58,12 +58,15 @@ def test_in_pidlabs_guest_a_machine_wide_pid_max_comes_back_when_the_sandbox_clo
     with _live(series) as k:
         before = k.machine_sysctl("kernel/pid_max")
         assert k.pid_max_writable
-        k.init.write_text("/proc/sys/kernel/pid_max", "301")
-        assert k.machine_sysctl("kernel/pid_max") == "301"     # it was the machine's
+        # One below the machine's: a small value would leave the guest's root namespace,
+        # whose cursor is long past RESERVED_PIDS, no number for the second sandbox.
+        value = str(int(before) - 1)
+        k.init.write_text("/proc/sys/kernel/pid_max", value)
+        assert k.machine_sysctl("kernel/pid_max") == value     # it was the machine's
         other = pidlab.LiveKernel(kernel=series)                 # open at the same time:
-        assert other.init.read_text("/proc/sys/kernel/pid_max").strip() == "301"   # shared
+        assert other.init.read_text("/proc/sys/kernel/pid_max").strip() == value   # shared
         other.close()
-        assert k.machine_sysctl("kernel/pid_max") == "301"     # one sandbox still open
+        assert k.machine_sysctl("kernel/pid_max") == value     # one sandbox still open
     with _live(series, host_rules=True) as k:
         assert k.machine_sysctl("kernel/pid_max") == before
 

@@ -428,14 +428,21 @@ def release_task(k: "Kernel", p: TaskStruct) -> None:
         pg = ss = None
         if group_dead:
             pid.tgid_task = None
+            # A group or session pid that keeps other users is not a candidate for
+            # free_pid: release_task_post collects only pids left without users here.
             pg = sig.pgrp
             if pg is not None:
-                del pg.pgrp[sig]
+                members = pg.pgrp
+                del members[sig]
                 sig.pgrp = None
+                if members:
+                    pg = None
             ss = sig.session
             if ss is not None:
                 ss.sid_users -= 1
                 sig.session = None
+                if ss.sid_users:
+                    ss = None
             parent = p.real_parent
             if parent is not None and parent.children is not None and sig in parent.children:
                 unlink_child(parent, sig)
@@ -448,7 +455,11 @@ def release_task(k: "Kernel", p: TaskStruct) -> None:
             sig.group_leader = None  # type: ignore[assignment]
         p.queued = False
         if not k.free_pids_unlocked:
-            free_unused_pids(k, pid, pg, ss, own_first=True)
+            if pg is None and ss is None:
+                if pid.tgid_task is None and not pid.pgrp and not pid.sid_users:
+                    free_pid(k, pid)
+            else:
+                free_unused_pids(k, pid, pg, ss, own_first=True)
         zap_leader = False
         if not group_dead and thread_count(sig) == 1 and leader.exit_state == EXIT_ZOMBIE:
             if sig.flags & SIGNAL_GROUP_EXIT:
@@ -458,8 +469,12 @@ def release_task(k: "Kernel", p: TaskStruct) -> None:
                 mark_dead(leader)
         if s is not None:
             s.unlock(TASKLIST)
-        if k.free_pids_unlocked:
-            free_unused_pids(k, pid, pg, ss, own_first=False)   # release_task_post
+        if k.free_pids_unlocked:                                 # release_task_post
+            if pg is None and ss is None:
+                if pid.tgid_task is None and not pid.pgrp and not pid.sid_users:
+                    free_pid(k, pid)
+            else:
+                free_unused_pids(k, pid, pg, ss, own_first=False)
         if not zap_leader:
             return
         p = leader
@@ -542,8 +557,10 @@ def wait_task_zombie(k: "Kernel", wo: WaitOpts, cur: TaskStruct, p: TaskStruct) 
     status = sig.group_exit_code if sig.flags & SIGNAL_GROUP_EXIT else p.exit_code
     if not wo.flags & WNOWAIT:
         # cmpxchg(&p->exit_state, EXIT_ZOMBIE, EXIT_DEAD) under the read lock: one
-        # waiter wins, the others see EXIT_DEAD and skip the child.
-        mark_dead(p)
+        # waiter wins, the others see EXIT_DEAD and skip the child.  p is a group
+        # leader found on its real parent's list (mark_dead, inlined: the hot path).
+        p.exit_state = EXIT_DEAD
+        p.real_parent.child_count[0 if p.exit_signal == SIGCHLD else 1] -= 1
         if wo.locked:
             wo.locked = False
             k.sched.unlock(TASKLIST)

@@ -151,20 +151,19 @@ def copy_process(k: "Kernel", cur: TaskStruct, flags: int, exit_signal: int,
     if s is not None:
         s.lock(TASKLIST, label="copy_process: write_lock_irq(&tasklist_lock); "
                                "spin_lock(&current->sighand->siglock)")
-    # "Don't start children in a dying pid namespace", then "Let kill terminate
-    # clone/fork in the middle": in the model's sequential runs neither can happen
-    # here (alloc_pid has just checked, and a killed task makes no more calls).
-    err = 0
-    if not pid.ns.pid_allocated & PIDNS_ADDING:
-        err = errno.ENOMEM
-    elif cur.pending >> SIGKILL & 1:
-        err = errno.EINTR
-    if err:
-        if s is not None:
+        # "Don't start children in a dying pid namespace", then "Let kill terminate
+        # clone/fork in the middle": only another CPU can make either true here (in a
+        # sequential run alloc_pid has just checked, and a killed task makes no calls).
+        err = 0
+        if not pid.ns.pid_allocated & PIDNS_ADDING:
+            err = errno.ENOMEM
+        elif cur.pending >> SIGKILL & 1:
+            err = errno.EINTR
+        if err:
             s.unlock(TASKLIST)
-        _fork_failed(k, cur, flags, pid, child_files, pidfd, p)
-        raise oserror(err, "the namespace's init has died" if err == errno.ENOMEM
-                      else "a fatal signal is pending")
+            _fork_failed(k, cur, flags, pid, child_files, pidfd, p)
+            raise oserror(err, "the namespace's init has died" if err == errno.ENOMEM
+                          else "a fatal signal is pending")
     if flags & (CLONE_PARENT | CLONE_THREAD):
         p.real_parent = cur.real_parent
         p.parent_exec_id = cur.parent_exec_id
