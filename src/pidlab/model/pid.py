@@ -131,11 +131,18 @@ def alloc_pid(k: "Kernel", ns: "PidNamespace", set_tid: tuple[int, ...],
                 if nr < 0:
                     err = errno.EAGAIN   # ENOSPC from the idr becomes EAGAIN
                     break
-        # The number is reserved; its slot stays empty (idr_find sees nothing) until
-        # the pid is complete.
         numbers[i] = nr
         if s is not None:
+            # The number is reserved; its slot stays empty (idr_find sees nothing)
+            # until the pid is complete (idr_replace below).
             s.unlock(PIDMAP)
+        else:
+            # Sequentially nothing can look the number up in between: its slot names
+            # the pid now (a failure below removes it again, with the number).
+            blk = idr.entries.blocks[nr >> IDR_SHIFT]
+            if blk is None:
+                blk = idr.entries.new_block(nr >> IDR_SHIFT)
+            blk[nr & IDR_MASK] = pid
         i -= 1
 
     if s is not None:
@@ -160,6 +167,10 @@ def alloc_pid(k: "Kernel", ns: "PidNamespace", set_tid: tuple[int, ...],
 
     pid.numbers = nums = tuple(numbers)
     k.pidfs.add_pid(pid)
+    if s is None:
+        for tmp in chain:
+            tmp.pid_allocated += 1
+        return pid
     # idr_replace: each reserved slot now names the pid, and each level counts it.
     for tmp, nr in zip(chain, nums):
         blk = tmp.idr.entries.blocks[nr >> IDR_SHIFT]
@@ -167,8 +178,7 @@ def alloc_pid(k: "Kernel", ns: "PidNamespace", set_tid: tuple[int, ...],
             blk = tmp.idr.entries.new_block(nr >> IDR_SHIFT)
         blk[nr & IDR_MASK] = pid
         tmp.pid_allocated += 1
-    if s is not None:
-        s.unlock(PIDMAP)
+    s.unlock(PIDMAP)
     return pid
 
 
