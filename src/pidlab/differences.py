@@ -104,6 +104,22 @@ DIFFERENCES: tuple[Difference, ...] = (
         "tests that depend on them read them first and skip the live half when the host "
         "differs, saying so"),
     Difference(
+        "zombie-leader-signal",
+        "a thread-directed signal (tgkill, tkill, rt_tgsigqueueinfo, a PIDFD_THREAD pidfd, "
+        "PIDFD_SIGNAL_THREAD) aimed at an exited thread: a zombie group leader whose other "
+        "threads still run",
+        "this machine's 6.18.44 build (6.18.44-fc-v669) drops it whole before prepare_signal: "
+        "nothing is queued, a SIGCONT continues nothing, the call succeeds; Debian's 6.1.192 "
+        "and 6.12.117 queue it on the zombie's own pending set (SigPnd shows it) after "
+        "prepare_signal, so a SIGCONT continues the stopped group and reports CLD_CONTINUED, "
+        "as kernel/signal.c reads in 6.18.y (a 6.18.49 tree) and in linux-next of the 7.0 "
+        "merge window (do_send_sig_info -> send_signal_locked -> __send_signal_locked -> "
+        "prepare_signal, no exit_state test); no upstream change that drops it was found, so "
+        "there is no change record and the model follows this machine at every version",
+        "test_signals.py probes each live kernel (tgkill SIGUSR1 to such a leader, then its "
+        "SigPnd): where the kernel queues, the scenarios of the drop skip with this reason "
+        "and those of the queue run; the model and this machine run the first"),
+    Difference(
         "unsupported", "calls one backend cannot carry out (pidlab.Unsupported)",
         "the model has no user namespaces, no prctl options beyond those of the API, "
         "no resource limit but RLIMIT_CORE, no /proc entries beyond those of the API "

@@ -319,7 +319,11 @@ def _do_send_sig_info(k: "Kernel", sig: int, info: int, p: TaskStruct, type_: in
         # (prepare_signal) happen.  Seen on 6.18 with tgkill, tkill,
         # rt_tgsigqueueinfo and pidfd_send_signal (PIDFD_THREAD pidfd or
         # PIDFD_SIGNAL_THREAD); a process-directed signal through the same pid
-        # (kill, PIDFD_SIGNAL_THREAD_GROUP) reaches the live threads.
+        # (kill, PIDFD_SIGNAL_THREAD_GROUP) reaches the live threads.  Not every
+        # kernel's rule: Debian's 6.1.192 and 6.12.117, and kernel/signal.c of
+        # 6.18.y and linux-next, queue it after prepare_signal; no upstream change
+        # was found, so this follows the 6.18.44 host at every version
+        # (differences.py "zombie-leader-signal").
         return 0
     return send_signal_locked(k, sig, info, p, type_, sender)
 

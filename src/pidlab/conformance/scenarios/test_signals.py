@@ -24,6 +24,7 @@ from pidlab import (CAP_KILL, CAP_SETUID, CLONE_NEWPID, PIDFD_SIGNAL_THREAD,
                     SIGURG, SIGUSR1, SIGUSR2, SIGWINCH, WCONTINUED, WNOHANG, WUNTRACED)
 
 from pidlab.conformance.helpers import needs, raises_errno, snapshot, status_lines
+from pidlab.differences import difference
 
 # Every scenario runs on the model at every kernel version and on every live kernel.
 pytestmark = pytest.mark.pidlab_kernels("all")
@@ -722,19 +723,26 @@ def test_permission_is_checked_against_the_credentials_of_the_thread_named(kerne
 #
 # The leader called exit() while another thread runs: it is a zombie that keeps its
 # pid (delay_group_leader), so tgkill, tkill and pidfd_send_signal still find it.
-# A thread-directed signal (PIDTYPE_PID: tgkill, a PIDFD_THREAD pidfd, or
-# PIDFD_SIGNAL_THREAD) aimed at it succeeds and is dropped whole -- nothing is
-# queued, no thread is woken, and not even SIGCONT's generation-time effects
-# (prepare_signal: continue the group, report CLD_CONTINUED) happen; seen on 6.18.44
-# with tgkill, tkill, rt_tgsigqueueinfo and pidfd_send_signal alike.  A
-# process-directed signal through the same pid (kill, PIDFD_SIGNAL_THREAD_GROUP) goes
+# A process-directed signal through that pid (kill, PIDFD_SIGNAL_THREAD_GROUP) goes
 # to the group and is taken by a live thread (complete_signal skips the PF_EXITING
 # leader), so job control works on the remaining threads.  Permission and signal
 # number are checked first, as for any target.
-# Not a rule of every kernel: Debian's 6.1.0-57 and 6.12.117 queue such a signal on the
-# zombie (its SigPnd shows it), so SIGCONT's prepare_signal effects do happen there, as
-# 6.18.y's kernel/signal.c reads too; no upstream change that drops it was found, and the
-# model keeps what this machine's 6.18.44 build does at every version.
+# A thread-directed signal (PIDTYPE_PID: tgkill, a PIDFD_THREAD pidfd, or
+# PIDFD_SIGNAL_THREAD) aimed at the zombie succeeds, and what else happens is not the
+# same on every kernel (differences.py "zombie-leader-signal"):
+# - this machine's 6.18.44 build drops it whole -- nothing is queued and not even
+#   SIGCONT's generation-time effects (prepare_signal: continue the group, report
+#   CLD_CONTINUED) happen; seen with tgkill, tkill, rt_tgsigqueueinfo and
+#   pidfd_send_signal alike, and the model does the same at every version;
+# - Debian's 6.1.192 and 6.12.117 queue it on the zombie's own pending set after
+#   prepare_signal, as kernel/signal.c of 6.18.y and of linux-next reads
+#   (__send_signal_locked has no exit_state test), so a SIGCONT continues the group.
+# No upstream change that makes the difference was found, so it has no change record:
+# each live kernel is probed, and the scenarios of the kernel that does otherwise skip
+# with the difference's reason.  Any other signal so aimed leaves the group running on
+# both kinds of kernel: a signal queued on the zombie is never dequeued (it runs no
+# more), and complete_signal wakes no thread for a PIDTYPE_PID signal whose target
+# does not want it (PF_EXITING).
 
 def _group_whose_leader_exited(kernel, parent=None):
     """(child record, the live thread) of a process of `parent` whose leader has exited."""
@@ -757,6 +765,43 @@ def _thread_directed(how: str):
         finally:
             sender.close(fd)
     return send
+
+
+# Per live kernel (by version): does it queue a thread-directed signal on a zombie leader?
+_QUEUES_ON_A_ZOMBIE_LEADER: dict[tuple[str, str], bool] = {}
+
+
+def queues_on_a_zombie_leader(kernel) -> bool:
+    """Whether `kernel` queues a thread-directed signal on a zombie leader (Debian's 6.1
+    and 6.12) rather than dropping it (this machine's 6.18.44, and the model at every
+    version: differences.py "zombie-leader-signal").  A live kernel is probed once: a
+    group of its own, tgkill SIGUSR1 to the zombie leader, then the leader's SigPnd."""
+    if kernel.name != "live":
+        return False                    # the model follows this machine: it drops
+    key = (kernel.name, kernel.version)
+    if key not in _QUEUES_ON_A_ZOMBIE_LEADER:
+        init = kernel.init
+        proc, _ = _group_whose_leader_exited(kernel)
+        init.tgkill(proc.pid, proc.pid, SIGUSR1)
+        text = init.read_text(f"/proc/{proc.pid}/status")
+        pending = int(status_lines(text, ("SigPnd",))["SigPnd"], 16)
+        init.kill(proc.pid, SIGKILL)
+        assert init.waitpid(proc.pid, 0) == (proc.pid, SIGKILL)
+        _QUEUES_ON_A_ZOMBIE_LEADER[key] = bool(pending & (1 << (SIGUSR1 - 1)))
+    return _QUEUES_ON_A_ZOMBIE_LEADER[key]
+
+
+def skip_unless_the_kernel_drops_it(kernel) -> None:
+    if queues_on_a_zombie_leader(kernel):
+        pytest.skip(f"zombie-leader-signal: Linux {kernel.version} queues a thread-directed "
+                    f"signal on a zombie leader: {difference('zombie-leader-signal').why}")
+
+
+def skip_unless_the_kernel_queues_it(kernel) -> None:
+    if not queues_on_a_zombie_leader(kernel):
+        pytest.skip(f"zombie-leader-signal: {kernel.name} {kernel.version} drops a "
+                    f"thread-directed signal aimed at a zombie leader: "
+                    f"{difference('zombie-leader-signal').why}")
 
 
 THREAD_DIRECTED = ["tgkill", "thread_pidfd", "signal_thread"]
@@ -782,6 +827,7 @@ def test_a_zombie_leader_still_has_a_pid_that_tgkill_and_pidfd_open_find(kernel)
 @pytest.mark.parametrize("how", THREAD_DIRECTED)
 def test_sigcont_aimed_at_a_zombie_leader_does_not_continue_its_stopped_group(kernel, how):
     needs(kernel, *THREAD_DIRECTED_NEEDS[how])
+    skip_unless_the_kernel_drops_it(kernel)
     init = kernel.init
     proc, thread = _group_whose_leader_exited(kernel)
     init.kill(proc.pid, SIGSTOP)
@@ -793,6 +839,44 @@ def test_sigcont_aimed_at_a_zombie_leader_does_not_continue_its_stopped_group(ke
     # The stop was not replaced by a continue: it is still there to be reported.
     assert init.waitpid(proc.pid, WUNTRACED | WCONTINUED | WNOHANG) == \
         (proc.pid, stop_status(SIGSTOP))
+
+
+@pytest.mark.parametrize("how", THREAD_DIRECTED)
+def test_where_a_zombie_leader_takes_thread_directed_signals_sigcont_continues_its_group(
+        kernel, how):
+    # Debian's 6.1 and 6.12: prepare_signal runs for the zombie as for any target, and
+    # SIGCONT's effects are the group's (every thread woken, CLD_CONTINUED for the parent).
+    needs(kernel, *THREAD_DIRECTED_NEEDS[how])
+    skip_unless_the_kernel_queues_it(kernel)
+    init = kernel.init
+    proc, thread = _group_whose_leader_exited(kernel)
+    init.kill(proc.pid, SIGSTOP)
+    assert state(init, f"{proc.pid}/task/{thread.pid}") == STOPPED
+    _thread_directed(how)(init, proc.pid, SIGCONT)
+    assert state(init, f"{proc.pid}/task/{thread.pid}") == SLEEPING
+    # The stop was replaced by a continue before anyone waited for it.
+    assert init.waitpid(proc.pid, WUNTRACED | WCONTINUED | WNOHANG) == (proc.pid, 0xFFFF)
+    assert thread.task.getpid() == proc.pid
+
+
+@pytest.mark.parametrize("how", THREAD_DIRECTED)
+def test_where_a_zombie_leader_takes_thread_directed_signals_they_stay_pending_on_it(
+        kernel, how):
+    # Debian's 6.1 and 6.12: the signal goes to the zombie's own queue (PIDTYPE_PID), which
+    # nobody dequeues; the group's shared queue and the live thread's stay empty.
+    needs(kernel, *THREAD_DIRECTED_NEEDS[how])
+    skip_unless_the_kernel_queues_it(kernel)
+    init = kernel.init
+    proc, thread = _group_whose_leader_exited(kernel)
+    _thread_directed(how)(init, proc.pid, SIGUSR2)
+    leader = status_lines(init.read_text(f"/proc/{proc.pid}/status"), ("SigPnd", "ShdPnd"))
+    live = status_lines(init.read_text(f"/proc/{proc.pid}/task/{thread.pid}/status"),
+                        ("SigPnd", "ShdPnd"))
+    assert int(leader["SigPnd"], 16) == 1 << (SIGUSR2 - 1)
+    assert int(leader["ShdPnd"], 16) == 0
+    assert int(live["SigPnd"], 16) == 0
+    assert state(init, f"{proc.pid}/task/{thread.pid}") == SLEEPING
+    assert thread.task.getpid() == proc.pid
 
 
 @pytest.mark.parametrize("how", THREAD_DIRECTED)
@@ -867,7 +951,7 @@ def test_tgkill_of_the_live_thread_stops_and_continues_a_group_whose_leader_exit
 def test_sigkill_to_the_process_of_a_zombie_leader_kills_the_group(kernel):
     init = kernel.init
     proc, thread = _group_whose_leader_exited(kernel)
-    init.tgkill(proc.pid, proc.pid, SIGKILL)            # dropped
+    init.tgkill(proc.pid, proc.pid, SIGKILL)            # dropped, or queued on the zombie
     assert thread.task.getpid() == proc.pid
     init.kill(proc.pid, SIGKILL)
     assert init.waitpid(proc.pid, 0) == (proc.pid, SIGKILL)
