@@ -190,6 +190,9 @@ class LiveKernel:
         self._agents: list[Agent] = []
         self._closed = False
         self._last: Agent | None = None     # the agent that answered last
+        # While pidlab.stress runs a scenario's threads (live/race.py): the race their calls
+        # go through, so that calls of different tasks are in flight at the same time.
+        self._race: Any = None
         self._holder: subprocess.Popen | None = None
         self._procbase = tempfile.mkdtemp(prefix="pidlab-proc-")
         userns = os.geteuid() != 0
@@ -477,6 +480,8 @@ class LiveKernel:
             time.sleep(0.0002)
 
     def _call(self, agent: Agent, op: str, *args: Any, settle: bool = True) -> Any:
+        if self._race is not None:
+            return self._race.call(agent, op, args)
         last = self._last
         if last is not None and last is not agent:
             self._quiet(last)
@@ -502,21 +507,10 @@ class LiveKernel:
                     break                   # it died while making the call
                 if msg[0] == "hello" or msg[0] != seq:
                     continue                # a stale answer of a task that was stopped
-                kind = msg[1]
-                if kind == "ok":
-                    result = msg[2]
-                    break
-                if settle:
+                if msg[1] != "ok" and settle:
                     self._settle()
-                if kind == "err":
-                    raise oserror(msg[2], msg[3])
-                if kind == "block":
-                    raise WouldBlock(msg[2])
-                if msg[2] == "Unsupported":
-                    raise Unsupported(msg[3])
-                if msg[2] == "TypeError":
-                    raise TypeError(msg[3])
-                raise PidlabError(f"agent error {msg[2]}: {msg[3]}")
+                result = answer(msg)
+                break
             st = agent.stat()
             if st is None or st[0] in "ZXTt" or st[1] & PF_EXITING:
                 # Killed or stopped by its own call (kill(getpid(), ...), exit):
@@ -552,7 +546,13 @@ class LiveKernel:
         as the owner of the sandbox's user namespace (and root has anyway)."""
         req_slot, rep_slot = info["chan"]
         # Through the calling thread: a zombie leader has no files any more.
-        pidfd = os.pidfd_open(parent.host_tid, PIDFD_THREAD)
+        try:
+            pidfd = os.pidfd_open(parent.host_tid, PIDFD_THREAD)
+        except OSError as e:
+            if e.errno != errno.EINVAL:
+                raise
+            # Before 6.9 there is no PIDFD_THREAD: through the process (its leader's files).
+            pidfd = os.pidfd_open(parent.host_pid, 0)
         try:
             req = S.pidfd_getfd(pidfd, req_slot, 0)
             try:
@@ -568,6 +568,22 @@ class LiveKernel:
         self._call(parent, "close_channel", tuple(info["close"]), settle=False)
         self._quiet(child)              # as in the model, a new child sleeps when clone returns
         return child
+
+
+def answer(msg: tuple) -> Any:
+    """What an agent's answer (seq, kind, ...) stands for: the call's value, or its exception."""
+    kind = msg[1]
+    if kind == "ok":
+        return msg[2]
+    if kind == "err":
+        raise oserror(msg[2], msg[3])
+    if kind == "block":
+        raise WouldBlock(msg[2])
+    if msg[2] == "Unsupported":
+        raise Unsupported(msg[3])
+    if msg[2] == "TypeError":
+        raise TypeError(msg[3])
+    raise PidlabError(f"agent error {msg[2]}: {msg[3]}")
 
 
 # Run as `python -I -c _MOUNT_PROCFS <host pid> <host tid> <target>` (x86_64 numbers).
