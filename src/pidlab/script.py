@@ -20,11 +20,25 @@ attributes (`c.pid`, `info.exit_code`), and W*-macros (`WEXITSTATUS(status)`).
 Expressions are evaluated by a small interpreter, never by `eval`.  Names are
 checked when the file is parsed; `pidlab help language` prints the reference
 (`reference()` below), generated from the Task API and the model's procfs.
+
+A concurrent scenario (`pidlab explore`) adds a `par { ... | ... }` block of
+threads, an optional `after { }` block and herd7's conditions:
+
+    par {
+        r = init.waitpid(c.pid, 0)
+    |
+        fd = other.pidfd_open(c.pid)
+    }
+    exists (fd == ESRCH)
+
+parse_litmus() reads one; Litmus.compile() gives the setup, threads and final
+that pidlab.explore and pidlab.stress take (see "concurrent scenarios" below).
 """
 
 from __future__ import annotations
 
 import ast
+import collections
 import dataclasses
 import difflib
 import enum
@@ -43,6 +57,7 @@ from typing import Any, Callable, Collection, Iterable, Iterator, Mapping, Seque
 from . import constants as C
 from .api import (Child, FileHandle, PidfdInfo, PidlabError, StatfsResult, StatResult, TaskAPI,
                   TaskExited, TaskView, Unsupported, WaitidResult, WouldBlock)
+from .explore import WOULD_BLOCK, Errno, canon
 
 DIRECTIVES = ("tree", "ps", "check", "echo")
 TREE_FORMATS = ("text", "json", "dot", "svg")
@@ -324,6 +339,11 @@ def parse_line(text: str, lineno: int = 1, filename: str = "<input>") -> Step | 
         body = _strip_comment(text).strip()
     if not body:
         return None
+    if concurrent_line(body):
+        raise ScriptError(filename, lineno, f"{body.split()[0]!r} begins a line of a concurrent "
+                          "scenario (par { ... | ... }, after { }, exists/forall, changes): "
+                          "`pidlab explore FILE` plays those; run, compare and shell play "
+                          "sequential ones")
     word, _, rest = body.partition(" ")
     if word in DIRECTIVES:
         if word == "echo":
@@ -1174,6 +1194,818 @@ def _owner_in_model_names(kernel: Any, task: Any, fd: Any, st: StatResult) -> tu
     return (st.st_uid, st.st_gid)
 
 
+# ---------------------------------------------------------------- concurrent scenarios
+#
+# A litmus test, in herd7's sense: setup lines, one `par { ... | ... }` block whose
+# threads pidlab.explore interleaves at the kernel's lock points, an optional
+# `after { }` block run once every thread is done, and conditions on the outcomes:
+#
+#     c = init.fork()
+#     c.exit_group(0)
+#     other = init.fork()
+#     par {
+#         r = init.waitpid(c.pid, 0)
+#     |
+#         fd = other.pidfd_open(c.pid)
+#     }
+#     after {
+#         info = other.pidfd_get_info(fd, PIDFD_INFO_EXIT)
+#     }
+#     exists leak (fd >= 0 and not info.mask & PIDFD_INFO_EXIT)
+#     forall (r == (c.pid, 0))
+#
+# parse_litmus() reads one; Litmus.compile() makes the (setup, threads, final)
+# callables pidlab.explore and pidlab.stress take, and the conditions' predicates.
+
+CONDITION_KINDS = ("exists", "~exists", "forall")
+UNBOUND = None                      # what a name reads as when its line did not run
+_BLOCK_OPEN = re.compile(r"(par|after)\s*\{\Z")
+_BLOCK_INLINE = re.compile(r"(par|after)\s*\{.")
+_CONDITION = re.compile(r"(~\s*exists|exists|forall)(?:\s+([A-Za-z_][\w.-]*))?\s*(\(.*)\Z", re.S)
+_CHANGES = re.compile(r"changes(?:\s+(.*))?\Z")
+_CHANGE_ITEM = re.compile(r"([a-z0-9][a-z0-9-]*)=([01])\Z")
+# Names a condition (and only a condition) may read besides the bound ones: ok(x) is
+# true when x's line ran and its call succeeded (not an errno, WOULD_BLOCK, unbound).
+CONDITION_NAMES = ("WOULD_BLOCK", "ok")
+# Directives that print: once per schedule would be thousands of times.
+_SETUP_DIRECTIVES = ("check",)
+
+
+def concurrent_line(body: str) -> str:
+    """What a line (without its comment) is in a concurrent scenario: "par", "after",
+    "|", "}", "condition", "changes", "inline" (a block opened with code after its
+    brace), or "" for an ordinary step."""
+    if body in ("|", "}"):
+        return body
+    m = _BLOCK_OPEN.match(body)
+    if m:
+        return m.group(1)
+    if _BLOCK_INLINE.match(body):
+        return "inline"
+    if _CONDITION.match(body):
+        return "condition"
+    if body == "changes" or re.match(r"changes\s+[A-Za-z0-9][\w-]*\s*=", body):
+        return "changes"
+    return ""
+
+
+@dataclasses.dataclass
+class Condition:
+    """`exists NAME (EXPR)`, `~exists NAME (EXPR)` or `forall NAME (EXPR)`: a proposition
+    on an outcome, and what the test claims of it (some, no, every schedule)."""
+
+    kind: str                   # "exists", "~exists", "forall"
+    name: str
+    expr: ast.expr
+    source: str                 # the proposition as written, with its parentheses
+    line: int
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset(n.id for n in ast.walk(self.expr) if isinstance(n, ast.Name))
+
+    def witnessed(self, holds: bool) -> bool:
+        """Whether an outcome on which the proposition is `holds` is a witness: a schedule
+        that shows it (exists, ~exists) or a counterexample (forall)."""
+        return holds if self.kind != "forall" else not holds
+
+    def ok(self, positive: int, negative: int) -> bool:
+        """herd7's validation: exists needs one schedule, ~exists none, forall all."""
+        if self.kind == "exists":
+            return positive > 0
+        if self.kind == "~exists":
+            return positive == 0
+        return negative == 0
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.source}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Bindings:
+    """What one thread (or the after block) of a schedule bound: its names in the order
+    the block first binds them, each value canonical (a Child without its task handle,
+    an errno as pidlab.Errno, WOULD_BLOCK, 0 for a call that returns nothing) or None
+    when its line did not run; `stopped` says where and why the block stopped early."""
+
+    block: str                  # "P0", "P1", ..., "after"
+    names: tuple[str, ...]
+    values: tuple
+    stopped: str = ""           # "line 12: ESRCH", "" when it ran to its end
+
+    def mapping(self) -> dict[str, Any]:
+        return dict(zip(self.names, self.values))
+
+    def __str__(self) -> str:
+        parts = [f"{n}={show_bound(v)}" for n, v in zip(self.names, self.values)]
+        if self.stopped:
+            parts.append(f"(stopped at {self.stopped})")
+        return " ".join(parts) or "(nothing bound)"
+
+
+def show_bound(value: Any) -> str:
+    """A bound value as an outcome prints it: ESRCH, WOULD_BLOCK, unbound, (2, exited 0)."""
+    if value is None:
+        return "unbound"
+    if isinstance(value, Errno):
+        return str(value)
+    return show(value)
+
+
+def bound_json(value: Any) -> Any:
+    """A bound value in JSON: an errno by name ({"errno": "ESRCH"}), the rest as to_json."""
+    if isinstance(value, Errno):
+        return {"errno": str(value)}
+    if value is WOULD_BLOCK:
+        return {"exception": "WouldBlock"}
+    return to_json(value)
+
+
+@dataclasses.dataclass
+class Litmus:
+    """A parsed concurrent scenario (see parse_litmus)."""
+
+    filename: str
+    description: str            # the comment block the file opens with
+    setup: list[Step]
+    threads: list[list[Step]]
+    after: list[Step]
+    conditions: list[Condition]
+    changes: dict[str, bool]
+    par_line: int = 0
+    after_line: int = 0
+
+    @property
+    def thread_names(self) -> list[str]:
+        """P0, P1, ... each with the task its first line names: "P0 init"."""
+        return [f"P{i}" + (f" {lines[0].receiver}" if lines and lines[0].receiver else "")
+                for i, lines in enumerate(self.threads)]
+
+    def names_of(self, lines: Sequence[Step]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(n for s in lines for n in s.targets))
+
+    def binder(self) -> dict[str, tuple[str, int]]:
+        """Every name a block binds -> (block, line of its first binding): "setup",
+        "P0", ..., "after"."""
+        out: dict[str, tuple[str, int]] = {}
+        for block, lines in [("setup", self.setup),
+                             *((f"P{i}", t) for i, t in enumerate(self.threads)),
+                             ("after", self.after)]:
+            for s in lines:
+                for n in s.targets:
+                    out.setdefault(n, (block, s.line))
+        return out
+
+    def compile(self) -> "Program":
+        return Program(self)
+
+
+def _stem(filename: str) -> str:
+    base = os.path.basename(filename).strip("<>")
+    return base.removesuffix(".pidlab") or "litmus"
+
+
+def _description(text: str) -> str:
+    """The comment block a file opens with, without its '#'s."""
+    out = []
+    for line in text.splitlines():
+        s = line.strip()
+        if not s.startswith("#"):
+            if s or out:
+                break
+            continue
+        out.append(s[1:].strip() if s != "#" else "")
+    return "\n".join(out).strip()
+
+
+def _parse_condition(body: str, filename: str, lineno: int) -> Condition:
+    m = _CONDITION.match(body)
+    assert m is not None
+    kind = re.sub(r"\s+", "", m.group(1))
+    source = m.group(3).strip()
+    try:
+        expr = ast.parse(source, mode="eval").body
+    except SyntaxError:
+        raise ScriptError(filename, lineno, f"expected {kind} [NAME] (EXPR) with one "
+                          f"expression in parentheses, got {source!r}") from None
+    for node in ast.walk(expr):
+        if isinstance(node, ast.Call) and not (isinstance(node.func, ast.Name) and
+                                               (node.func.id in MACROS or node.func.id == "ok")):
+            raise ScriptError(filename, lineno, "a condition reads the names the blocks "
+                              f"bound; it makes no call ({ast.unparse(node)!r})")
+    return Condition(kind, m.group(2) or "", expr, source, lineno)
+
+
+def _parse_changes(body: str, filename: str, lineno: int) -> dict[str, bool]:
+    from .versions import by_key
+    m = _CHANGES.match(body)
+    items = (m.group(1) or "").split() if m else []
+    if not items:
+        raise ScriptError(filename, lineno, "expected `changes KEY=0|1 ...` (pidlab features "
+                          "lists the keys), e.g. `changes pidfd-open-locked=0`")
+    known = by_key()
+    out: dict[str, bool] = {}
+    for item in items:
+        im = _CHANGE_ITEM.match(item)
+        if im is None:
+            raise ScriptError(filename, lineno, f"expected KEY=0 or KEY=1, got {item!r}")
+        key = im.group(1)
+        if key not in known:
+            hint = difflib.get_close_matches(key, known, n=1)
+            raise ScriptError(filename, lineno, f"no change {key!r}" + (
+                f" (did you mean {hint[0]}?)" if hint else " (pidlab features lists them)"))
+        out[key] = im.group(2) == "1"
+    return out
+
+
+def parse_litmus(text: str, filename: str = "<script>") -> Litmus:
+    """A concurrent scenario: setup lines, `par { ... | ... }`, an optional `after { }`,
+    conditions.  Raises ScriptError with every mistake of the file in `errors`: the
+    layout first, then (once it is right) every name, as parse() does."""
+    errors: list[ScriptError] = []
+    setup: list[Step] = []
+    threads: list[list[Step]] = []
+    after: list[Step] = []
+    conditions: list[Condition] = []
+    changes: dict[str, bool] = {}
+    where = "setup"             # setup, par, after, end (past the blocks), conditions
+    par_line = after_line = 0
+    thread_line = 0             # where the current thread begins (par or |)
+    filled = False              # the current thread has a line
+    skipping = ""               # inside a misplaced block: where to go back after its }
+
+    def fail(i: int, msg: str) -> None:
+        errors.append(ScriptError(filename, i, msg))
+
+    for i, raw in enumerate(text.splitlines(), 1):
+        if raw.lstrip().startswith("echo ") or raw.strip() == "echo":
+            body = _strip_echo_comment(raw).strip()
+        else:
+            body = _strip_comment(raw).strip()
+        if not body:
+            continue
+        kind = concurrent_line(body)
+        if skipping:
+            # The lines of a block already reported as misplaced: one error for all.
+            if kind == "}":
+                where, skipping = skipping, ""
+            continue
+        if kind == "inline":
+            fail(i, f"write `{body.split('{')[0].strip()} {{` on a line of its own, then "
+                 "one step per line")
+        elif kind == "par":
+            if par_line:
+                fail(i, f"one par block per scenario (the first opens at line {par_line})")
+                skipping = where
+            elif where != "setup":
+                fail(i, "a par block cannot open inside another block")
+            else:
+                where, par_line, thread_line = "par", i, i
+                threads.append([])
+                filled = False
+        elif kind == "|":
+            if where != "par":
+                fail(i, "`|` separates the threads of a par block; here it is outside one")
+            else:
+                if not filled:
+                    fail(i, f"the thread that begins at line {thread_line} has no step")
+                threads.append([])
+                thread_line, filled = i, False
+        elif kind == "}":
+            if where == "par":
+                if not filled:
+                    fail(i, f"the thread that begins at line {thread_line} has no step")
+                where = "end"
+            elif where == "after":
+                where = "end"
+            else:
+                fail(i, "this `}` closes no block")
+        elif kind == "after":
+            if not par_line:
+                fail(i, "after { } runs once the par block's threads are done: it follows "
+                     "the par block")
+                skipping = where
+            elif where in ("par", "after"):
+                fail(i, "close the block with `}` before after {")
+            elif after_line:
+                fail(i, f"one after block per scenario (the first opens at line {after_line})")
+                skipping = where
+            elif where == "conditions":
+                fail(i, "after { } comes before the conditions")
+                skipping = where
+            else:
+                where, after_line = "after", i
+        elif kind == "condition":
+            if where in ("par", "after"):
+                fail(i, "a condition comes after the blocks: close the block with `}` first")
+            elif not par_line:
+                fail(i, "a condition is about the outcomes of the par block: it follows it")
+            else:
+                try:
+                    conditions.append(_parse_condition(body, filename, i))
+                except ScriptError as e:
+                    errors.append(e)
+                where = "conditions"
+        elif kind == "changes":
+            if where != "setup":
+                fail(i, "changes come before the par block (they set up the kernel)")
+            else:
+                try:
+                    changes.update(_parse_changes(body, filename, i))
+                except ScriptError as e:
+                    errors.append(e)
+        else:
+            filled = True               # a thread with a bad line is not an empty one
+            try:
+                step = parse_line(raw, i, filename)
+            except ScriptError as e:
+                errors.append(e)
+                continue
+            if step is None:
+                continue
+            if where == "setup":
+                if step.kind == "directive" and step.directive not in _SETUP_DIRECTIVES:
+                    fail(i, f"{step.directive} would run before every schedule: in a "
+                         "concurrent scenario only `check` may stand among the setup lines")
+                else:
+                    setup.append(step)
+            elif where in ("par", "after"):
+                block = "a thread" if where == "par" else "the after block"
+                if step.kind != "call":
+                    fail(i, f"{block} is made of system calls (`name = TASK.METHOD(...)`); "
+                         "say what to expect with exists/forall conditions after the blocks")
+                elif step.repeat:
+                    fail(i, f"repeat is for setup lines, not {block}")
+                elif step.expect is not None:
+                    fail(i, f"no `->` in {block}: bind the result (`x = ...`) and state it "
+                         "in a condition after the blocks (exists (x == ESRCH))")
+                else:
+                    (threads[-1] if where == "par" else after).append(step)
+            else:
+                fail(i, "after the par block only `after { }` and conditions (exists, "
+                     "~exists, forall) may follow")
+    if where == "par":
+        fail(par_line, "the par block opened here is not closed with `}`")
+    elif where == "after":
+        fail(after_line, "the after block opened here is not closed with `}`")
+    lit = Litmus(filename, _description(text), setup, threads, after, conditions, changes,
+                 par_line, after_line)
+    if not errors:
+        errors += _check_litmus_names(lit)
+    if errors:
+        errors.sort(key=lambda e: e.line)
+        first = errors[0]
+        first.errors = errors
+        raise first
+    stem, unnamed = _stem(filename), [c for c in conditions if not c.name]
+    for n, c in enumerate(conditions, 1):
+        if not c.name:
+            c.name = stem if len(unnamed) == 1 and len(conditions) == 1 else f"{stem}.{n}"
+    return lit
+
+
+def _check_litmus_names(lit: Litmus) -> list[ScriptError]:
+    """Every name of every block: read only once bound (a thread reads the setup's names
+    and its own, never another thread's), bound by one block only."""
+    errors: list[ScriptError] = []
+    fn = lit.filename
+    binder = lit.binder()
+    first_binding = {n: line for n, (_, line) in binder.items()}
+
+    def check_block(block: str, lines: list[Step], visible: set[str]) -> None:
+        bound = set(visible)
+        for step in lines:
+            for name, expectation in _names_in(step):
+                if name in bound or _known(name, expectation):
+                    continue
+                owner = binder.get(name)
+                if owner is not None and owner[0] not in ("setup", block):
+                    why = ("the setup runs before every block" if block == "setup" else
+                           "the after block runs once the threads are done"
+                           if owner[0] == "after" else
+                           "a thread reads the setup's names and its own, never another "
+                           "thread's (compare them in a condition)")
+                    where = "the after block" if owner[0] == "after" else f"thread {owner[0]}"
+                    errors.append(ScriptError(fn, step.line, f"{name!r} is bound by {where} "
+                                              f"(line {owner[1]}): {why}"))
+                    break
+                try:
+                    check_names(step, bound, fn, first_binding)
+                except ScriptError as e:
+                    errors.append(e)
+                break
+            for name in step.targets:
+                owner = binder.get(name)
+                if name in CONDITION_NAMES:
+                    errors.append(ScriptError(fn, step.line, f"{name!r} is a reserved name"))
+                elif owner is not None and owner[0] != block:
+                    where = "the setup" if owner[0] == "setup" else (
+                        "the after block" if owner[0] == "after" else f"thread {owner[0]}")
+                    errors.append(ScriptError(fn, step.line, f"{name!r} is already bound by "
+                                              f"{where} (line {owner[1]}): each block binds "
+                                              "names of its own, so that an outcome says "
+                                              "which thread saw what"))
+            bound.update(step.targets)
+
+    check_block("setup", lit.setup, set())
+    setup_names = {n for s in lit.setup for n in s.targets}
+    thread_names: set[str] = set()
+    for i, lines in enumerate(lit.threads):
+        check_block(f"P{i}", lines, setup_names)
+        thread_names.update(n for s in lines for n in s.targets)
+    check_block("after", lit.after, setup_names | thread_names)
+    everything = set(binder)
+    seen: dict[str, int] = {}
+    for c in lit.conditions:
+        if c.name:
+            if c.name in seen:
+                errors.append(ScriptError(fn, c.line, f"a condition named {c.name!r} is "
+                                          f"already at line {seen[c.name]}"))
+            seen.setdefault(c.name, c.line)
+        for name in sorted(c.names):
+            if name in everything or name in CONDITION_NAMES or _known(name, False):
+                continue
+            pool = [*everything, *CONDITION_NAMES, *ERRNOS, *CONSTANTS]
+            hint = difflib.get_close_matches(name, pool, n=1, cutoff=0.75)
+            errors.append(ScriptError(fn, c.line, f"{name!r} is not bound by any block and is "
+                                      "not a constant or an errno" +
+                                      (f" (did you mean {hint[0]}?)" if hint else "")))
+    return errors
+
+
+def parse_any(text: str, filename: str = "<script>") -> list[Step] | Litmus:
+    """A sequential scenario's steps, or a Litmus when the file has a par block."""
+    for raw in text.splitlines():
+        if concurrent_line(_strip_comment(raw).strip()) in ("par", "inline"):
+            return parse_litmus(text, filename)
+    return parse(text, filename)
+
+
+# ------------------------------------------------ running a concurrent scenario
+#
+# The compiled blocks are plain objects (picklable, so that an exploration can
+# shard them across processes) called as pidlab.explore calls them:
+# setup(k) -> state, thread(k, state) -> Bindings, final(k, state, outcome) ->
+# Bindings.  They evaluate the script's lines with the Evaluator above, without
+# Runner.step's Ctrl-C guard (a schedule is short and replayable).
+
+class LitmusState:
+    """One schedule's script state: the setup's names (real values, task handles
+    included), each block's own names, and which step bound what (traces only)."""
+
+    __slots__ = ("env", "blocks", "log")
+
+    def __init__(self, env: dict[str, Any], nthreads: int) -> None:
+        self.env = env
+        self.blocks: list[dict[str, Any]] = [{} for _ in range(nthreads)]
+        # (event, thread, line, step, names, text): only when a trace records the steps
+        self.log: list[tuple[str, int, int, int, tuple[str, ...], str]] = []
+
+
+class _Scope(Env):
+    """Names of several blocks at once: the first mapping that has the name wins."""
+
+    def __init__(self, kernel: Any, *maps: Mapping[str, Any]) -> None:
+        super().__init__(kernel)
+        self.names = collections.ChainMap(*maps)        # type: ignore[assignment]
+
+
+class SetupFn:
+    """The setup lines, run on a fresh kernel before every schedule.  An expectation
+    that fails, or a call that fails with nothing expecting it, is a ScriptError: the
+    scenario does not set up what it says."""
+
+    def __init__(self, lit: Litmus) -> None:
+        self.lines = lit.setup
+        self.filename = lit.filename
+        self.nthreads = len(lit.threads)
+        self.last: LitmusState | None = None        # the latest schedule's (for traces)
+
+    def __call__(self, k: Any) -> LitmusState:
+        runner = Runner(k, self.filename)
+        for step in self.lines:
+            out = runner._step(step)
+            if out.failed:
+                what = f"expected {out.expected}, got {out.describe()}" if out.expected else \
+                    f"{out.describe()}, which nothing expected (add `-> ...` if it should)"
+                if out.kind == "assert":
+                    what = out.message
+                raise ScriptError(self.filename, step.line, f"the setup failed: {step.source}: "
+                                  f"{what}")
+        state = LitmusState(dict(runner.env.names), self.nthreads)
+        self.last = state
+        return state
+
+    def __getstate__(self) -> dict:
+        return {"lines": self.lines, "filename": self.filename, "nthreads": self.nthreads,
+                "last": None}
+
+    def __setstate__(self, d: dict) -> None:
+        self.__dict__.update(d)
+
+
+def _missing(value: Any) -> str:
+    """Why a bound value cannot stand as an argument ("" when it can)."""
+    if value is None:
+        return "unbound (its line did not run)"
+    if isinstance(value, Errno):
+        return f"{value} (its call failed)"
+    if value is WOULD_BLOCK:
+        return "WOULD_BLOCK (its call would have blocked)"
+    return ""
+
+
+class _Block:
+    """The lines of one thread or of the after block, run in order: a call's result is
+    bound (an errno as Errno, WouldBlock as WOULD_BLOCK, nothing as 0); a failed call
+    that binds nothing, a killed task, or a line that would read a name its block could
+    not bind, stops the block there."""
+
+    def __init__(self, lit: Litmus, label: str, lines: list[Step], index: int) -> None:
+        self.label = label
+        self.lines = lines
+        self.index = index
+        self.filename = lit.filename
+        self.names = lit.names_of(lines)
+        own = set(self.names) if label != "after" else \
+            {n for t in lit.threads for s in t for n in s.targets} | set(self.names)
+        # The names each line reads that a block binds (and may have failed to).
+        self.reads = [tuple(dict.fromkeys(n for n, _ in _names_in(s) if n in own))
+                      for s in lines]
+
+    def run(self, k: Any, scope: _Scope, own: dict[str, Any], log: list | None) -> str:
+        sched = getattr(getattr(k, "state", None), "sched", None)
+        if log is None or sched is None or not sched.record:
+            return self._run(scope, own, None, None)
+        return self._run(scope, own, log, sched)
+
+    def _run(self, scope: _Scope, own: dict[str, Any], log: list | None, sched: Any) -> str:
+        """The lines; with `log` (a trace), what each did at which step: ("call", thread,
+        line, step, (), source), ("bind", ..., names, "fd=3"), ("stop", ..., (), why)."""
+        for step, reads in zip(self.lines, self.reads):
+            stopped = ""
+            for name in reads:
+                why = _missing(scope.names.get(name))
+                if why:
+                    stopped = f"line {step.line}: {name} is {why}"
+                    break
+            if not stopped:
+                if log is not None:
+                    log.append(("call", self.index, step.line, len(sched.trace), (),
+                                step.source))
+                stopped = self._line(step, scope, own)
+            if stopped:
+                if log is not None:
+                    log.append(("stop", self.index, step.line, len(sched.trace), (), stopped))
+                return stopped
+            if log is not None and step.targets:
+                log.append(("bind", self.index, step.line, len(sched.trace), step.targets,
+                            " ".join(f"{n}={show_bound(canon(own[n]))}"
+                                     for n in step.targets)))
+        return ""
+
+    def _line(self, step: Step, scope: _Scope, own: dict[str, Any]) -> str:
+        """One call, its result bound; why the block stops here, or ""."""
+        ev = Evaluator(scope, self.filename, step.line)
+        call = step.expr
+        assert isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+        task = ev.task(call.func.value)
+        args = [ev.value(a) for a in call.args]
+        kwargs = {kw.arg: ev.value(kw.value) for kw in call.keywords if kw.arg}
+        failed = ""
+        try:
+            value = getattr(task, step.method)(*args, **kwargs)
+        except OSError as e:
+            value = Errno(e.errno)
+            failed = str(value)
+        except WouldBlock:
+            value, failed = WOULD_BLOCK, "WOULD_BLOCK"
+        except TaskExited:
+            return f"line {step.line}: its task was killed"
+        except (PidlabError, TypeError) as e:
+            return f"line {step.line}: {type(e).__name__}: {e}"
+        if failed and not step.targets:
+            return f"line {step.line}: {failed}"
+        value = 0 if value is None else decode(step.method, value)
+        if len(step.targets) == 1 or failed:
+            for name in step.targets:
+                own[name] = value
+        elif step.targets:
+            if not isinstance(value, tuple) or len(value) != len(step.targets):
+                raise ev.fail(f"cannot unpack {show(value)} into {', '.join(step.targets)}")
+            own.update(zip(step.targets, value))
+        return ""
+
+    def bindings(self, own: Mapping[str, Any], stopped: str) -> Bindings:
+        return Bindings(self.label, self.names, tuple(canon(own.get(n)) for n in self.names),
+                        stopped)
+
+
+class ThreadFn(_Block):
+    """One thread of the par block: fn(k, state) -> Bindings, for pidlab.explore."""
+
+    def __init__(self, lit: Litmus, index: int) -> None:
+        super().__init__(lit, f"P{index}", lit.threads[index], index)
+        self.__name__ = lit.thread_names[index]
+
+    def __call__(self, k: Any, s: LitmusState) -> Bindings:
+        own = s.blocks[self.index]
+        stopped = self.run(k, _Scope(k, own, s.env), own, s.log)
+        return self.bindings(own, stopped)
+
+
+class FinalFn(_Block):
+    """The after block: final(k, state, outcome) -> Bindings, run once every thread is
+    done, with every thread's names (as it bound them) in scope."""
+
+    def __init__(self, lit: Litmus) -> None:
+        super().__init__(lit, "after", lit.after, len(lit.threads))
+        self.__name__ = "after"
+        self.thread_names = tuple(dict.fromkeys(n for t in lit.threads for s in t
+                                                for n in s.targets))
+
+    def __call__(self, k: Any, s: LitmusState, outcome: tuple) -> Bindings:
+        own: dict[str, Any] = {}
+        threads = dict.fromkeys(self.thread_names)
+        for b in s.blocks:
+            threads.update(b)
+        stopped = self.run(k, _Scope(k, own, threads, s.env), own, None)
+        return self.bindings(own, stopped)
+
+
+class _ConditionScope(_Scope):
+    """A condition's names: an errno's name is a pidlab.Errno (so `fd == ESRCH` holds of
+    a failed call and `fd == 3` does not), WOULD_BLOCK is pidlab.WOULD_BLOCK."""
+
+    def lookup(self, name: str) -> Any:
+        if name in self.names:
+            return self.names[name]
+        if name == "WOULD_BLOCK":
+            return WOULD_BLOCK
+        if name in ERRNOS:
+            return Errno(ERRNOS[name])
+        return super().lookup(name)
+
+
+_ORDERING = (ast.Lt, ast.LtE, ast.Gt, ast.GtE)
+
+
+class _ConditionEvaluator(Evaluator):
+    """Conditions as the language reads them: an ordering comparison with an errno,
+    WOULD_BLOCK or an unbound name is false (`fd >= 0` when pidfd_open failed), and
+    reading an attribute of one is a mistake named with its cause."""
+
+    def _value(self, node: ast.expr) -> Any:
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+                node.func.id == "ok" and "ok" not in self.env.names:
+            if len(node.args) != 1 or node.keywords:
+                raise self.fail("ok(x) takes one name")
+            return not _missing(self.value(node.args[0]))
+        if isinstance(node, ast.Compare):
+            left = self.value(node.left)
+            for op, comp in zip(node.ops, node.comparators):
+                right = self.value(comp)
+                if isinstance(op, _ORDERING) and (_missing(left) or _missing(right)):
+                    return False
+                if not _CMPOPS[type(op)](left, right):
+                    return False
+                left = right
+            return True
+        return super()._value(node)
+
+    def attribute(self, obj: Any, attr: str) -> Any:
+        why = _missing(obj)
+        if why:
+            raise self.fail(f"no .{attr} of a value that is {why}: test it first "
+                            f"(`ok(x) and x.{attr} ...`)")
+        return super().attribute(obj, attr)
+
+
+class Program:
+    """A compiled concurrent scenario: `setup`, `threads` and `final` as pidlab.explore
+    and pidlab.stress take them, the `conditions`, and `changes` (the scenario's own
+    `changes` line)."""
+
+    def __init__(self, lit: Litmus) -> None:
+        self.litmus = lit
+        self.setup = SetupFn(lit)
+        self.threads = [ThreadFn(lit, i) for i in range(len(lit.threads))]
+        self.final = FinalFn(lit) if lit.after else None
+        self.conditions = lit.conditions
+        self.changes = dict(lit.changes)
+        self._setup_values: dict[tuple, dict[str, Any]] = {}
+
+    def setup_values(self, version: str | None = None,
+                     changes: Mapping[str, bool] | None = None) -> dict[str, Any]:
+        """The setup's names as a condition reads them (canonical: a Child's pid and
+        pidfd), from one run of the setup on a fresh model of that version: the model is
+        deterministic, so every schedule's setup binds the same."""
+        from . import model
+        from .versions import DEFAULT_VERSION
+        version = version or DEFAULT_VERSION
+        key = (version, tuple(sorted((changes or {}).items())))
+        if key not in self._setup_values:
+            with model.Kernel(version=version, changes=dict(changes) if changes else None) as k:
+                s = self.setup(k)
+                self._setup_values[key] = {n: canon(v) for n, v in s.env.items()}
+        return self._setup_values[key]
+
+    def scope(self, outcome: tuple, version: str | None = None,
+              changes: Mapping[str, bool] | None = None) -> dict[str, Any]:
+        """Every name of an outcome: the setup's, each thread's and the after block's
+        (None for a name whose line did not run)."""
+        names = dict(self.setup_values(version, changes))
+        for t in self.threads:
+            names.update(dict.fromkeys(t.names))
+        if self.final is not None:
+            names.update(dict.fromkeys(self.final.names))
+        for entry in outcome:
+            if isinstance(entry, Bindings):
+                names.update(entry.mapping())
+        return names
+
+    def holds(self, cond: Condition, outcome: tuple, version: str | None = None,
+              changes: Mapping[str, bool] | None = None) -> bool:
+        """The condition's proposition on one outcome."""
+        names = self.scope(outcome, version, changes)
+        ev = _ConditionEvaluator(_ConditionScope(None, names), self.litmus.filename, cond.line)
+        try:
+            return bool(ev.value(cond.expr))
+        except ScriptError as e:
+            raise ScriptError(self.litmus.filename, cond.line, f"condition {cond.name}: "
+                              f"{e.message}, in the outcome {outcome_text(outcome)}") from None
+
+    def predicate(self, cond: Condition, version: str | None = None,
+                  changes: Mapping[str, bool] | None = None) -> Callable[[tuple], bool]:
+        """pred(outcome) -> bool, for Exploration.count/verdict/witness."""
+        cache: dict[tuple, bool] = {}
+
+        def pred(outcome: tuple) -> bool:
+            if outcome not in cache:
+                cache[outcome] = self.holds(cond, outcome, version, changes)
+            return cache[outcome]
+        return pred
+
+    def thread_tasks(self, version: str | None = None,
+                     changes: Mapping[str, bool] | None = None) -> list[tuple[int, ...]]:
+        """The numbers (outermost first) of the task each thread's first line acts as, as
+        the setup leaves it; () for a task the thread makes itself."""
+        from . import model
+        from .versions import DEFAULT_VERSION
+        out: list[tuple[int, ...]] = []
+        with model.Kernel(version=version or DEFAULT_VERSION,
+                          changes=dict(changes) if changes else None) as k:
+            s = self.setup(k)
+            scope = _Scope(k, s.env)
+            for t in self.threads:
+                call = t.lines[0].expr
+                assert isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+                try:
+                    task = Evaluator(scope, t.filename, t.lines[0].line).task(call.func.value)
+                except ScriptError:
+                    out.append(())
+                    continue
+                out.append(tuple(task.numbers))
+        return out
+
+    def shared_tasks(self, version: str | None = None,
+                     changes: Mapping[str, bool] | None = None) -> list[str]:
+        """Threads whose first line acts as a task another thread's first line acts as:
+        each thread should act as one task of its own (two CPUs never run one task)."""
+        out: list[str] = []
+        seen: dict[tuple[int, ...], str] = {}
+        for t, numbers in zip(self.threads, self.thread_tasks(version, changes)):
+            if numbers in seen:
+                out.append(f"{t.__name__} and {seen[numbers]} both act as task "
+                           f"{numbers[0]}: each thread should act as one task of its own")
+            elif numbers:
+                seen[numbers] = t.__name__
+        return out
+
+
+def outcome_text(outcome: Sequence[Any], sep: str = "  |  ") -> str:
+    """One outcome on one line: each block's bindings, named."""
+    parts = []
+    for i, entry in enumerate(outcome):
+        if isinstance(entry, Bindings):
+            parts.append(f"{entry.block}: {entry}")
+        else:
+            parts.append(f"#{i}: {entry}")
+    return sep.join(parts)
+
+
+def outcome_json(outcome: Sequence[Any]) -> list[dict]:
+    out = []
+    for i, entry in enumerate(outcome):
+        if isinstance(entry, Bindings):
+            out.append({"block": entry.block,
+                        "names": {n: bound_json(v) for n, v in zip(entry.names, entry.values)},
+                        "stopped": entry.stopped or None})
+        else:
+            out.append({"block": f"#{i}", "names": {}, "stopped": str(entry)})
+    return out
+
+
 # ---------------------------------------------------------------- traces
 
 def to_json(value: Any) -> Any:
@@ -1599,7 +2431,76 @@ def _reference_steps() -> list[str]:
               "  stopped by SIGSTOP, continued), poll's revents as flags (POLLIN|POLLHUP), waitid's",
               "  si_code and signals by name (CLD_EXITED, SIGCHLD).  They stay numbers: `-> (c.pid,",
               "  0x700)` and `assert status == 1792` hold, and JSON traces hold the numbers.",
-              ""]
+              ""] + _reference_concurrency()
+
+
+def _reference_concurrency() -> list[str]:
+    return [
+        "CONCURRENT SCENARIOS (pidlab explore, pidlab replay; pidlab.stress)",
+        "  A litmus test, as herd7 calls one: setup lines, one par block whose threads run at",
+        "  the same time, an optional after block, and conditions on what the threads saw.",
+        "",
+        "    c = init.fork()                 # setup: ordinary steps, run on a fresh kernel",
+        "    c.exit_group(0)                 #   before every schedule (expectations and",
+        "    other = init.fork()             #   asserts hold, check runs; no tree/ps/echo)",
+        "    par {",
+        "        r = init.waitpid(c.pid, 0)  # thread P0",
+        "    |",
+        "        fd = other.pidfd_open(c.pid)   # thread P1",
+        "    }",
+        "    after {                         # optional: once every thread is done",
+        "        info = other.pidfd_get_info(fd, PIDFD_INFO_EXIT)",
+        "    }",
+        "    exists leak (fd >= 0 and ok(info) and not info.mask & PIDFD_INFO_EXIT)",
+        "    forall (r == (c.pid, 0))",
+        "",
+        "  par { ... | ... | ... }         threads, separated by `|` lines; `par {`, `|` and `}`",
+        "                                  stand on lines of their own.  pidlab explore",
+        "                                  interleaves the threads' system calls at the points",
+        "                                  where Linux takes and drops its locks",
+        "  after { ... }                   runs once every thread (and every task a signal",
+        "                                  woke) is done; it reads every thread's names",
+        "  exists [NAME] (EXPR)            some schedule's outcome satisfies EXPR (herd7's",
+        "  ~exists [NAME] (EXPR)           exists), none does, or every one does; NAME names",
+        "  forall [NAME] (EXPR)            the verdict line (default: the file's name, with",
+        "                                  .N when there are several conditions)",
+        "  changes KEY=0|1 ...             before par: the upstream changes switched off or on",
+        "                                  for every version explored (pidlab features lists",
+        "                                  the keys); `--kernel 6.16+pidfd-open-locked=0` says",
+        "                                  the same on the command line",
+        "",
+        "  Each thread should act as one task: its lines are calls made by one task (named in",
+        "  its first line), as a thread of a program is one task of Linux; two threads acting",
+        "  as the same task would be two CPUs running one task (explore warns).  A thread reads",
+        "  the setup's names and its own, never another thread's; each block binds names of",
+        "  its own.  Lines of par and after blocks are calls (`x = TASK.METHOD(...)` or",
+        "  `a, b = ...`), without `->`: the conditions say what is expected.",
+        "",
+        "  What a line binds: the call's result (decoded, as run prints it); 0 for a call that",
+        "  returns nothing (kill, close, setns: Linux's return value); the errno when the call",
+        "  fails (a condition compares it by name: fd == ESRCH, and fd == 3 is then false);",
+        "  WOULD_BLOCK when it would block (the model does not sleep).  A call that fails and",
+        "  binds nothing, a task that was killed, or a line that reads a name its block could",
+        "  not bind (an errno, WOULD_BLOCK or unbound) stops its block there; the outcome says",
+        "  where and why.  A name whose line did not run is unbound: it reads as None.",
+        "",
+        "  An outcome is what each block bound: P0: r=(2, exited 0)  |  P1: fd=3  |  after: ...",
+        "  A condition is an expression on the names of every block (and the setup's, as the",
+        "  setup left them: a Child's pid and pidfd), with errno names as errnos, WOULD_BLOCK,",
+        "  None, and ok(x): x's line ran and its call succeeded.  An ordering comparison with",
+        "  an errno, WOULD_BLOCK or an unbound name is false (fd >= 0 when pidfd_open failed);",
+        "  an attribute of one is a mistake, reported with the outcome (test ok(x) first).",
+        "",
+        "  pidlab explore FILE prints, per condition, herd7's `Observation NAME Never|Sometimes|",
+        "  Always P N` (P schedules satisfy EXPR, N do not), the statistics, the outcomes and",
+        "  a witness: the schedule with the fewest preemptions that satisfies an exists or",
+        "  ~exists condition, or violates a forall, as a token that `pidlab replay FILE TOKEN`",
+        "  runs again.  In its steps (and in --format svg) the property breaks at the last",
+        "  step of a thread that bound a name the condition reads, or in the after block when",
+        "  the condition reads only the after block's names and the setup's.",
+        "  pidlab.script.parse_litmus(text, filename).compile() gives the setup, threads, final",
+        "  and conditions that pidlab.explore and pidlab.stress take.",
+        ""]
 
 
 def _reference_syscalls() -> list[str]:

@@ -12,6 +12,7 @@ from .. import script
 from .bench import bench
 from .conformance import conformance
 from .demo import demo
+from .explore import explore, replay
 from .features import detect, features
 from .run import compare, run
 from .shell import shell
@@ -66,7 +67,7 @@ def help_command(ctx: click.Context, topic: str | None) -> None:
 
 
 for command in (demo, run, compare, shell, tree, conformance, features, detect, bench,
-                help_command):
+                explore, replay, help_command):
     cli.add_command(command)
 
 
