@@ -9,8 +9,10 @@ pidlab.explore allows at that kernel's version.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import signal
+import sys
 
 import pytest
 
@@ -310,3 +312,70 @@ def test_stress_leaves_no_process_behind(host):
     before = _children()
     pidlab.stress(zombie_of_a_two_thread_parent, [leader_waits, thread_waits], runs=5)
     assert _children() == before
+
+
+# ---------------------------------------------------------------- pidlab stress
+
+def _cli(*args: str):
+    from click.testing import CliRunner
+
+    from pidlab.cli.main import cli
+    result = CliRunner().invoke(cli, ["stress", *args])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise AssertionError(f"pidlab stress {' '.join(args)} crashed: "
+                             f"{result.exception!r}") from result.exception
+    return result
+
+
+def test_pidlab_stress_prints_the_histogram_the_observations_and_the_check(host):
+    r = _cli("two-waiters", "--runs", "20")
+    assert r.exit_code == 0, r.output
+    out = r.output
+    assert "Histogram (" in out
+    counts = [int(line.split()[0]) for line in out.splitlines()
+              if line[:1].isdigit() and (" :> " in line or " *> " in line)]
+    assert sum(counts) == 20
+    assert "Observation one_reaps Always 20 0   Ok" in out
+    assert "Observation both Never 0 20   Ok" in out
+    assert "Check against pidlab.explore at " in out
+    assert "Every outcome seen is one the model allows." in out
+
+
+def test_pidlab_stress_json_on_every_live_kernel(live):
+    runs = min(RUNS[live], 15)
+    r = _cli("exit-info-race", "--kernel", live, "--runs", str(runs), "--format", "json")
+    assert r.exit_code == 0, r.output
+    rep = json.loads(r.stdout)
+    assert rep["runs"] == runs and sum(o["count"] for o in rep["outcomes"]) == runs
+    assert rep["kernel"] == live
+    assert rep["check"]["ok"] and not rep["check"]["forbidden"], rep["check"]
+    assert rep["check"]["model_version"] == rep["version"]
+    reaped = next(c for c in rep["conditions"] if c["name"] == "reaped")
+    assert reaped["observation"] == f"Observation reaped Always {runs} 0"
+    leak = next(c for c in rep["conditions"] if c["name"] == "leak")
+    assert leak["verdict"] == "Never"       # on every kernel here: 6.18 has the fix, 6.1/6.12
+    assert rep["spread_us"]["runs"] == runs  # no PIDFD_GET_INFO
+
+
+def test_pidlab_stress_exits_1_and_names_the_outcomes_a_model_forbids(host, monkeypatch):
+    """The model of 6.1 (no PIDFD_GET_INFO) forbids what 6.18 gives: reported as a model bug."""
+    if pidlab.versions.parse(kernel_version())[:2] < (6, 13):
+        pytest.skip("this kernel has no PIDFD_GET_INFO either")
+    stress_mod = sys.modules["pidlab.stress"]
+    real = stress_mod.model_exploration
+    monkeypatch.setattr(stress_mod, "model_exploration",
+                        lambda setup, threads, version, final=None, bound=None:
+                        real(setup, threads, "6.1", final, bound))
+    r = _cli("exit-info-race", "--runs", "20")
+    assert r.exit_code == 1, r.output
+    assert "MODEL BUG: Linux " in r.output
+    bug = r.output.split("MODEL BUG")[1].splitlines()[1:]
+    assert bug and all(" × P0: r=(2, exited 0)  |  P1: fd=3  |  after: info=" in line
+                       for line in bug if line.startswith("  ") and "×" in line)
+
+
+def test_pidlab_stress_refuses_a_bad_script_and_an_unknown_kernel():
+    r = _cli("no-such-litmus-test", "--runs", "1")
+    assert r.exit_code == 2 and "no such file" in r.output
+    r = _cli("two-waiters", "--kernel", "5.4", "--runs", "1")
+    assert r.exit_code == 2 and "no live kernel '5.4'" in r.output

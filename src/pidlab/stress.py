@@ -38,11 +38,13 @@ from .api import BackendUnavailable, Child, PidlabError
 from .explore import WOULD_BLOCK, Crashed, Errno, Exploration, _outcome, explore
 
 MARGIN_NS = (300_000, 5_000_000, 2_000_000_000)   # the release's lead: least, first, most
-# The bound of the exploration a check compares with grows this way until no schedule
-# needs as many preemptions as the bound allows (then every schedule is covered: one with
-# more preemptions would have a prefix that, run on without preempting, needs exactly
-# the bound).
-BOUNDS = (2, 4, 8, 16)
+# The bound of the exploration a check compares with grows from 2 until no schedule needs
+# as many preemptions as the bound allows (then every schedule is covered: one with more
+# preemptions would have a prefix that, run on without preempting, needs exactly the
+# bound), or until the next bound would not fit in CHECK_BUDGET seconds (each one costs a
+# few times the last: the last bound's exploration is the check's, and it says so).
+FIRST_BOUND, LAST_BOUND = 2, 32
+CHECK_BUDGET = 20.0
 GUEST_RUN_BOUND = 30.0                  # seconds a guest may take per run before the host gives up
 
 
@@ -191,6 +193,9 @@ class Check:
             n = sum(self.forbidden.values())
             lines.append(f"MODEL BUG: Linux {self.kernel_version} gave {len(self.forbidden)} "
                          f"outcome(s) the model forbids, in {n} run(s):")
+            if not self.exhaustive:
+                lines.append(f"  (or a schedule with more than {self.max_preemptions} "
+                             "preemptions allows it: check again with a larger bound)")
             for o, k in sorted(self.forbidden.items(), key=lambda kv: -kv[1]):
                 lines.append(f"  {k} × {format_outcome(o, self.names)}")
         if self.failed:
@@ -241,20 +246,26 @@ def compare(x: Stress, model: Exploration) -> Check:
 
 
 def model_exploration(setup: Callable, threads: Iterable[Callable], version: str,
-                      final: Callable | None = None,
-                      max_preemptions: int | None = None) -> Exploration:
-    """pidlab.explore at `version`, with a bound large enough to cover every schedule:
-    BOUNDS in turn until the deepest schedule needs fewer preemptions than the bound
-    (or the last bound; the Check says whether it was enough)."""
+                      final: Callable | None = None, max_preemptions: int | None = None,
+                      budget: float = CHECK_BUDGET) -> Exploration:
+    """pidlab.explore at `version`: with `max_preemptions`, or with the bound grown from
+    FIRST_BOUND until it covers every schedule or the next would exceed `budget` seconds
+    (Check.exhaustive says which)."""
     threads = list(threads)
     if max_preemptions is not None:
         return explore(setup, threads, version=version, final=final,
                        max_preemptions=max_preemptions)
-    for b in BOUNDS:
+    spent = last = 0.0
+    b = FIRST_BOUND
+    while True:
         x = explore(setup, threads, version=version, final=final, max_preemptions=b)
-        if max(x.by_preemptions, default=0) < b:
-            break
-    return x
+        spent += x.elapsed
+        growth = x.elapsed / last if last else 4.0
+        last = x.elapsed
+        if max(x.by_preemptions, default=0) < b or b >= LAST_BOUND or \
+                spent + x.elapsed * max(growth, 1.0) > budget:
+            return x
+        b += 1
 
 
 def format_entry(v: Any) -> str:
@@ -389,8 +400,11 @@ def run_here(setup: Callable, threads: list[Callable], runs: int, final: Callabl
             if stamps:
                 got = max(g for g, _ in stamps)
                 late += got > race.release
+                # Twice the time the last of them usually needs to arrive: one slow run
+                # (a late agent is only less in step) must not slow every run after it.
                 needs.append(got - base)
-                margin = min(max(3 * max(needs), MARGIN_NS[0]), MARGIN_NS[2])
+                usual = sorted(needs)[len(needs) * 3 // 4]
+                margin = min(max(2 * usual, MARGIN_NS[0]), MARGIN_NS[2])
             if len(stamps) >= 2:
                 spreads.append(max(left for _, left in stamps) - min(left for _, left in stamps))
     finally:

@@ -51,6 +51,11 @@ class LiveTimeout(PidlabError):
     """The sandbox did not answer or settle in time (a bug, never a result)."""
 
 
+class Unanswered(Exception):
+    """In a race (live/race.py), the task died or stopped during its call, before it
+    answered: what the call returned is unknown (pidlab.stress records it as LOST)."""
+
+
 class Agent:
     """The controller's end of one agent."""
 
@@ -545,6 +550,38 @@ class LiveKernel:
         pidfd_getfd asks for ptrace access, which the controller has over every agent
         as the owner of the sandbox's user namespace (and root has anyway)."""
         req_slot, rep_slot = info["chan"]
+        try:
+            req, rep = self._take_channel(parent, req_slot, rep_slot)
+        except OSError:
+            if self._race is None:
+                raise
+            # In a race (pidlab.stress) the parent can be killed as soon as clone returned:
+            # its end of the child's channel is gone with its files, and the child with it
+            # or out of reach.
+            child = Agent(-1, -1)
+            child.dead = True
+            self._agents.append(child)
+            return child
+        child = Agent(req, rep)
+        self._agents.append(child)
+        # The parent lets go of its ends first, so that a child killed before its hello
+        # (by another thread of a race) shows as the end of its pipe.
+        try:
+            self._call(parent, "close_channel", tuple(info["close"]), settle=False)
+        except (TaskExited, Unanswered):
+            if self._race is None:
+                raise                   # in a race the parent may be dead: its fds went with it
+        try:
+            self._hello(child, time.monotonic() + self.timeout)
+        except EOFError:
+            if self._race is None:
+                raise
+            child.dead = True           # killed before it could say hello
+        self._quiet(child)              # as in the model, a new child sleeps when clone returns
+        return child
+
+    @staticmethod
+    def _take_channel(parent: Agent, req_slot: int, rep_slot: int) -> tuple[int, int]:
         # Through the calling thread: a zombie leader has no files any more.
         try:
             pidfd = os.pidfd_open(parent.host_tid, PIDFD_THREAD)
@@ -562,12 +599,7 @@ class LiveKernel:
                 raise
         finally:
             os.close(pidfd)
-        child = Agent(req, rep)
-        self._agents.append(child)
-        self._hello(child, time.monotonic() + self.timeout)
-        self._call(parent, "close_channel", tuple(info["close"]), settle=False)
-        self._quiet(child)              # as in the model, a new child sleeps when clone returns
-        return child
+        return req, rep
 
 
 def answer(msg: tuple) -> Any:

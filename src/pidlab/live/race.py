@@ -39,15 +39,10 @@ import greenlet
 
 from ..api import TaskExited
 from . import channel
-from .kernel import PF_EXITING, Agent, LiveKernel, LiveTimeout, answer
+from .kernel import PF_EXITING, Agent, LiveKernel, LiveTimeout, Unanswered, answer
 
 # Calls after which the task is gone by design: no answer is the answer.
 NO_RETURN = frozenset({"exit", "exit_group"})
-
-
-class Unanswered(Exception):
-    """The task died or stopped during its call, before it answered: what the call
-    returned is unknown (pidlab.stress records it as LOST)."""
 
 
 class Race:
