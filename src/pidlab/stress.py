@@ -361,7 +361,7 @@ def run_here(setup: Callable, threads: list[Callable], runs: int, final: Callabl
              timeout: float) -> dict:
     """The stress loop on this machine's kernel (a guest runs it too, for its own)."""
     from .live import kernel as livekernel
-    from .live.race import Race
+    from .live.race import Race, settle
     previous = livekernel.HOLDER_START
     if threading.active_count() == 1:
         # No other thread: each run's holder may be forked from this process, which
@@ -389,7 +389,7 @@ def run_here(setup: Callable, threads: list[Callable], runs: int, final: Callabl
                                         for fn in threads], timeout)
                 finally:
                     k._race = None
-                k._settle()
+                settle(k)
                 outcome = tuple(entries)
                 if final is not None:
                     outcome += (_outcome(lambda: final(k, s, outcome)),)

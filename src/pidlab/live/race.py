@@ -39,7 +39,7 @@ import greenlet
 
 from ..api import TaskExited
 from . import channel
-from .kernel import PF_EXITING, Agent, LiveKernel, LiveTimeout, Unanswered, answer
+from .kernel import PF_EXITING, ZAP_WCHAN, Agent, LiveKernel, LiveTimeout, Unanswered, answer
 
 # Calls after which the task is gone by design: no answer is the answer.
 NO_RETURN = frozenset({"exit", "exit_group"})
@@ -146,6 +146,24 @@ class Race:
         else:
             agent, seq = r
             self.waits.setdefault(agent, {})[seq] = (i, g)
+
+
+ZAP_GRACE = 0.25        # seconds a race's end waits for namespace inits to leave zap
+
+
+def settle(k: LiveKernel) -> None:
+    """Wait until the sandbox has settled after a race, as the model's kernel has once
+    every thread and every task they woke is done.  LiveKernel._settle takes an init
+    seen three polls in a row in zap_pid_ns_processes as settled (it stays there for as
+    long as zombies of parents outside its namespace remain); after a race its killed
+    tasks may still be dying there, so it gets ZAP_GRACE more to finish."""
+    k._settle()
+    deadline = time.monotonic() + ZAP_GRACE
+    while any(not a.dead and a._read("wchan") in ZAP_WCHAN for a in k._agents):
+        if time.monotonic() > deadline:
+            return
+        time.sleep(0.001)
+    k._settle()
 
 
 def _gone(a: Agent) -> bool:
