@@ -1483,7 +1483,9 @@ def test_conformance_on_a_terminal_draws_a_progress_bar_and_distinct_rows(tmp_pa
              if base[:20] in ln or "…" in ln]
     # every row whole (the outcome columns beside the name), cut to fit 120 columns but
     # no two alike
-    shown = [ln.split()[0] for ln in table if ln.split()[1:4] == ["passed", "not", "run"]]
+    # (a version that predates the scenario's feature shows "skipped" as the model's outcome)
+    shown = [ln.split()[0] for ln in table
+             if ln.split()[1:2] in (["passed"], ["skipped"]) and ln.split()[2:4] == ["not", "run"]]
     assert len(shown) == len(rows) == len(set(shown)), table
     assert all("…" in name for name in shown) and max(map(len, rows)) > 120 - 31 - 24
     assert p.exitstatus == 0

@@ -4,8 +4,12 @@ Hypothesis drives both backends with the same calls and compares every
 result, every errno and the /proc/self/status of every task that can read
 it.  CI runs a bounded number of examples; set PIDLAB_FUZZ_EXAMPLES for more
 (and PIDLAB_FUZZ_STEPS for longer sequences; PIDLAB_FUZZ_STEPLOG names a file that
-gets the number of steps of every example).  Every divergence it finds becomes a
-named regression test in test_fuzz_regressions.py.
+gets the number of steps of every example).  PIDLAB_FUZZ_KERNEL=6.1 (or 6.12) runs
+the live side in pidlab's virtual machine of that kernel instead of the running
+one; either way the model is built at the live kernel's own version
+(`Kernel(version=live.version)`, e.g. "6.12.117"), so that both speak for the same
+Linux.  Every divergence it finds becomes a named regression test in
+test_fuzz_regressions.py.
 
 A long campaign must run with SIGINT at its default: a background job (`cmd &`,
 nohup) inherits it ignored, and the live agents then catch signals with no
@@ -38,6 +42,7 @@ from pidlab.model.task import thread_list
 EXAMPLES = int(os.environ.get("PIDLAB_FUZZ_EXAMPLES", "12"))
 STEPS = int(os.environ.get("PIDLAB_FUZZ_STEPS", "30"))
 STEPLOG = os.environ.get("PIDLAB_FUZZ_STEPLOG")    # a campaign's record: one line per example
+KERNEL = os.environ.get("PIDLAB_FUZZ_KERNEL") or None   # a guest series; None: the running kernel
 
 COMPARED = ("State", "Tgid", "Pid", "PPid", "Uid", "NStgid", "NSpid", "NSpgid", "NSsid",
             "Threads", "SigIgn", "SigCgt")
@@ -113,11 +118,16 @@ class LockstepMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.model = pidlab.Kernel()
         try:
-            self.live = pidlab.LiveKernel()
+            self.live = pidlab.LiveKernel(kernel=KERNEL)
         except pidlab.BackendUnavailable as e:
             pytest.skip(f"live backend unavailable: {e}")
+        try:
+            # The model at the live kernel's version, backports of its sublevel included.
+            self.model = pidlab.Kernel(version=self.live.version)
+        except ValueError as e:
+            self.live.close()
+            pytest.skip(f"the model cannot speak for the live kernel: {e}")
         self.n = 0
         self.all: list[Pair] = []
         self.ranks = (Ranks(), Ranks())

@@ -12,6 +12,14 @@ from __future__ import annotations
 from .versions import Change
 
 CHANGES: tuple[Change, ...] = (
+    # ---------------------------------------------------------------- 6.2
+    Change("xattr-posix-acl-api", "6.2", "6a518afcc206", "xattr: use posix acl api",
+           "setting system.posix_acl_access/default parses the ACL first (EINVAL for a malformed "
+           "one) and then finds that the file has no ACLs (EOPNOTSUPP); before, the value was "
+           "handed to the xattr handlers unparsed, so every such write on a pidfd is EOPNOTSUPP",
+           evidence="acl updates for v6.2 pull (tags/fs.acl.rework.v6.2, merge 6a518afcc206: "
+                    "the commit id itself was not pinned); probe: 6.1.0-57 EOPNOTSUPP for a "
+                    "malformed ACL, 6.12 EINVAL"),
     # ---------------------------------------------------------------- 6.4
     Change("proc-status-kthread", "6.4", "522dc4e5f51e",
            "fs/proc: add Kthread flag to /proc/$pid/status",
@@ -26,6 +34,12 @@ CHANGES: tuple[Change, ...] = (
            "getsockopt(SOL_SOCKET, SO_PEERPIDFD) returns a pidfd of the peer that connected "
            "(before: ENOPROTOOPT, the unknown-option errno)",
            evidence="net-next push listing; probe: 6.1.0-57 answers ENOPROTOOPT"),
+    Change("at-handle-fid", "6.5", "96b2b072ee62",
+           "exportfs: allow exporting non-decodeable file handles to userspace",
+           "name_to_handle_at takes AT_HANDLE_FID (before: an unknown flag, EINVAL before the "
+           "descriptor is looked at)",
+           evidence="jack/linux-fs fsnotify revlist and the 6.5 fsnotify pull shortlog; "
+                    "probe: 6.1.0-57 EINVAL for AT_HANDLE_FID, 6.12 accepts it"),
     # ---------------------------------------------------------------- 6.9
     Change("pidfs", "6.9", "cb12fd8e0dab", "pidfd: add pidfs",
            "pidfds are files of their own pseudo-filesystem (fstatfs: PID_FS_MAGIC), one inode "
@@ -94,6 +108,20 @@ CHANGES: tuple[Change, ...] = (
            requires=("pidfs",),
            evidence="merge 98f3a9a4fd44; 6.11/6.12 pidfd_ioctl `if (arg) return -EINVAL;` "
                     "first; probe: 6.12 PIDFD_GET_INFO is EINVAL"),
+    Change("fhandle-relax-perms", "6.11", "620c266f3949",
+           "fhandle: relax open_by_handle_at() permission checks",
+           "open_by_handle_at looks the mount descriptor up first (EBADF), then checks the "
+           "permission (the filesystem's own, else CAP_DAC_READ_SEARCH: EPERM), then the "
+           "handle (before: EPERM without CAP_DAC_READ_SEARCH before anything, then the "
+           "handle's size, then the descriptor)",
+           evidence="vfs.all revlist of July 2024 with 5b08bd408534 (6.11); Fixes: tags cite "
+                    "620c266f3949; probes: 6.1 EPERM/EINVAL first, 6.12 EBADF first"),
+    # ---------------------------------------------------------------- 6.12
+    Change("at-handle-mnt-id-unique", "6.12", "4356d575ef0f",
+           "fhandle: expose u64 mount id to name_to_handle_at(2)",
+           "name_to_handle_at takes AT_HANDLE_MNT_ID_UNIQUE (before: an unknown flag, EINVAL)",
+           evidence="vfs 6.12 misc pull shortlog; perf uapi sync citing 4356d575ef0f; probes: "
+                    "6.1 EINVAL, 6.12 accepted"),
     # ---------------------------------------------------------------- 6.13
     Change("pidfd-info", "6.13", "cdda1f26e74b", "pidfd: add ioctl to retrieve pid info",
            "ioctl(pidfd, PIDFD_GET_INFO) fills a 64-byte struct pidfd_info: PID, CREDS and "
@@ -105,6 +133,13 @@ CHANGES: tuple[Change, ...] = (
            "look the descriptor up (before: a bad descriptor is EBADF first)",
            evidence="mainline id from Fixes: 6140be90ec70 (AT_EMPTY_PATH fix, Cc stable); the "
                     "series' file_setxattr()/filename_setxattr() helpers; the 6.12 oracle"),
+    Change("fhandle-connectable", "6.13", "a312c10c0186",
+           "API for exporting connectable file handles to userspace",
+           "name_to_handle_at takes AT_HANDLE_CONNECTABLE, and open_by_handle_at refuses a "
+           "negative handle_type or unknown flags in its upper 16 bits with EINVAL (before: "
+           "such a handle was handed to the filesystem, which cannot decode it: ESTALE)",
+           evidence="vfs-6.13.exportfs pull (merge a312c10c0186: 4a530a7c751d, c374196b2b9f, "
+                    "a20853ab8296); probes: 6.1 and 6.12 ESTALE for handle_type -1"),
     # ---------------------------------------------------------------- 6.14
     Change("pidfs-ioctl-valid", "6.14", "8ce352818820", "pidfs: check for valid ioctl commands",
            "ioctls a pidfd does not know are ENOTTY before anything else is checked (6.11-6.13.2: "
@@ -174,9 +209,11 @@ CHANGES: tuple[Change, ...] = (
            "pidfs: improve multi-threaded exec and premature thread-group leader exit polling",
            "a PIDFD_THREAD pidfd of a thread-group leader that exited early is not readable "
            "until the whole group has exited",
-           backports=(("6.12", 31),), requires=("pidfd-thread",),
-           evidence="vfs-6.15.pidfs listing 0fb482728ba1; 6.12.31-rc1 review [PATCH 6.12 "
-                    "097/626]; the 6.12.117 oracle answers 0 (other stable trees unverified)"),
+           backports=(("6.12", 31), ("6.14", 9)), requires=("pidfd-thread",),
+           evidence="vfs-6.15.pidfs branch listing (merge df00ded23a6b); 6.12.31 review "
+                    "[PATCH 6.12 097/626] and 6.14.9 review [PATCH 6.14 108/783], both '[ Upstream "
+                    "commit 0fb482728ba1... ]'; live: the 6.12.117 VM's leader thread pidfd "
+                    "stays unreadable"),
     Change("pidfd-self", "6.15", "f08d0c3a7111",
            "pidfd: add PIDFD_SELF* sentinels to refer to own thread/process",
            "pidfd_send_signal takes PIDFD_SELF_THREAD (-10000) and PIDFD_SELF_THREAD_GROUP "
@@ -212,9 +249,19 @@ CHANGES: tuple[Change, ...] = (
     Change("pidfd-info-coredump", "6.16", "1d8db6fd698d",
            "pidfs, coredump: add PIDFD_INFO_COREDUMP",
            "PIDFD_GET_INFO reports PIDFD_INFO_COREDUMP with a coredump_mask (the struct grows "
-           "to 72 bytes); core_pattern may name an AF_UNIX socket (@/path)",
+           "to 72 bytes), which a dump through a %F pipe helper or a socket records "
+           "(pidfs_coredump)",
            requires=("pidfd-info-exit",),
            evidence="coredump pull (merge c5bfc48d5472); Fixes: 1d8db6fd698d"),
+    Change("coredump-socket", "6.16", "a9194f88782a", "coredump: add coredump socket",
+           "a core_pattern of '@/path' sends the dump to an AF_UNIX socket, and a '@' pattern "
+           "without an absolute path is EINVAL when written (before: '@...' is a file name "
+           "like any other, and writing core_pattern never fails)",
+           requires=("pidfd-info-coredump",),
+           evidence="vfs-6.16.coredump branch listing next to 1d8db6fd698d; 'coredump: validate "
+                    "socket name as it is written' in the same series; a 6.15-era fs/coredump.c "
+                    "(format_corename: ispipe = *pat_ptr == '|', proc_dostring_coredump only "
+                    "warns)"),
     Change("coredump-helper-pidfd", "6.16", "b5325b2a270f",
            "coredump: hand a pidfd to the usermode coredump helper",
            "a |helper core_pattern gets a pidfd of the crashing process as fd 3 (pidlab runs no "
@@ -256,6 +303,21 @@ CHANGES: tuple[Change, ...] = (
            "as mount fd (FD_PIDFS_ROOT = -10002; before: a negative fd, EBADF)",
            requires=("pidfs-fhandle",),
            evidence="6.17 pull; uapi fcntl.h FD_PIDFS_ROOT -10002, FD_INVALID -10009"),
+    Change("fhandle-copy-first", "6.17", "774adcb55f15",
+           "fhandle: hoist copy_from_user() above get_path_from_fd()",
+           "open_by_handle_at checks the handle's size and type before it looks the mount "
+           "descriptor up (6.11-6.16: a bad descriptor is EBADF first)",
+           evidence="vfs-6.17.pidfs revlist, in the series of b95361481b1e; the 6.17 "
+                    "handle_to_path quoted in code-by-version.md section 11"),
+    Change("coredump-socket-req", "6.17", "117eab5c6e31",
+           "coredump: allow for flexible coredump handling",
+           "a core_pattern of '@@/path' selects the coredump socket request protocol, and a "
+           "socket path must be shorter than UNIX_PATH_MAX and hold no '..' (6.16: only '@/' "
+           "is accepted, of any length, '..' included)",
+           requires=("coredump-socket",),
+           evidence="vfs-6.17-rc1.coredump pull (merge 117eab5c6e31): 'coredump: allow for "
+                    "flexible coredump handling', 'coredump: validate that path doesn't exceed "
+                    "UNIX_PATH_MAX', 'coredump: don't allow \"..\" in coredump socket path'"),
     # ---------------------------------------------------------------- 6.18
     Change("pidfd-info-ioctl-size", "6.18", "3c17001b21b9", "pidfs: validate extensible ioctls",
            "PIDFD_GET_INFO with a struct shorter than 64 bytes (or the wrong direction) is "
@@ -263,6 +325,11 @@ CHANGES: tuple[Change, ...] = (
            backports=(("6.17", 4),), requires=("pidfd-info",),
            evidence="LKFT on 6.18.0-rc1 ('expected EINVAL: ENOTTY'); 6.17.4 review "
                     "[PATCH 6.17 370/371]"),
+    Change("fd-nsfs-root", "6.18", "e83f0b5d10dc", "nsfs: support exhaustive file handles",
+           "open_by_handle_at takes FD_NSFS_ROOT (-10003) as the nsfs root, where a pidfs "
+           "handle does not decode (ESTALE; before: a negative descriptor, EBADF)",
+           evidence="'ns: support file handles' series, listed with 3c17001b21b9 in a "
+                    "mainline-side revlist; probes: 6.1 and 6.12 EBADF"),
     # ---------------------------------------------------------------- 6.19
     Change("pidfd-info-coredump-fix", "6.19", "fe0e6ce3fd65",
            "pidfs: fix PIDFD_INFO_COREDUMP handling",
@@ -289,4 +356,15 @@ CHANGES: tuple[Change, ...] = (
            backports=(("6.18", 14), ("6.19", 4)), requires=("pidfd-info-exit",),
            evidence="6.18.14 review [PATCH 6.18 487/641], 6.19.4 review [PATCH 6.19 601/781]; "
                     "live: the 6.18.44 host answers EREMOTE"),
+    # ---------------------------------------------------------------- 7.1, backported
+    Change("pidfd-getfd-exiting", "7.1", "62c4d31d7829",
+           "pidfd: refuse access to tasks that have started exiting harder",
+           "pidfd_getfd of a task that has entered do_exit (PF_EXITING) is ESRCH once the "
+           "ptrace check passed, whatever its files (before: the fd lookup decides; on 6.1-6.8 "
+           "a task whose files are gone gives EBADF)",
+           backports=(("6.1", 176), ("6.12", 94), ("6.18", 36)),
+           evidence="mainline listing after 'Linux 7.1-rc4' (vfs.fixes); 6.1.176 review "
+                    "[PATCH 6.1 293/522], 6.12.94 review [PATCH 6.12 169/261], 6.18.36 review "
+                    "[PATCH 6.18 215/325], each 'commit 62c4d31d7829... upstream'; live: the "
+                    "6.1.192 VM answers ESRCH for a zombie"),
 )

@@ -35,10 +35,10 @@ import dataclasses
 import errno as errno_mod
 import random
 import time
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from .api import Child, PidlabError, TaskExited, WouldBlock
-from .model.sched import ANY, Deadlock, Scheduler, Step, independent
+from .model.sched import ANY, EMPTY, Deadlock, Scheduler, Step, independent
 from .versions import DEFAULT_VERSION
 
 
@@ -160,17 +160,24 @@ def run_schedule(setup: Callable, threads: Sequence[Callable], choose: Callable,
 class _Node:
     """A decision of the search: the threads that could go on, and what was tried."""
 
-    __slots__ = ("enabled", "current", "chosen", "tried", "before", "sleep", "fps")
+    __slots__ = ("enabled", "current", "chosen", "tried", "before", "sleep", "fps", "cut")
 
     def __init__(self, enabled: list[int], current: int | None, before: int,
                  sleep: dict[int, Any]) -> None:
         self.enabled = enabled
+        # The thread that ran last, if leaving it now is a preemption: it could go on
+        # and it has done something shared (leaving a thread that has only started,
+        # an empty step, is as good as not having started it).
         self.current = current
         self.chosen = -1
         self.tried: list[int] = []
         self.before = before                # preemptions on the way down to this node
         self.sleep = sleep                  # thread -> its next step's footprint
         self.fps: dict[int, Any] = {}       # thread -> the footprint its step had here
+        # Threads whose subtree here lost a schedule to the preemption bound: a sibling
+        # must not put them to sleep, since the schedule that would stand in for its
+        # own may be one of those lost (sleep sets are sound only over whole subtrees).
+        self.cut: set[int] = set()
 
 
 class _Redundant(Exception):
@@ -185,11 +192,19 @@ class DFS:
     step was observed to have (Scheduler.run), so a step that goes back to user space
     or wakes a task is dependent with everything."""
 
-    def __init__(self, bound: int, reduction: bool = True) -> None:
+    def __init__(self, bound: int, reduction: bool = True, cap: int | None = None,
+                 prefix: list[_Node] | None = None) -> None:
         self.bound = bound
         self.reduction = reduction
-        self.stack: list[_Node] = []
+        # `cap`: decisions below this depth take the default (no branching): the
+        # shards of a parallel search are the schedules such a search enumerates.
+        self.cap = cap
+        # `prefix`: a shard's first decisions, as the enumerating search left them;
+        # the search explores below them only.
+        self.stack: list[_Node] = list(prefix or ())
+        self.floor = len(self.stack)
         self.complete = False
+        self.bounded = False                # some schedule was left out by the bound
         self.pruned = 0                     # schedules cut short: every thread asleep
         self.depth = 0
         self.since: list[Any] = []          # footprints of the steps since the last decision
@@ -207,6 +222,8 @@ class DFS:
                 return current if current in enabled else enabled[0]
             d = self.depth
             self.depth += 1
+            if self.cap is not None and d >= self.cap:
+                return current if current in enabled else enabled[0]
             if d < len(self.stack):
                 node = self.stack[d]
                 if node.chosen not in enabled:
@@ -221,15 +238,20 @@ class DFS:
             if parent is not None:
                 before = parent.before + (1 if parent.current in parent.enabled and
                                           parent.chosen != parent.current else 0)
-                if self.reduction:
+                if self.reduction and self.cap is None:
+                    # (A search that enumerates shards has not explored the subtrees
+                    # of its earlier siblings: nothing may sleep on their account.)
                     cands = dict(parent.sleep)
                     for alt in parent.tried[:-1]:
-                        cands[alt] = parent.fps.get(alt, ANY)
+                        if alt not in parent.cut:
+                            cands[alt] = parent.fps.get(alt, ANY)
                     for x, fp in cands.items():
                         if x in enabled and x != parent.chosen and \
                                 all(independent(fp, f) for f in self.since):
                             sleep[x] = fp
-            node = _Node(enabled, current, before, sleep)
+            preemptible = current if current is not None and \
+                sched.threads[current].last is not EMPTY else None
+            node = _Node(enabled, preemptible, before, sleep)
             self.stack.append(node)
             self.since = []
             self.last = node
@@ -255,13 +277,14 @@ class DFS:
 
     def advance(self) -> bool:
         """Move to the next schedule; False when every one within the bound was run."""
-        while self.stack:
+        while len(self.stack) > self.floor:
             node = self.stack[-1]
             for alt in node.enabled:
                 if alt in node.tried or alt in node.sleep:
                     continue
                 cost = 1 if node.current in node.enabled and alt != node.current else 0
                 if node.before + cost > self.bound:
+                    self._cut()
                     continue
                 node.tried.append(alt)
                 node.chosen = alt
@@ -269,6 +292,13 @@ class DFS:
             self.stack.pop()
         self.complete = True
         return False
+
+    def _cut(self) -> None:
+        """A schedule under the last node is lost to the bound: every node above has it
+        in the subtree of the thread it chose."""
+        self.bounded = True
+        for node in self.stack[:-1]:
+            node.cut.add(node.chosen)
 
 
 class PCT:
@@ -308,7 +338,9 @@ class Exploration:
     by_preemptions: dict = dataclasses.field(default_factory=dict)
     states: int = 0
     pruned: int = 0
+    exhaustive: bool = False        # complete, and no schedule was left out by the bound
     elapsed: float = 0.0
+    jobs: int = 1
     _first: dict = dataclasses.field(default_factory=dict, repr=False)   # outcome -> (p, choices)
     _setup: Any = dataclasses.field(default=None, repr=False)
     _threads: Any = dataclasses.field(default=None, repr=False)
@@ -405,11 +437,156 @@ def _threads_of(threads: Iterable[Callable]) -> list[Callable]:
     return out
 
 
+class _Tally:
+    """What the schedules of one search (or one shard of it) gave, mergeable."""
+
+    __slots__ = ("schedules", "pruned", "outcomes", "by_preemptions", "states", "first",
+                 "complete", "bounded")
+
+    def __init__(self) -> None:
+        self.schedules = 0
+        self.pruned = 0
+        self.outcomes: dict = {}
+        self.by_preemptions: dict = {}
+        self.states: set = set()
+        self.first: dict = {}               # outcome -> (preemptions, choices)
+        self.complete = True
+        self.bounded = False
+
+    def record(self, run: Run) -> None:
+        self.schedules += 1
+        o = run.outcome
+        self.outcomes[o] = self.outcomes.get(o, 0) + 1
+        self.by_preemptions[run.preemptions] = self.by_preemptions.get(run.preemptions, 0) + 1
+        self.states.add(run.state)
+        self._best(o, (run.preemptions, run.choices))
+
+    def _best(self, o: Any, cand: tuple) -> None:
+        best = self.first.get(o)
+        if best is None or (cand[0], len(cand[1]), cand[1]) < (best[0], len(best[1]), best[1]):
+            self.first[o] = cand
+
+    def merge(self, other: "_Tally") -> None:
+        self.schedules += other.schedules
+        self.pruned += other.pruned
+        for o, n in other.outcomes.items():
+            self.outcomes[o] = self.outcomes.get(o, 0) + n
+        for p, n in other.by_preemptions.items():
+            self.by_preemptions[p] = self.by_preemptions.get(p, 0) + n
+        self.states |= other.states
+        for o, cand in other.first.items():
+            self._best(o, cand)
+        self.complete = self.complete and other.complete
+        self.bounded = self.bounded or other.bounded
+
+    def __getstate__(self) -> tuple:
+        return tuple(getattr(self, n) for n in self.__slots__)
+
+    def __setstate__(self, st: tuple) -> None:
+        for n, v in zip(self.__slots__, st):
+            setattr(self, n, v)
+
+
+def _search(setup: Callable, threads: Sequence[Callable], version: str, changes: dict | None,
+            final: Callable | None, bound: int, reduction: bool, max_schedules: int | None,
+            prefix: list[_Node] | None = None) -> _Tally:
+    """Depth-first search, the whole tree or the subtree under a shard's prefix."""
+    tally = _Tally()
+    dfs = DFS(bound, reduction, prefix=prefix)
+    while True:
+        run = run_schedule(setup, threads, dfs.start(), version, changes, final)
+        if dfs.blocked:
+            tally.pruned += 1           # every thread asleep: its states were reached before
+        else:
+            tally.record(run)
+        if max_schedules is not None and tally.schedules >= max_schedules:
+            break
+        if not dfs.advance():
+            break
+    tally.complete = dfs.complete
+    tally.bounded = dfs.bounded
+    return tally
+
+
+def _random(setup: Callable, threads: Sequence[Callable], version: str, changes: dict | None,
+            final: Callable | None, runs: int, depth: int, seed: int) -> _Tally:
+    """PCT: `runs` random schedules, each with `depth - 1` priority drops."""
+    tally = _Tally()
+    rng = random.Random(seed)
+    probe = run_schedule(setup, threads, _default, version, changes, final)
+    length = max(len(probe.choices), 1)
+    if runs > 0:
+        tally.record(probe)
+    for _ in range(max(runs - 1, 0)):
+        p = PCT(rng, depth, length)
+        tally.record(run_schedule(setup, threads, p.choose, version, changes, final))
+    tally.complete = False
+    return tally
+
+
+def _shards(setup: Callable, threads: Sequence[Callable], version: str, changes: dict | None,
+            final: Callable | None, bound: int, reduction: bool, want: int) -> list[list[_Node]]:
+    """The prefixes that split the search tree into about `want` subtrees: the
+    schedules of a search that stops branching at some depth, deepened until there
+    are enough (or the tree has no more decisions)."""
+    import copy
+    cap = 1
+    while True:
+        dfs = DFS(bound, reduction, cap=cap)
+        prefixes = []
+        deepest = 0
+        while True:
+            run_schedule(setup, threads, dfs.start(), version, changes, final)
+            deepest = max(deepest, len(dfs.stack))
+            if not dfs.blocked:     # a blocked prefix's subtree was explored elsewhere
+                prefix = copy.deepcopy(dfs.stack)
+                for node in prefix:
+                    # Whether an earlier sibling's subtree (another shard's) lost
+                    # schedules to the bound is not known here: none may sleep.
+                    node.cut.update(node.tried[:-1])
+                prefixes.append(prefix)
+            if not dfs.advance():
+                break
+        if len(prefixes) >= want or deepest < cap or cap >= 12:
+            return prefixes
+        cap += 1
+
+
+# The scenario of a local parallel search, handed to forked workers without pickling.
+_WORKER: dict = {}
+
+
+def _init_worker(scenario: tuple) -> None:
+    _WORKER["scenario"] = scenario
+
+
+def _shard_local(args: tuple) -> _Tally:
+    setup, threads, version, changes, final = _WORKER["scenario"]
+    kind, params = args
+    if kind == "dfs":
+        return _search(setup, threads, version, changes, final, *params)
+    return _random(setup, threads, version, changes, final, *params)
+
+
+def _shard_remote(scenario: tuple, args: tuple) -> _Tally:
+    """A shard on another machine (the scenario pickled by value, e.g. by Dask)."""
+    _init_worker(scenario)
+    return _shard_local(args)
+
+
 def explore(setup: Callable, threads: Iterable[Callable], *, version: str = DEFAULT_VERSION,
             changes: dict | None = None, max_preemptions: int = 2, strategy: str = "dfs",
             runs: int = 1000, depth: int = 3, seed: int = 0, final: Callable | None = None,
-            reduction: bool = True, max_schedules: int | None = None) -> Exploration:
-    """Run `threads` concurrently after `setup`, under every schedule the strategy gives."""
+            reduction: bool = True, max_schedules: int | None = None, jobs: int = 1,
+            executor: Any = None) -> Exploration:
+    """Run `threads` concurrently after `setup`, under every schedule the strategy gives.
+
+    jobs=N shards the search over N local processes (forked: the scenario need not
+    pickle); executor= runs the shards on any concurrent.futures executor instead,
+    e.g. a Dask cluster's (`distributed.Client(...).get_executor()`), which pickles
+    the scenario by value (cloudpickle).  Either way the result is the same as one
+    process's, schedule for schedule.
+    """
     threads = _threads_of(threads)
     if not callable(setup):
         raise TypeError("setup must be a callable setup(k) -> state")
@@ -417,45 +594,57 @@ def explore(setup: Callable, threads: Iterable[Callable], *, version: str = DEFA
         raise ValueError("strategy is 'dfs' or 'pct'")
     if not isinstance(max_preemptions, int) or max_preemptions < 0:
         raise ValueError("max_preemptions must be an int >= 0")
+    if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
+        raise ValueError("jobs must be an int >= 1")
+    from .versions import changeset
+    changeset(version, changes)             # a bad version or change fails here, once
     x = Exploration(version, changes, strategy, max_preemptions, _setup=setup,
                     _threads=threads, _final=final)
-    states: set = set()
     t0 = time.perf_counter()
-
-    def record(run: Run) -> None:
-        x.schedules += 1
-        x.outcomes[run.outcome] = x.outcomes.get(run.outcome, 0) + 1
-        x.by_preemptions[run.preemptions] = x.by_preemptions.get(run.preemptions, 0) + 1
-        states.add(run.state)
-        best = x._first.get(run.outcome)
-        if best is None or (run.preemptions, len(run.choices)) < (best[0], len(best[1])):
-            x._first[run.outcome] = (run.preemptions, run.choices)
-
-    if strategy == "dfs":
-        dfs = DFS(max_preemptions, reduction)
-        while True:
-            run = run_schedule(setup, threads, dfs.start(), version, changes, final)
-            if dfs.blocked:
-                dfs.pruned += 1         # every thread asleep: its states were reached before
-            else:
-                record(run)
-            if max_schedules is not None and x.schedules >= max_schedules:
-                break
-            if not dfs.advance():
-                break
-        x.complete = dfs.complete
-        x.pruned = dfs.pruned
+    scenario = (setup, threads, version, changes, final)
+    if jobs == 1 and executor is None:
+        if strategy == "dfs":
+            tally = _search(*scenario, max_preemptions, reduction, max_schedules)
+        else:
+            tally = _random(*scenario, runs, depth, seed)
     else:
-        rng = random.Random(seed)
-        probe = run_schedule(setup, threads, _default, version, changes, final)
-        length = max(len(probe.choices), 1)
-        record(probe)
-        for _ in range(max(runs - 1, 0)):
-            p = PCT(rng, depth, length)
-            record(run_schedule(setup, threads, p.choose, version, changes, final))
-    x.states = len(states)
+        if strategy == "dfs":
+            work = [("dfs", (max_preemptions, reduction, max_schedules, prefix))
+                    for prefix in _shards(*scenario, max_preemptions, reduction, 4 * jobs)]
+        else:
+            per, extra = divmod(runs, jobs)
+            work = [("pct", (per + (i < extra), depth, seed * 1_000_003 + i))
+                    for i in range(jobs) if per + (i < extra)]
+        tally = _Tally()
+        for part in _run_shards(scenario, work, jobs, executor):
+            tally.merge(part)
+        if strategy == "pct":
+            tally.complete = False
+        x.jobs = jobs
+    x.schedules = tally.schedules
+    x.pruned = tally.pruned
+    x.outcomes = tally.outcomes
+    x.by_preemptions = tally.by_preemptions
+    x.states = len(tally.states)
+    x._first = tally.first
+    x.complete = tally.complete and strategy == "dfs"
+    x.exhaustive = x.complete and not tally.bounded
     x.elapsed = time.perf_counter() - t0
     return x
+
+
+def _run_shards(scenario: tuple, work: list, jobs: int, executor: Any) -> Iterator[_Tally]:
+    if executor is not None:
+        futures = [executor.submit(_shard_remote, scenario, w) for w in work]
+        for f in futures:
+            yield f.result()
+        return
+    import concurrent.futures
+    import multiprocessing
+    ctx = multiprocessing.get_context("fork")
+    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_init_worker,
+                                                initargs=(scenario,)) as pool:
+        yield from pool.map(_shard_local, work)
 
 
 def _default(enabled: list[int], current: int | None, sched: Any = None) -> int:

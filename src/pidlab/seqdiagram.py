@@ -161,7 +161,7 @@ def render(doc: dict) -> str:
     families: dict[str, str] = {}
     labels: dict[str, str] = {}           # full lock label -> colour
     for s in steps:
-        for lk in s["locks"]:
+        for lk in [*s["locks"], *s.get("locks_within", ())]:
             if lk.startswith("cpu("):
                 continue                  # the task's CPU: whoever runs the step holds it
             fam = lock_family(lk)
@@ -363,6 +363,17 @@ def render(doc: dict) -> str:
                                 f'fill="{colour}"><title>{esc(lk)} held</title></rect>')
                     span = []
 
+    for k, s in enumerate(steps):
+        for lk in s.get("locks_within", ()):
+            fam_colour = labels[lk]
+            x0 = boxes[k][0] - 4 - LOCK_W * (lock_slot[lk] % 3 + 1) - 2 * (lock_slot[lk] % 3)
+            y0, y1 = boxes[k][1] + 4, boxes[k][1] + 22
+            bars.append(f'<rect class="lock lock-within" data-lock="{esc(lk)}" '
+                        f'data-thread="{s["thread"]}" x="{x0:.1f}" y="{y0:.1f}" '
+                        f'width="{LOCK_W}" height="{y1 - y0:.1f}" rx="2" fill="{fam_colour}" '
+                        f'fill-opacity="0.55"><title>{esc(lk)} taken and dropped within '
+                        f'step {s["n"]}</title></rect>')
+
     # ---------------------------------------------------------------- the foot
     foot: list[str] = []
     y = rows_bottom + 6
@@ -424,7 +435,8 @@ def render(doc: dict) -> str:
     if legend_items:
         ly += 20
     marks = ("bars beside a box: the locks its thread holds (a bar runs on while the lock is "
-             "held across other threads' steps) · dashed orange arrow: a preemption · red "
+             "held across other threads' steps; a short pale one: taken and dropped within "
+             "the step) · dashed orange arrow: a preemption · red "
              "box: where the property breaks · ▸ a script line whose call begins in the step, "
              "⇒ what it bound when the call returned")
     mt = _Text(_wrap(marks, text_w, 11), 11, MUTED, cls="legend-marks")
@@ -434,9 +446,10 @@ def render(doc: dict) -> str:
     height = ly + MARGIN
     width = max(MARGIN * 2 + total_w, MARGIN * 2 + text_w)
 
+    full = f"{title} · {doc['token']}"
     svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
-           f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" aria-label="{esc(title)}">',
-           f'<title>{esc(title)}</title>',
+           f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" aria-label="{esc(full)}">',
+           f'<title>{esc(full)}</title>',
            '<defs><marker id="preempt" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="8" '
            'markerHeight="8" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
            f'fill="{PREEMPT}"/></marker>'

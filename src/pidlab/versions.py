@@ -15,6 +15,8 @@ and "6.18.20" that sublevel (backports from later sublevels left out).
 
 from __future__ import annotations
 
+import functools
+
 import dataclasses
 import re
 from typing import Callable, Iterable, Mapping
@@ -93,17 +95,31 @@ def changeset(version: str = DEFAULT_VERSION,
     kernel never had that the model cannot run (a change on without one it
     requires, or off while a change that requires it is on).
     """
-    at = parse(version)
-    table = by_key()
-    keys = {c.key for c in table.values() if _has_at(c, at)}
+    items: tuple = ()
     if overrides:
         if not isinstance(overrides, Mapping):
             raise TypeError("changes must map change keys to True or False")
         for key, on in overrides.items():
-            if key not in table:
-                raise ValueError(f"unknown change {key!r}; pidlab.changes() lists them")
+            if not isinstance(key, str):
+                raise TypeError("change keys are strings")
             if not isinstance(on, bool):
                 raise TypeError(f"changes[{key!r}] must be True or False")
+        items = tuple(overrides.items())
+    if not isinstance(version, str):
+        parse(version)                  # its TypeError
+    return _changeset(version, items)
+
+
+@functools.lru_cache(maxsize=256)
+def _changeset(version: str, items: tuple) -> frozenset[str]:
+    """changeset() once per (version, overrides): a Kernel is made per explored schedule."""
+    at = parse(version)
+    table = by_key()
+    keys = {c.key for c in table.values() if _has_at(c, at)}
+    if items:
+        for key, on in items:
+            if key not in table:
+                raise ValueError(f"unknown change {key!r}; pidlab.changes() lists them")
             if on:
                 keys.add(key)
             else:

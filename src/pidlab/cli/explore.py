@@ -15,6 +15,7 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import re
 import shlex
 import sys
 from importlib import resources
@@ -114,6 +115,27 @@ def kernel_label(version: str, changes: dict[str, bool] | None) -> str:
 
 # ---------------------------------------------------------------- schedules
 
+_LOCK_CALL = re.compile(r"\b(?:spin_lock(?:_irq(?:save)?)?|(?:read|write)_lock(?:_irq)?)"
+                        r"\(&?([\w>.\-]+)\)")
+
+
+def locks_within(label: str, held: Sequence[str]) -> list[str]:
+    """The locks a step takes and drops before its end, from its label: a step starts at
+    the point where its thread takes a lock (`spin_lock(&pidmap_lock)`), and a lock it
+    took there but no longer holds at its end is not among Step.locks (held before or
+    after the step)."""
+    names = [m.group(1) for m in _LOCK_CALL.finditer(label)]
+    if "lock_task_sighand" in label or "under siglock" in label:
+        names.append("sighand->siglock")
+    families = {lk.split("(", 1)[0] for lk in held}
+    out = []
+    for name in names:
+        name = name.removeprefix("current->")
+        if name not in families and name not in out:
+            out.append(name)
+    return out
+
+
 def _columns(prog: script.Program, steps: Sequence[Any], version: str | None,
              changes: dict[str, bool] | None) -> tuple[list[dict], list[dict]]:
     """The threads of a schedule (the par block's, then the tasks woken meanwhile) and the
@@ -184,7 +206,8 @@ def schedule(prog: script.Program, token: str, cond: script.Condition | None = N
         out_steps.append({
             "n": i + 1, "thread": s.thread, "name": s.name, "label": s.label,
             "function": s.label.split(":", 1)[0].strip() if ":" in s.label else s.label,
-            "locks": list(s.locks), "preemption": bool(s.preemption),
+            "locks": list(s.locks), "locks_within": locks_within(s.label, s.locks),
+            "preemption": bool(s.preemption),
             "changed": list(s.changed), "events": evs})
     after_names = set(prog.final.names) if prog.final is not None else set()
     holds = {}
@@ -261,6 +284,8 @@ def report(name: str, lit: script.Litmus, prog: script.Program, spec: str,
             "strategy": x.strategy, "max_preemptions": x.max_preemptions,
             "conditions": conds,
             "statistics": {"schedules": x.schedules, "complete": x.complete,
+                           "exhaustive": bool(getattr(x, "exhaustive", False)),
+                           "jobs": getattr(x, "jobs", 1),
                            "pruned": x.pruned, "states": x.states,
                            "by_preemptions": {str(k): v for k, v in
                                               sorted(x.by_preemptions.items())},
@@ -273,7 +298,8 @@ def report(name: str, lit: script.Litmus, prog: script.Program, spec: str,
 
 
 def replay_command(name: str, token: str) -> str:
-    return f"pidlab replay {shlex.quote(name)} {shlex.quote(token)}"
+    return f"pidlab replay {shlex.quote('-' if name == '<stdin>' else name)} " \
+           f"{shlex.quote(token)}"
 
 
 # ---------------------------------------------------------------- text
@@ -294,7 +320,10 @@ def print_report(rep: dict, out: Any) -> None:
         out(f"Condition {c['name']:<{width}}  {c['kind']} {c['expr']}   (line {c['line']})")
         out(f"{c['observation']}   {verdict}: {_validation(c)}")
     out("")
-    complete = ("complete: every schedule within the bound" if st["complete"] else
+    complete = ("exhaustive: every schedule, none cut by the bound, so the verdicts are "
+                "exact" if st.get("exhaustive") else
+                "complete: every schedule within the bound (the bound cut some: verdicts "
+                "hold within it)" if st["complete"] else
                 "not exhaustive: random schedules" if rep["strategy"] == "pct" else
                 "incomplete: stopped at --max-schedules")
     out("Statistics")
@@ -303,7 +332,9 @@ def print_report(rep: dict, out: Any) -> None:
     out(f"  end states       {st['states']} distinct")
     per = ", ".join(f"{k}: {v}" for k, v in st["by_preemptions"].items())
     out(f"  by preemptions   {per}")
-    out(f"  time             {st['elapsed']:.3f} s, {st['per_second']:.0f} schedules/s")
+    jobs = st.get("jobs", 1)
+    out(f"  time             {st['elapsed']:.3f} s, {st['per_second']:.0f} schedules/s"
+        + (f" ({jobs} processes)" if jobs > 1 else ""))
     out("")
     out(f"Outcomes ({len(rep['outcomes'])})")
     cw = max((len(str(o["count"])) for o in rep["outcomes"]), default=1)
@@ -342,7 +373,8 @@ def print_schedule(doc: dict, out: Any) -> None:
     for s in doc["steps"]:
         mark = ">" if s["preemption"] else " "
         here = "  <== the property breaks here" if doc.get("breaks") == s["n"] else ""
-        locks = [lk for lk in s["locks"] if not lk.startswith("cpu(")]
+        locks = [lk for lk in s["locks"] if not lk.startswith("cpu(")] + \
+            [f"{lk} within the step" for lk in s.get("locks_within", ())]
         out(f"  {s['n']:>3} {mark} {names[s['thread']]:<{tw}}  {s['label']}"
             + (f"   [{', '.join(locks)}]" if locks else "") + here)
         pad = " " * (10 + tw)

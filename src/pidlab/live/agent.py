@@ -446,6 +446,16 @@ class Ops:
             raise _unsupported("set_tid with CLONE_THREAD: threads are made by pthread_create")
         if flags & (C.CLONE_FS | C.CLONE_FILES) != C.CLONE_FS | C.CLONE_FILES:
             raise _unsupported("threads without CLONE_FS|CLONE_FILES: pthread_create shares both")
+        if want_pidfd:
+            # Before 6.9 copy_process refuses CLONE_PIDFD with CLONE_THREAD (EINVAL) before
+            # it creates anything.  Such a kernel lacks PIDFD_THREAD too (the same 6.9 pull),
+            # and pidfd_open of a number no pid can have says so without side effects:
+            # EINVAL for the unknown flag there, ESRCH for the number where the flag exists.
+            try:
+                os.close(S.pidfd_open(2**31 - 1, C.PIDFD_THREAD))
+            except OSError as e:
+                if e.errno != errno.ESRCH:
+                    raise
         env = self.env
         with env.lock:
             slot = env.next_slot

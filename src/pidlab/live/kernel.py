@@ -588,8 +588,15 @@ class LiveKernel:
         except OSError as e:
             if e.errno != errno.EINVAL:
                 raise
-            # Before 6.9 there is no PIDFD_THREAD: through the process (its leader's files).
-            pidfd = os.pidfd_open(parent.host_pid, 0)
+            # Before 6.9 there are no thread pidfds: the process's, while its leader
+            # still has the files, else the thread's /proc directory (root only).
+            if parent.host_tid == parent.host_pid:
+                pidfd = os.pidfd_open(parent.host_pid, 0)
+            else:
+                base = f"/proc/{parent.host_pid}/task/{parent.host_tid}/fd"
+                req = os.open(f"{base}/{req_slot}", os.O_WRONLY | os.O_CLOEXEC)
+                rep = os.open(f"{base}/{rep_slot}", os.O_RDONLY | os.O_CLOEXEC)
+                return req, rep
         try:
             req = S.pidfd_getfd(pidfd, req_slot, 0)
             try:

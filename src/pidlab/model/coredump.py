@@ -11,6 +11,13 @@ then exits with do_group_exit(signr).  What that leaves behind:
   those paths call `pidfs_coredump`.  A plain file pattern, the default
   ("core"), never records one, even when it writes a core file.
 
+Before 6.16 ("coredump: add coredump socket") there is no socket pattern: '@'
+is an ordinary first character of a relative file name, and writing
+core_pattern never fails.  %F in a pipe pattern hands the helper a pidfd from
+6.15.1 on (coredump-helper-pidfd, not modelled: pidlab runs no helper) but
+records nothing before pidfs_coredump exists (pidfd-info-coredump, 6.16); in
+a file pattern, or on a kernel that does not know it, %F expands to nothing.
+
 The model has no memory and no file system: a file dump always finds its
 file writable (elf_core_dump counts a dump truncated by RLIMIT_CORE as
 written), a pipe helper always exists and reads the whole dump, and no
@@ -20,7 +27,7 @@ pidfs_coredump).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from ..constants import (PIDFD_COREDUMP_ROOT, PIDFD_COREDUMP_SKIP, PIDFD_COREDUMP_USER,
                          PIDFD_COREDUMPED, SIGKILL, SUID_DUMP_DISABLE,
@@ -39,20 +46,28 @@ UNIX_PATH_MAX = 108
 COREDUMP_FILE, COREDUMP_PIPE, COREDUMP_SOCK = "file", "pipe", "socket"
 
 
-def core_type(pattern: str) -> str:
-    """Linux: coredump_parse -- '|' pipes to a helper, '@' a socket, else a file."""
+def core_type(pattern: str, has: Callable[[str], bool]) -> str:
+    """Linux: coredump_parse -- '|' pipes to a helper, '@' a socket (from 6.16), else a file.
+
+    Before 6.16 format_corename knows only the pipe (`ispipe = *pat_ptr == '|'`)."""
     if pattern.startswith("|"):
         return COREDUMP_PIPE
-    if pattern.startswith("@"):
+    if pattern.startswith("@") and has("coredump-socket"):
         return COREDUMP_SOCK
     return COREDUMP_FILE
 
 
-def check_coredump_socket(pattern: str) -> bool:
-    """Linux: fs/coredump.c check_coredump_socket (the model has one mount namespace)."""
-    if not pattern.startswith("@"):
+def check_coredump_socket(pattern: str, has: Callable[[str], bool]) -> bool:
+    """Linux: fs/coredump.c check_coredump_socket (the model has one mount namespace).
+
+    6.16 asks only for an absolute path; 6.17 adds '@@' (the request protocol),
+    the UNIX_PATH_MAX limit and the '..' refusal.  Before 6.16 every pattern is
+    accepted (proc_dostring_coredump only warns about unsafe ones)."""
+    if not pattern.startswith("@") or not has("coredump-socket"):
         return True
     path = pattern[1:]
+    if not has("coredump-socket-req"):
+        return path.startswith("/")
     if not path.startswith("/"):
         if not path.startswith("@/"):
             return False
@@ -79,11 +94,19 @@ def _wants_pidfd(pattern: str) -> bool:
     return False
 
 
-def _record(k: "Kernel", t: "TaskStruct", dumpable: int) -> None:
-    """pidfs_register_pid + pidfs_coredump on the thread-group leader's pid."""
-    pid = t.signal.group_leader.pid
-    k.pidfs.register_pid(pid)
-    pid.attr.coredump_mask = pidfs_coredump_mask(dumpable) | PIDFD_COREDUMPED
+def _record(k: "Kernel", t: "TaskStruct", dumpable: int, signr: int) -> None:
+    """pidfs_register_pid + pidfs_coredump on the thread-group leader's pid.
+
+    There is no pidfs_coredump before 6.16 (pidfd-info-coredump); in 6.16 it
+    writes to the pidfs inode stashed at that moment, from 6.17 (pidfs-persist)
+    to the pid's attr (Pidfs.record)."""
+    if not k.has("pidfd-info-coredump"):
+        return
+    info = k.pidfs.record(t.signal.group_leader.pid)
+    if info is not None:
+        info.coredump_mask = pidfs_coredump_mask(dumpable) | PIDFD_COREDUMPED
+        if k.has("pidfd-info-coredump-signal"):
+            info.coredump_signal = signr    # cprm->siginfo->si_signo
 
 
 def vfs_coredump(k: "Kernel", t: "TaskStruct", signr: int) -> None:
@@ -110,7 +133,7 @@ def vfs_coredump(k: "Kernel", t: "TaskStruct", signr: int) -> None:
     dumpable = mm.dumpable
     soft = sig.rlim_core[0]
     pattern = k.core_pattern
-    kind = core_type(pattern)
+    kind = core_type(pattern, k.has)
     dumped = False
     if kind == COREDUMP_FILE:
         # coredump_file: RLIMIT_CORE below one page, or a relative path for a
@@ -123,10 +146,10 @@ def vfs_coredump(k: "Kernel", t: "TaskStruct", signr: int) -> None:
         # coredump_pipe: RLIMIT_CORE 1 marks a recursive crash of a helper.
         if soft != 1:
             if _wants_pidfd(pattern):
-                _record(k, t, dumpable)     # umh_coredump_setup
+                _record(k, t, dumpable, signr)     # umh_coredump_setup
             dumped = True
     else:
-        _record(k, t, dumpable)             # coredump_sock_connect, before connect
+        _record(k, t, dumpable, signr)             # coredump_sock_connect, before connect
     # coredump_finish
     if dumped and not t.pending >> SIGKILL & 1:
         sig.group_exit_code |= 0x80

@@ -28,7 +28,7 @@ from ..constants import (CLD_CONTINUED, CLD_STOPPED, PIDNS_ADDING, PIDTYPE_MAX,
                          WEXITED, WNOHANG, WNOTHREAD, WNOWAIT, WUNTRACED)
 from . import signal as sigmod
 from .pid import Pid, free_pid, pid_nr_ns
-from .sched import PIDMAP, TASKLIST, siglock, touches, wait_pidfd_lock
+from .sched import PIDMAP, TASKLIST, reads, siglock, touches, wait_pidfd_lock
 from .task import (EXIT_DEAD, EXIT_ZOMBIE, JOBCTL_STOP_PENDING, PF_EXITING,
                    SIGNAL_GROUP_EXIT, SIGNAL_STOP_CONTINUED, SIGNAL_STOP_STOPPED,
                    SignalStruct, TaskStruct, delay_group_leader, own_sighand)
@@ -260,7 +260,7 @@ def resume_exit(k: "Kernel", t: TaskStruct) -> None:
     init_pids = 1 if t.signal.group_leader is t else 2
     s = k.sched
     if s is not None:
-        s.point("zap_pid_ns_processes: pid_allocated == init_pids (lock-free)", touches(ns))
+        s.point("zap_pid_ns_processes: pid_allocated == init_pids (lock-free)", reads(ns))
     if (ns.pid_allocated & ~PIDNS_ADDING) != init_pids:
         return
     group_dead = bool(t.zap_resume)
@@ -362,7 +362,7 @@ def zap_pid_ns_processes(k: "Kernel", ns: "PidNamespace", me: TaskStruct) -> boo
     ns.pid_allocated &= ~PIDNS_ADDING         # disable_pid_allocation
     if s is not None:
         s.unlock(PIDMAP)
-        lock = siglock(me.signal.sighand)
+        lock = siglock(me.signal)
         s.lock(lock, label="zap_pid_ns_processes: SIGCHLD = SIG_IGN under siglock")
     own_sighand(me.signal).set(SIGCHLD, SIG_IGN)   # terminated children now autoreap
     if s is not None:
@@ -385,7 +385,7 @@ def zap_pid_ns_processes(k: "Kernel", ns: "PidNamespace", me: TaskStruct) -> boo
             break
     init_pids = 1 if me.signal.group_leader is me else 2
     if s is not None:
-        s.point("zap_pid_ns_processes: pid_allocated == init_pids (lock-free)", touches(ns))
+        s.point("zap_pid_ns_processes: pid_allocated == init_pids (lock-free)", reads(ns))
     if (ns.pid_allocated & ~PIDNS_ADDING) == init_pids:
         return True
     ns.zapper = me
@@ -677,7 +677,7 @@ def do_wait(k: "Kernel", cur: TaskStruct, type_: int, pid: Pid | None,
     s = k.sched
     if type_ < PIDTYPE_MAX:
         if s is not None and pid is not None:
-            s.point("do_wait: pid_has_task(wo_pid) (lock-free)", touches(pid))
+            s.point("do_wait: pid_has_task(wo_pid) (lock-free)", reads(pid))
         has = pid is not None and (
             (type_ == PIDTYPE_PID and pid.task is not None) or
             (type_ == PIDTYPE_PGID and bool(pid.pgrp)))

@@ -9,7 +9,7 @@ leaves behind is what Linux leaves: pid cursors moved by alloc_pid.
 from __future__ import annotations
 
 import errno
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..api import Unsupported, oserror
 from ..constants import (CLONE_CLEAR_SIGHAND, CLONE_DETACHED, CLONE_FILES, CLONE_FS,
@@ -17,12 +17,13 @@ from ..constants import (CLONE_CLEAR_SIGHAND, CLONE_DETACHED, CLONE_FILES, CLONE
                          CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID,
                          CLONE_NEWTIME, CLONE_NEWUSER, CLONE_NEWUTS, CLONE_PARENT,
                          CLONE_PIDFD, CLONE_SIGHAND, CLONE_THREAD, CLONE_VFORK, CLONE_VM,
-                         CSIGNAL, MAX_PID_NS_LEVEL, SIG_IGN)
+                         CSIGNAL, MAX_PID_NS_LEVEL, PIDNS_ADDING, SIG_IGN, SIGKILL)
 from . import cred as credmod
 from . import signal as sigmod
 from .exit import link_child
 from .fdtable import own_files
-from .pid import alloc_pid
+from .pid import Pid, alloc_pid
+from .sched import TASKLIST
 from .pid_namespace import create_pid_namespace
 from .task import (PF_FORKNOEXEC, SIGNAL_UNKILLABLE, Mm, Sighand, SignalStruct, TaskStruct,
                    own_mm, own_sighand)
@@ -145,6 +146,25 @@ def copy_process(k: "Kernel", cur: TaskStruct, flags: int, exit_signal: int,
         # copy_signal: every rlimit is copied.
         sig = p.signal = SignalStruct(p, sighand, cur.signal.rlim_core)
 
+    # -- write_lock_irq(&tasklist_lock); spin_lock(&current->sighand->siglock) -----------
+    s = k.sched
+    if s is not None:
+        s.lock(TASKLIST, label="copy_process: write_lock_irq(&tasklist_lock); "
+                               "spin_lock(&current->sighand->siglock)")
+    # "Don't start children in a dying pid namespace", then "Let kill terminate
+    # clone/fork in the middle": in the model's sequential runs neither can happen
+    # here (alloc_pid has just checked, and a killed task makes no more calls).
+    err = 0
+    if not pid.ns.pid_allocated & PIDNS_ADDING:
+        err = errno.ENOMEM
+    elif cur.pending >> SIGKILL & 1:
+        err = errno.EINTR
+    if err:
+        if s is not None:
+            s.unlock(TASKLIST)
+        _fork_failed(k, cur, flags, pid, child_files, pidfd, p)
+        raise oserror(err, "the namespace's init has died" if err == errno.ENOMEM
+                      else "a fatal signal is pending")
     if flags & (CLONE_PARENT | CLONE_THREAD):
         p.real_parent = cur.real_parent
         p.parent_exec_id = cur.parent_exec_id
@@ -177,7 +197,23 @@ def copy_process(k: "Kernel", cur: TaskStruct, flags: int, exit_signal: int,
         sig.has_child_subreaper = parent_sig.has_child_subreaper or parent_sig.is_child_subreaper
         link_child(k, p.real_parent, sig)
 
+    if s is not None:
+        s.unlock(TASKLIST)
     if flags & CLONE_VFORK:
         p.vfork_parent = cur
         cur.vfork_child = p
     return p, pidfd
+
+
+def _fork_failed(k: "Kernel", cur: TaskStruct, flags: int, pid: "Pid", files: Any,
+                 pidfd: int | None, p: TaskStruct) -> None:
+    """bad_fork_*: undo what the child got, then free_pid (after the unlock)."""
+    if pidfd is not None:
+        cur.files.close(pidfd)          # fput(pidfile); put_unused_fd(pidfd)
+    files.drop()
+    if not flags & CLONE_THREAD:
+        if p.mm is not None:
+            p.mm.drop()
+        p.signal.sighand.drop()
+    from .pid import free_pid
+    free_pid(k, pid)

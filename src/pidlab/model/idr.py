@@ -33,10 +33,13 @@ class PidTable:
     the hot paths do not keep a count; pid_allocated is the namespace's count.
     """
 
-    __slots__ = ("blocks",)
+    __slots__ = ("blocks", "used")
 
-    def __init__(self) -> None:
+    def __init__(self, used: bytearray | None = None) -> None:
         self.blocks: list[list[Any] | None] = []
+        # The IDR's allocation map (a slot can hold a pid only where it is 1): walking
+        # it with bytearray.find skips free numbers at C speed.
+        self.used = used
 
     def get(self, nr: int, default: Any = None) -> Any:
         if nr < 0:
@@ -87,10 +90,23 @@ class PidTable:
     def items(self) -> list[tuple[int, Any]]:
         """(nr, pid) in increasing nr (a list: callers may change the table)."""
         out = []
-        for b, blk in enumerate(self.blocks):
+        blocks = self.blocks
+        used = self.used
+        if used is None:
+            for b, blk in enumerate(blocks):
+                if blk is not None:
+                    base = b << _SHIFT
+                    out.extend((base + i, v) for i, v in enumerate(blk) if v is not None)
+            return out
+        find = used.find
+        nr = find(1)
+        while nr >= 0:
+            blk = blocks[nr >> _SHIFT]
             if blk is not None:
-                base = b << _SHIFT
-                out.extend((base + i, v) for i, v in enumerate(blk) if v is not None)
+                v = blk[nr & (_BLOCK - 1)]
+                if v is not None:
+                    out.append((nr, v))
+            nr = find(1, nr + 1)
         return out
 
     def values(self) -> list[Any]:
@@ -106,9 +122,9 @@ class IDR:
     __slots__ = ("entries", "next", "used", "full")
 
     def __init__(self) -> None:
-        self.entries = PidTable()
+        self.used = bytearray()  # grows by whole blocks (in place: entries shares it)
+        self.entries = PidTable(self.used)
         self.next = 0            # idr_next, the cursor (unsigned int in Linux)
-        self.used = bytearray()  # grows by whole blocks
         # One byte per block of `used`: 1 means "known to have no free number".  A
         # search that scans a whole block without success sets it; freeing a number
         # clears it.  (Nothing is counted when a number is taken.)

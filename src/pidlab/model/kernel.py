@@ -263,10 +263,12 @@ class KernelState:
                 s.spawn(f"task {'/'.join(map(str, t.pid.numbers)) if t.pid else '?'}",
                         lambda t=t: s.on_cpu(t, _nothing, self.deliver), kind="task", task=t)
 
-    def deliver(self, t: TaskStruct) -> None:
+    def deliver(self, t: TaskStruct) -> bool:
         """The end of a system call or of a woken task's work, on the task's CPU: take
-        what woke the task meanwhile, then let the other woken tasks go."""
+        what woke the task meanwhile, then let the other woken tasks go.  True if
+        there was anything to do."""
         q = self.runq
+        busy = t.queued or bool(q)
         while t.queued:
             t.queued = False
             try:
@@ -276,6 +278,7 @@ class KernelState:
             self.run_task(t)
         if q:
             self.run_pending()
+        return busy
 
     def begin_schedule(self, sched: Any) -> None:
         """Run under an exploration's scheduler: every task handle's system calls run on
@@ -324,7 +327,7 @@ class KernelState:
             value = value.split(stop, 1)[0]
         value = value[:coredump.CORENAME_MAX_SIZE - 1]
         pattern = value.decode(errors="surrogateescape")
-        if not coredump.check_coredump_socket(pattern):
+        if not coredump.check_coredump_socket(pattern, self.has):
             raise oserror(errno.EINVAL, "a socket core_pattern needs an absolute path without '..'")
         self.core_pattern = pattern
 
@@ -786,7 +789,7 @@ class Task:
         if f.kind == "nsfs":
             nsproxy.sys_setns_nsfd(t, f.obj, nstype)
         elif f.kind == "pidfd":
-            nsproxy.sys_setns_pidfd(t, f.obj.pid, nstype)
+            nsproxy.sys_setns_pidfd(t, f.obj.pid, nstype, self._k.sched)
         else:
             raise oserror(errno.EINVAL, "not a namespace file or pidfd")
 

@@ -9,7 +9,7 @@ as if every task shared one namespace of each other kind.
 from __future__ import annotations
 
 import errno
-from typing import TYPE_CHECKING
+from typing import Any, TYPE_CHECKING
 
 from ..api import Unsupported, oserror
 from ..constants import (CLONE_FILES, CLONE_FS, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET,
@@ -92,7 +92,7 @@ def check_setns_flags(flags: int) -> None:
         raise oserror(errno.EINVAL, "setns through a pidfd needs CLONE_NEW* flags")
 
 
-def sys_setns_pidfd(cur: TaskStruct, pid, nstype: int) -> None:
+def sys_setns_pidfd(cur: TaskStruct, pid, nstype: int, sched: Any = None) -> None:
     """setns(pidfd, flags): join the namespaces of the process the pidfd names.
 
     Linux: kernel/nsproxy.c validate_nsset.  Only the pid namespace is modelled.
@@ -101,6 +101,8 @@ def sys_setns_pidfd(cur: TaskStruct, pid, nstype: int) -> None:
     if nstype & ~CLONE_NEWPID:
         raise Unsupported("setns through a pidfd: only CLONE_NEWPID is modelled")
     from .procfs import PTRACE_MODE_READ, PTRACE_MODE_REALCREDS, ptrace_may_access
+    if sched is not None:
+        sched.point("validate_nsset: pid_task(pid, PIDTYPE_PID) (RCU)")
     tsk = pid.task
     if tsk is None:
         raise oserror(errno.ESRCH)

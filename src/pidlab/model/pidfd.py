@@ -38,7 +38,7 @@ from . import security
 from . import signal as sigmod
 from .fdtable import File, inode_owner, own_files
 from .pid import Pid, pid_nr_ns
-from .sched import touches, wait_pidfd_lock
+from .sched import reads, wait_pidfd_lock
 from .pidfs import ANON_INODE_DEV, ANON_INODE_INO, PIDFS_PID_DEAD, ROOT_CGROUP_ID
 from .procfs import (PTRACE_MODE_ATTACH, PTRACE_MODE_FSCREDS, PTRACE_MODE_READ,
                      PTRACE_MODE_REALCREDS, ptrace_may_access)
@@ -73,7 +73,7 @@ def _pidfd_prepare_checks(k: "Kernel", pid: Pid, thread: bool) -> None:
             if s is not None:
                 lock = wait_pidfd_lock(pid)
                 s.lock(lock, label="pidfd_prepare: spin_lock_irq(&pid->wait_pidfd.lock)",
-                       footprint=touches(pid))
+                       footprint=reads(pid))
                 err = _prepare_errno(pid, thread)
                 s.unlock(lock)
             else:
@@ -85,16 +85,16 @@ def _pidfd_prepare_checks(k: "Kernel", pid: Pid, thread: bool) -> None:
             return
         # "pidfd: improve uapi when task isn't found" alone: two checks, no lock.
         if s is not None:
-            s.point("pidfd_prepare: pid_has_task(pid, PIDTYPE_PID)", touches(pid))
+            s.point("pidfd_prepare: pid_has_task(pid, PIDTYPE_PID)", reads(pid))
         if pid.task is None:
             raise oserror(errno.ESRCH, "the task has been reaped")
         if s is not None:
-            s.point("pidfd_prepare: pid_has_task(pid, PIDTYPE_TGID)", touches(pid))
+            s.point("pidfd_prepare: pid_has_task(pid, PIDTYPE_TGID)", reads(pid))
         if not thread and pid.tgid_task is None:
             raise oserror(errno.ENOENT, "not a thread-group leader (use PIDFD_THREAD)")
         return
     if s is not None:
-        s.point("pidfd_prepare: pid_has_task() (RCU)", touches(pid))
+        s.point("pidfd_prepare: pid_has_task() (RCU)", reads(pid))
     if (pid.task if thread else pid.tgid_task) is None:
         # Before: `!pid_has_task(pid, thread ? PIDTYPE_PID : PIDTYPE_TGID)` is EINVAL,
         # whether the task was reaped or never led a thread group.
@@ -117,7 +117,7 @@ def sys_pidfd_open(k: "Kernel", cur: TaskStruct, nr: int, flags: int) -> int:
         raise oserror(errno.EINVAL)
     s = k.sched
     if s is not None:
-        s.point("pidfd_open: find_get_pid() (RCU)", touches(cur.pid.ns))
+        s.point("pidfd_open: find_get_pid() (RCU)", reads(cur.pid.ns))
     pid = cur.pid.ns.idr.entries.get(nr)
     if pid is None:
         raise oserror(errno.ESRCH)
@@ -143,15 +143,32 @@ def access_pidfd_pidns(cur: TaskStruct, pid: Pid) -> bool:
     return active.level <= pid.level and pid.ns.chain[active.level] is active
 
 
+# PIDFD_SELF_THREAD_GROUP as the 6.15 and 6.16 uapi <linux/pidfd.h> define it; "fcntl/pidfd:
+# redefine PIDFD_SELF_THREAD_GROUP" (6.17) made it -10001 (constants.PIDFD_SELF_THREAD_GROUP).
+PIDFD_SELF_THREAD_GROUP_615 = -20000
+PIDFD_SEND_SIGNAL_FLAGS = PIDFD_SIGNAL_THREAD | PIDFD_SIGNAL_THREAD_GROUP | PIDFD_SIGNAL_PROCESS_GROUP
+
+
 def sys_pidfd_send_signal(k: "Kernel", cur: TaskStruct, pidfd: int, sig: int, flags: int) -> None:
-    scope = PIDFD_SIGNAL_THREAD | PIDFD_SIGNAL_THREAD_GROUP | PIDFD_SIGNAL_PROCESS_GROUP
-    if flags & ~scope:
-        raise oserror(errno.EINVAL, "unknown pidfd_send_signal flags")
-    if bin(flags & scope).count("1") > 1:
-        raise oserror(errno.EINVAL, "more than one scope flag")
-    if pidfd == PIDFD_SELF_THREAD:
+    """Linux: kernel/signal.c pidfd_send_signal, in the order of each version (6.1, 6.9, 6.15)."""
+    if not k.has("pidfd-signal-scope"):
+        # Linux: 6.1 "Enforce flags be set to 0 until we add an extension."
+        if flags:
+            raise oserror(errno.EINVAL, "pidfd_send_signal takes no flags before 6.9")
+    else:
+        # Linux: 6.9 e1fb1dc08e73 -- only the scope flags, and at most one of them.
+        if flags & ~PIDFD_SEND_SIGNAL_FLAGS:
+            raise oserror(errno.EINVAL, "unknown pidfd_send_signal flags")
+        if bin(flags).count("1") > 1:
+            raise oserror(errno.EINVAL, "more than one scope flag")
+    # Linux: 6.15 `switch (pidfd)` -- the PIDFD_SELF_* sentinels name current before any fd
+    # lookup and skip access_pidfd_pidns; before 6.15 they are negative fds (EBADF).
+    sentinels = k.has("pidfd-self")
+    self_group = PIDFD_SELF_THREAD_GROUP if k.has("pidfd-self-value") else \
+        PIDFD_SELF_THREAD_GROUP_615
+    if sentinels and pidfd == PIDFD_SELF_THREAD:
         pid, type_ = cur.pid, PIDTYPE_PID
-    elif pidfd == PIDFD_SELF_THREAD_GROUP:
+    elif sentinels and pidfd == self_group:
         pid, type_ = cur.signal.group_leader.pid, PIDTYPE_TGID
     else:
         f = cur.files.get(pidfd) if pidfd >= 0 else None
@@ -160,18 +177,23 @@ def sys_pidfd_send_signal(k: "Kernel", cur: TaskStruct, pidfd: int, sig: int, fl
         if f.kind == "pidfd":
             pid = f.obj.pid
         elif f.kind == "procdir" and f.obj is not None and f.obj[1]:
-            pid = f.obj[0]              # a /proc/<pid> directory: tgid_pidfd_to_pid
+            pid = f.obj[0]              # Linux: tgid_pidfd_to_pid, a /proc/<tgid> directory
         else:
             raise oserror(errno.EBADF, "not a pidfd")
         if not access_pidfd_pidns(cur, pid):
             raise oserror(errno.EINVAL, "the process is outside the caller's pid namespace")
-        type_ = PIDTYPE_PID if f.f_flags & PIDFD_THREAD else PIDTYPE_TGID
+        # Linux: 6.9 81b9d8ac0640 "pidfd: change pidfd_send_signal() to respect PIDFD_THREAD";
+        # before, kill_pid_info always signals the thread group.
+        thread = f.f_flags & PIDFD_THREAD and k.has("pidfd-thread-signal")
+        type_ = PIDTYPE_PID if thread else PIDTYPE_TGID
+    # Flags are 0 here before 6.9: the scope stays the one the pidfd gave.
     if flags == PIDFD_SIGNAL_THREAD:
         type_ = PIDTYPE_PID
     elif flags == PIDFD_SIGNAL_THREAD_GROUP:
         type_ = PIDTYPE_TGID
     elif flags == PIDFD_SIGNAL_PROCESS_GROUP:
         type_ = PIDTYPE_PGID
+    # Linux: prepare_kill_siginfo -- SI_TKILL for a thread-directed signal (6.9), else SI_USER.
     info = sigmod.INFO_TKILL if type_ == PIDTYPE_PID else sigmod.INFO_USER
     if type_ == PIDTYPE_PGID:
         err = sigmod.kill_pgrp_info(k, sig, info, pid, cur)
@@ -191,6 +213,10 @@ def sys_pidfd_getfd(k: "Kernel", cur: TaskStruct, pidfd: int, targetfd: int, fla
     if not ptrace_may_access(cur, task, PTRACE_MODE_ATTACH | PTRACE_MODE_REALCREDS) or \
             security.deny(k, "ptrace_access_check"):
         raise oserror(errno.EPERM, "ptrace access to the target is denied")
+    if task.flags & PF_EXITING and k.has("pidfd-getfd-exiting"):
+        # Linux: kernel/pid.c __pidfd_fget -- "pidfd: refuse access to tasks that have
+        # started exiting harder" (7.1, in 6.1.176): no fd lookup once do_exit began.
+        raise oserror(errno.ESRCH, "the task is exiting")
     f = task.files.get(targetfd) if task.files is not None and targetfd >= 0 else None
     if f is None:
         # "pidfd: getfd should always report ESRCH if a task is exiting" (6.9).
@@ -484,7 +510,12 @@ FILEID_VALID_USER_FLAGS = 0x10000 | 0x20000     # FILEID_IS_CONNECTABLE | FILEID
 
 def sys_name_to_handle_at(k: "Kernel", cur: TaskStruct, dirfd: int, path: str, flags: int,
                           handle_bytes: int) -> FileHandle:
-    allowed = AT_EMPTY_PATH | 0x400 | AT_HANDLE_FID | AT_HANDLE_MNT_ID_UNIQUE | AT_HANDLE_CONNECTABLE
+    # AT_HANDLE_FID (6.5), AT_HANDLE_MNT_ID_UNIQUE (6.12) and AT_HANDLE_CONNECTABLE (6.13)
+    # are unknown flags, EINVAL, on the kernels before them.
+    has = k.has
+    allowed = AT_EMPTY_PATH | 0x400 | (AT_HANDLE_FID if has("at-handle-fid") else 0) | \
+        (AT_HANDLE_MNT_ID_UNIQUE if has("at-handle-mnt-id-unique") else 0) | \
+        (AT_HANDLE_CONNECTABLE if has("fhandle-connectable") else 0)
     if flags & ~allowed:
         raise oserror(errno.EINVAL)
     # fs/fhandle.c: a connectable handle needs a path with a known parent.
@@ -528,30 +559,66 @@ def sys_name_to_handle_at(k: "Kernel", cur: TaskStruct, dirfd: int, path: str, f
     return FileHandle(FILEID_KERNFS, struct.pack("<Q", f.obj.pid.ino))
 
 
-def sys_open_by_handle_at(k: "Kernel", cur: TaskStruct, mount_fd: int, handle: FileHandle,
-                          flags: int, handle_bytes: int) -> int:
+def _check_user_handle(k: "Kernel", handle: FileHandle, handle_bytes: int) -> None:
+    """Linux: fs/fhandle.c handle_to_path (get_user_handle in 6.17): the handle's header."""
     if handle_bytes == 0 or handle_bytes > MAX_HANDLE_SZ:
         raise oserror(errno.EINVAL, "handle_bytes must be 1..128")
-    # handle_to_path: a negative type or unknown user flags (bits 16..31 other
-    # than FILEID_IS_CONNECTABLE and FILEID_IS_DIR) are EINVAL.
+    # "fhandle-connectable" (6.13): a negative type or unknown user flags (bits 16..31
+    # other than FILEID_IS_CONNECTABLE and FILEID_IS_DIR) are EINVAL; before, the
+    # filesystem got them and decoded nothing.
     htype = handle.handle_type
-    if htype < 0 or htype & FILEID_USER_FLAGS_MASK & ~FILEID_VALID_USER_FLAGS:
+    if k.has("fhandle-connectable") and \
+            (htype < 0 or htype & FILEID_USER_FLAGS_MASK & ~FILEID_VALID_USER_FLAGS):
         raise oserror(errno.EINVAL, "bad handle type")
+
+
+def _path_anchor(k: "Kernel", cur: TaskStruct, mount_fd: int) -> str:
+    """Linux: fs/fhandle.c get_path_anchor (get_path_from_fd before 6.17): the filesystem
+    the handle is decoded on, "pidfs", "nsfs" or "other"; EBADF for no descriptor."""
     if mount_fd == FD_PIDFS_ROOT and k.has("fd-pidfs-root"):
-        on_pidfs = True
+        return "pidfs"
+    if mount_fd == FD_NSFS_ROOT and k.has("fd-nsfs-root"):
+        return "nsfs"
+    if mount_fd == AT_FDCWD:
+        return "other"
+    f = cur.files.get(mount_fd) if mount_fd >= 0 else None
+    if f is None:
+        raise oserror(errno.EBADF)
+    return "pidfs" if f.kind == "pidfd" else "other"
+
+
+def _may_decode(k: "Kernel", cur: TaskStruct, anchor: str, flags: int) -> None:
+    """The permission to decode on `anchor` (6.11+): pidfs's own (pidfs_export_permission,
+    6.14: only the open flags), else may_decode_fh's CAP_DAC_READ_SEARCH."""
+    if anchor == "pidfs" and k.has("pidfs-fhandle"):
+        if flags & ~(VALID_FILE_HANDLE_OPEN_FLAGS | O_LARGEFILE):
+            raise oserror(errno.EINVAL, "flags not allowed for a pidfs handle")
+    elif anchor != "nsfs" and not credmod.capable(cur.cred, CAP_DAC_READ_SEARCH):
+        raise oserror(errno.EPERM, "decoding a file handle needs CAP_DAC_READ_SEARCH")
+
+
+def sys_open_by_handle_at(k: "Kernel", cur: TaskStruct, mount_fd: int, handle: FileHandle,
+                          flags: int, handle_bytes: int) -> int:
+    """Linux: fs/fhandle.c do_handle_open -> handle_to_path, in each version's order (the
+    order decides between EPERM, EINVAL and EBADF)."""
+    has = k.has
+    if not has("fhandle-relax-perms"):
+        # 6.1-6.10: CAP_DAC_READ_SEARCH before anything, then the handle, then the fd.
+        if not credmod.capable(cur.cred, CAP_DAC_READ_SEARCH):
+            raise oserror(errno.EPERM, "open_by_handle_at needs CAP_DAC_READ_SEARCH")
+        _check_user_handle(k, handle, handle_bytes)
+        anchor = _path_anchor(k, cur, mount_fd)
+    elif not has("fhandle-copy-first"):
+        # 6.11-6.16: the mount fd, its filesystem's permission, then the handle.
+        anchor = _path_anchor(k, cur, mount_fd)
+        _may_decode(k, cur, anchor, flags)
+        _check_user_handle(k, handle, handle_bytes)
     else:
-        # get_path_anchor: AT_FDCWD and FD_NSFS_ROOT are anchors outside pidfs.
-        if mount_fd not in (AT_FDCWD, FD_NSFS_ROOT):
-            f = cur.files.get(mount_fd) if mount_fd >= 0 else None
-            if f is None:
-                raise oserror(errno.EBADF)
-            on_pidfs = f.kind == "pidfd"
-        else:
-            on_pidfs = False
-    if not on_pidfs or not k.has("pidfs-fhandle"):
+        _check_user_handle(k, handle, handle_bytes)
+        anchor = _path_anchor(k, cur, mount_fd)
+        _may_decode(k, cur, anchor, flags)
+    if anchor != "pidfs" or not has("pidfs-fhandle"):
         raise oserror(errno.ESTALE, "the handle does not decode on that mount")
-    if flags & ~(VALID_FILE_HANDLE_OPEN_FLAGS | O_LARGEFILE):
-        raise oserror(errno.EINVAL, "flags not allowed for a pidfs handle")
     data = handle.handle[:handle_bytes]
     if handle.handle_type != FILEID_KERNFS or len(data) < 8:
         raise oserror(errno.ESTALE)
@@ -561,9 +628,11 @@ def sys_open_by_handle_at(k: "Kernel", cur: TaskStruct, mount_fd: int, handle: F
         raise oserror(errno.ESTALE)
     # pidfs_export_open: O_RDWR always, O_LARGEFILE dropped; do_dentry_open drops
     # O_EXCL (so never PIDFD_THREAD), O_CREAT, O_NOCTTY and O_TRUNC but keeps O_CLOEXEC.
+    # 6.15-6.16 pidfs_export_open: pidfs_pid_valid sees the caller's flags, so O_EXCL
+    # (PIDFD_THREAD) asks for the thread's task rather than a thread-group leader.
     files = cur.files
     fd = files.alloc_fd()
-    f = k.pidfs.alloc_file(pid, 0)
+    f = k.pidfs.alloc_file(pid, flags & PIDFD_THREAD)
     f.f_flags = (flags & ~(O_LARGEFILE | O_EXCL | O_CREAT | O_NOCTTY | O_TRUNC)) | O_RDWR
     own_files(cur).install(fd, f, bool(flags & O_CLOEXEC))
     return fd
@@ -610,11 +679,13 @@ def _old_pidfd_xattr(k: "Kernel", cur: TaskStruct, name: str, write: bool,
     """A pidfd's inode without xattr handlers (6.1-6.16): xattr_permission, then
     xattr_resolve_name's EOPNOTSUPP.  6.9-6.16 pidfs inodes are S_IMMUTABLE regular files
     (prepare_anon_dentry): every write is EPERM; the anonymous inode of 6.1-6.8 has
-    no file type, so user.* is refused as for a special file."""
+    no file type, so user.* is refused as for a special file.  From 6.2
+    (xattr-posix-acl-api) a POSIX ACL is parsed by do_set_acl before anything else;
+    6.1 passes it to the (missing) handlers as it is."""
     pidfs_inode = k.pidfs.scheme != "anon"
+    if write and name in POSIX_ACL_XATTRS and value and k.has("xattr-posix-acl-api"):
+        _posix_acl_from_xattr(value)                # do_set_acl parses before vfs_set_acl
     if write and pidfs_inode:
-        if name in POSIX_ACL_XATTRS and value:
-            _posix_acl_from_xattr(value)            # do_set_acl parses before vfs_set_acl
         raise oserror(errno.EPERM, "pidfs inodes are immutable before 6.17")
     if name.startswith(("security.", "system.")):
         if name in POSIX_ACL_XATTRS or name.startswith("system."):

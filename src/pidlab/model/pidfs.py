@@ -36,7 +36,7 @@ from ..api import oserror
 from ..constants import O_CLOEXEC, O_RDWR, PIDFD_THREAD
 from .fdtable import File
 from .pid import Pid
-from .sched import touches, wait_pidfd_lock
+from .sched import reads, touches, wait_pidfd_lock
 
 if TYPE_CHECKING:
     from .task import TaskStruct
@@ -57,13 +57,15 @@ ROOT_CGROUP_ID = 1      # the cgroup2 root's inode, where every modelled task li
 class PidfsAttr:
     """struct pidfs_attr: xattrs and the exit information."""
 
-    __slots__ = ("xattrs", "cgroupid", "exit_code", "coredump_mask", "exit_info")
+    __slots__ = ("xattrs", "cgroupid", "exit_code", "coredump_mask", "coredump_signal",
+                 "exit_info")
 
     def __init__(self) -> None:
         self.xattrs: dict[str, bytes] | None = None
         self.cgroupid = 0
         self.exit_code = 0
         self.coredump_mask = 0
+        self.coredump_signal = 0    # 6.19 pidfd-info-coredump-signal: the dumping signal
         self.exit_info = False      # published by pidfs_exit
 
 
@@ -224,7 +226,7 @@ class Pidfs:
         if not self.persist:
             return
         if s is not None:
-            s.point("pidfs_register_pid: READ_ONCE(pid->attr)", touches(pid))
+            s.point("pidfs_register_pid: READ_ONCE(pid->attr)", reads(pid))
         attr = pid.attr
         if attr is PIDFS_PID_DEAD:
             raise oserror(errno.ESRCH, "the pid was released before any pidfd existed")

@@ -40,7 +40,9 @@ from __future__ import annotations
 
 from typing import Any, Callable, Hashable
 
-import greenlet
+# greenlet is imported by the Scheduler itself: the model's kernel files import this
+# module for its lock names, and run without greenlet when nothing is explored.
+greenlet: Any = None
 
 
 class Lock:
@@ -65,8 +67,10 @@ TASKLIST = Lock("tasklist_lock", rw=True)
 PIDMAP = Lock("pidmap_lock")
 
 
-def siglock(sighand: Any) -> Lock:
-    return Lock("sighand->siglock", of=sighand)
+def siglock(signal: Any) -> Lock:
+    """sighand->siglock of a process (keyed by its signal_struct: the model shares one
+    Sighand object between processes until one writes it, Linux does not)."""
+    return Lock("sighand->siglock", of=signal)
 
 
 def wait_pidfd_lock(pid: Any) -> Lock:
@@ -85,21 +89,65 @@ def describe(obj: Any) -> str:
     pid = getattr(obj, "pid", None)
     if pid is not None and getattr(pid, "numbers", None):
         return "task " + "/".join(map(str, pid.numbers))
+    leader = getattr(obj, "group_leader", None)
+    if leader is not None and leader.pid is not None:
+        return "process " + "/".join(map(str, leader.pid.numbers))
     return type(obj).__name__
 
 
-# A footprint says what a step touches, so that the search knows which steps commute
-# (partial-order reduction): a frozenset of resources (id() of the objects, or a name),
-# or ANY for a step that may touch anything and so is dependent with every other step.
+# A footprint says what a step reads and writes, so that the search knows which steps
+# commute (partial-order reduction): a pair (reads, writes) of frozensets of names, or
+# ANY for a step that may touch anything and so is dependent with every other step.
+# Two steps are independent when neither writes what the other reads or writes.
 ANY = None
+_NONE: frozenset = frozenset()
+EMPTY = (_NONE, _NONE)          # a step that touches nothing shared
 
 
-def touches(*objs: Any) -> frozenset:
-    return frozenset(o if isinstance(o, str) else id(o) for o in objs)
+def _names(objs: tuple) -> frozenset:
+    """Objects named as every run of the scenario names them: a struct pid by its
+    numbers, a pid namespace by its inode number, anything else by a string or tuple
+    key the caller gives.  (Never id(): the search compares footprints of steps taken
+    in different runs, on different objects.)"""
+    out = []
+    for o in objs:
+        if isinstance(o, (str, tuple)):
+            out.append(o)
+            continue
+        nums = getattr(o, "numbers", None)
+        if nums:
+            out.append(("pid", nums))
+            continue
+        inum = getattr(o, "inum", None)
+        if inum is None:
+            raise TypeError(f"{o!r} has no name that is the same in every run")
+        out.append(("ns", inum))
+    return frozenset(out)
 
 
-def independent(a: frozenset | None, b: frozenset | None) -> bool:
-    return a is not None and b is not None and not (a & b)
+def touches(*objs: Any) -> tuple[frozenset, frozenset]:
+    """The footprint of a step that may write these objects."""
+    return _NONE, _names(objs)
+
+
+def reads(*objs: Any) -> tuple[frozenset, frozenset]:
+    """The footprint of a step that only reads these objects."""
+    return _names(objs), _NONE
+
+
+def independent(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return False
+    ar, aw = a
+    br, bw = b
+    return not (aw & bw or aw & br or bw & ar)
+
+
+def process_key(p: Any) -> tuple | None:
+    """A process's name in a footprint: its leader's numbers (None: it has none)."""
+    leader = p.signal.group_leader
+    pid = leader.pid if leader is not None else None
+    return ("process", pid.numbers) if pid is not None else None
 
 
 class Deadlock(Exception):
@@ -128,22 +176,26 @@ class Thread:
     """One flow of control: an explored thread, or a woken task's kernel work."""
 
     __slots__ = ("id", "name", "glet", "waiting", "wants_write", "done", "result", "held",
-                 "next_label", "footprint", "task", "kind", "leaked")
+                 "next_label", "footprint", "task", "kind", "leaked", "prefix", "last")
 
     def __init__(self, ident: int, name: str, kind: str) -> None:
         self.id = ident
         self.name = name
-        self.glet: greenlet.greenlet | None = None
+        self.glet: Any = None
         self.waiting: Lock | None = None      # the lock it waits for
         self.wants_write = True               # ... and how (a reader shares a rwlock)
         self.done = False
         self.result: Any = None
         self.held: list[tuple[Lock, bool]] = []
         self.next_label = "start"
-        self.footprint: frozenset | None = ANY
+        # A thread's first step runs user code and the first system call up to its
+        # first point: private (see on_cpu), so it touches nothing.
+        self.footprint: Any = EMPTY
         self.task: Any = None                 # the TaskStruct it last ran for
         self.kind = kind                      # "thread" (the user's) or "task" (woken)
         self.leaked = False                   # this step left the declared footprint
+        self.prefix = False                   # in a system call that has not reached a point
+        self.last: Any = EMPTY                # the footprint of its last step
 
 
 class Scheduler:
@@ -157,6 +209,10 @@ class Scheduler:
 
     def __init__(self, choose: Callable[[list[int], int | None, "Scheduler"], int],
                  record: bool = True) -> None:
+        global greenlet
+        if greenlet is None:
+            import greenlet as _greenlet
+            greenlet = _greenlet
         self.choose = choose
         self.threads: list[Thread] = []
         self.current: Thread | None = None
@@ -192,23 +248,23 @@ class Scheduler:
         except BaseException as e:       # a bug of the model: the exploration reports it
             if self.failure is None:
                 self.failure = e
-        t.done = True
-        t.leaked = True
+        t.done = True                   # the result is the thread's own: nothing leaks
 
     # ------------------------------------------------------------------ points
 
-    def point(self, label: str, footprint: frozenset | None = ANY) -> None:
+    def point(self, label: str, footprint: Any = ANY) -> None:
         """A place where another CPU may go first: the calling thread may be preempted
         here, before the step `label` (which touches `footprint`)."""
         t = self.current
         if t is None:
             return                                  # outside the threads (setup, final)
+        t.prefix = False
         t.next_label = label
         t.footprint = footprint
         self.main.switch()
 
     def lock(self, lock: Lock, write: bool = True, label: str = "",
-             footprint: frozenset | None = ANY, point: bool = True) -> None:
+             footprint: Any = ANY, point: bool = True) -> None:
         """spin_lock / write_lock / read_lock: a point (unless point=False) at which the
         thread can go on only once the lock is free, then the lock is taken."""
         t = self.current
@@ -244,12 +300,14 @@ class Scheduler:
         if t is None:
             return
         state = self.locks[lock.key]
-        for i, (held, write) in enumerate(t.held):
+        held_list = t.held
+        for i in range(len(held_list) - 1, -1, -1):     # the innermost first
+            held, write = held_list[i]
             if held.key == lock.key:
-                del t.held[i]
+                del held_list[i]
                 if write:
                     state[0] = None
-                else:
+                elif not any(h.key == lock.key and not w for h, w in held_list):
                     state[1].discard(t.id)
                 return
         raise RuntimeError(f"{t.name} unlocks {lock.label()}, which it does not hold")
@@ -283,13 +341,22 @@ class Scheduler:
 
     # ------------------------------------------------------------------ a task's CPU
 
-    def on_cpu(self, task: Any, body: Callable[[], Any], deliver: Callable[[Any], None]) -> Any:
+    def on_cpu(self, task: Any, body: Callable[[], bool], deliver: Callable[[Any], bool]) -> Any:
         """Run `body` (a system call) on the task's CPU; then deliver what woke the
-        task meanwhile (`deliver(task)`), as Linux does on the way back to user space."""
+        task meanwhile (`deliver(task)`, True if there was something), as Linux does
+        on the way back to user space.
+
+        What a system call does before its first point is taken to be private (its
+        argument checks, its own task's state): where a kernel path writes shared state
+        before any lock, it has a point there.  A call that reaches no point at all
+        ran whole inside the current step, whose declared footprint cannot cover it:
+        the step is then dependent with everything, and so is one that delivered
+        signals or woke a task."""
         t = self.current
         c = cpu(task)
         self.lock(c, point=False)
         t.task = task
+        t.prefix = True
         try:
             result = body()
         except greenlet.GreenletExit:
@@ -300,10 +367,13 @@ class Scheduler:
         self._leave(t, task, c, deliver)
         return result
 
-    def _leave(self, t: Thread, task: Any, c: Lock, deliver: Callable[[Any], None]) -> None:
-        t.leaked = True                 # back in user space: anything may follow
+    def _leave(self, t: Thread, task: Any, c: Lock, deliver: Callable[[Any], bool]) -> None:
+        if t.prefix:
+            t.leaked = True
+            t.prefix = False
         try:
-            deliver(task)
+            if deliver(task):
+                t.leaked = True
         finally:
             self.unlock(c)
 
@@ -337,12 +407,13 @@ class Scheduler:
             else:
                 choice = enabled[0]
             t = threads[choice]
-            preempt = cur is not None and choice != cur and cur in enabled
+            preempt = cur is not None and choice != cur and cur in enabled and \
+                threads[cur].last is not EMPTY
             if preempt:
                 self.preemptions += 1
             if self.record:
                 label = t.next_label
-                before = [lock.label() for lock, _ in t.held]
+                before = [_held(lock, w) for lock, w in t.held]
             fp = t.footprint
             t.leaked = False
             self.current = t
@@ -350,12 +421,17 @@ class Scheduler:
             self.current = None
             if self.failure is not None:
                 raise self.failure
+            t.last = fp = ANY if t.leaked else fp
             if observe is not None:
-                observe(choice, ANY if t.leaked else fp)
+                observe(choice, fp)
             if self.record:
-                after = [lock.label() for lock, _ in t.held]
+                after = [_held(lock, w) for lock, w in t.held]
                 locks = tuple(dict.fromkeys(before + after))
                 self.trace.append(Step(t.id, t.name, label, locks, preempt))
                 if self.on_step is not None:
                     self.on_step(t)
             prev = t
+
+
+def _held(lock: Lock, write: bool) -> str:
+    return lock.label() + (" (read)" if lock.rw and not write else "")

@@ -17,7 +17,7 @@ their task runs.
 from __future__ import annotations
 
 import errno
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..constants import (CLD_CONTINUED, CLD_DUMPED, CLD_EXITED, CLD_KILLED, CLD_STOPPED,
                          NSIG, PIDTYPE_PGID, PIDTYPE_PID, PIDTYPE_TGID, SIGABRT, SIGBUS,
@@ -27,6 +27,7 @@ from ..constants import (CLD_CONTINUED, CLD_DUMPED, CLD_EXITED, CLD_KILLED, CLD_
 from . import cred as credmod
 from . import security
 from .pid import pid_nr_ns
+from .sched import ANY, TASKLIST, process_key, reads, siglock, touches
 from .task import (JOBCTL_PENDING_MASK, JOBCTL_STOP_CONSUME, JOBCTL_STOP_DEQUEUED,
                    JOBCTL_STOP_PENDING, JOBCTL_STOP_SIGMASK, JOBCTL_STOPPED, PF_EXITING,
                    PF_SIGNALED, SIGNAL_CLD_CONTINUED, SIGNAL_CLD_MASK, SIGNAL_CLD_STOPPED,
@@ -290,6 +291,24 @@ def check_kill_permission(k: "Kernel", sig: int, info: int, t: TaskStruct,
 
 def do_send_sig_info(k: "Kernel", sig: int, info: int, p: TaskStruct, type_: int,
                      sender: TaskStruct | None) -> int:
+    s = k.sched
+    if s is not None:
+        if p.pid is None:
+            s.point("do_send_sig_info: lock_task_sighand (sighand gone)")
+            return errno.ESRCH
+        lock = siglock(p.signal)
+        key = process_key(p)
+        s.lock(lock, label="do_send_sig_info: lock_task_sighand",
+               footprint=touches(key) if key is not None else ANY)
+        try:
+            return _do_send_sig_info(k, sig, info, p, type_, sender)
+        finally:
+            s.unlock(lock)
+    return _do_send_sig_info(k, sig, info, p, type_, sender)
+
+
+def _do_send_sig_info(k: "Kernel", sig: int, info: int, p: TaskStruct, type_: int,
+                      sender: TaskStruct | None) -> int:
     if p.pid is None:         # released: lock_task_sighand fails
         return errno.ESRCH
     if type_ == PIDTYPE_PID and p.exit_state:
@@ -317,32 +336,62 @@ def kill_pgrp_info(k: "Kernel", sig: int, info: int, pgrp: "Pid | None",
                    sender: TaskStruct | None) -> int:
     """Linux: __kill_pgrp_info -- 0 if any member got it, else the last error."""
     ret = errno.ESRCH
+    s = k.sched
+    if s is not None:
+        s.lock(TASKLIST, write=False, label="kill_pgrp: read_lock(&tasklist_lock)")
     if pgrp is not None and pgrp.pgrp:
         for member in list(pgrp.pgrp):
             err = group_send_sig_info(k, sig, info, member.group_leader, PIDTYPE_PGID, sender)
             if ret:
                 ret = err
+    if s is not None:
+        s.unlock(TASKLIST)
     return ret
 
 
 def kill_pid_info_type(k: "Kernel", sig: int, info: int, pid: "Pid | None", type_: int,
                        sender: TaskStruct | None) -> int:
-    p = pid.task if pid is not None else None
-    if p is None:
-        return errno.ESRCH
-    return group_send_sig_info(k, sig, info, p, type_, sender)
+    """Linux: kill_pid_info_type -- pid_task under RCU, and again if the task was
+    released before its sighand could be locked (de_thread may have made a new
+    leader)."""
+    s = k.sched
+    while True:
+        if s is not None and pid is not None:
+            s.point("kill_pid_info: pid_task(pid, PIDTYPE_PID) (RCU)", reads(pid))
+        p = pid.task if pid is not None else None
+        if p is None:
+            return errno.ESRCH
+        err = group_send_sig_info(k, sig, info, p, type_, sender)
+        if err != errno.ESRCH:
+            return err
 
 
 def kill_something_info(k: "Kernel", cur: TaskStruct, sig: int, pid: int) -> int:
     """kill(2).  Linux: kill_something_info."""
     ns = task_active_pid_ns(cur)
+    s = k.sched
     if pid > 0:
+        if s is not None:
+            s.point("kill_proc_info: find_vpid() (RCU)", reads(ns))
         return kill_pid_info_type(k, sig, INFO_USER, ns.idr.entries.get(pid), PIDTYPE_TGID, cur)
     if pid == -(2**31):
         return errno.ESRCH
     if pid != -1:
+        if s is not None:
+            s.point("kill_something_info: find_vpid(-pid) (RCU)", reads(ns))
         pgrp = ns.idr.entries.get(-pid) if pid else cur.signal.pgrp
         return kill_pgrp_info(k, sig, INFO_USER, pgrp, cur)
+    if s is not None:
+        s.lock(TASKLIST, write=False, label="kill_something_info(-1): "
+                                           "read_lock(&tasklist_lock); for_each_process")
+        try:
+            return _kill_every_process(k, cur, sig, ns)
+        finally:
+            s.unlock(TASKLIST)
+    return _kill_every_process(k, cur, sig, ns)
+
+
+def _kill_every_process(k: "Kernel", cur: TaskStruct, sig: int, ns: Any) -> int:
     retval = 0
     count = 0
     for p_pid in list(ns.idr.entries.values()):

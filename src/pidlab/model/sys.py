@@ -19,6 +19,7 @@ from ..constants import (PR_GET_CHILD_SUBREAPER, PR_GET_DUMPABLE, PR_GET_KEEPCAP
 from . import cred as credmod
 from . import signal as sigmod
 from .pid import Pid, free_pid, pid_nr_ns
+from .sched import TASKLIST
 from .task import PF_FORKNOEXEC, SignalStruct, TaskStruct, own_mm
 from .task import set_task_comm, thread_list
 
@@ -63,6 +64,22 @@ def sys_setpgid(k: "Kernel", cur: TaskStruct, pid: int, pgid: int) -> None:
         pgid = pid
     if pgid < 0:
         raise oserror(errno.EINVAL, "negative process group")
+    s = k.sched
+    if s is not None:
+        s.lock(TASKLIST, label="setpgid: write_lock_irq(&tasklist_lock)")
+    try:
+        post = _setpgid_locked(k, cur, group_leader, ns, pid, pgid)
+    finally:
+        if s is not None:
+            s.unlock(TASKLIST)
+    for old in post:
+        free_pid(k, old)
+
+
+def _setpgid_locked(k: "Kernel", cur: TaskStruct, group_leader: TaskStruct, ns, pid: int,
+                    pgid: int) -> list[Pid]:
+    """setpgid's checks and change, under tasklist_lock; the pids to free after the
+    unlock (from 6.15; before, __change_pid frees them inside)."""
     p = _find_task_by_vpid(cur, pid)
     if p is None:
         raise oserror(errno.ESRCH)
@@ -86,11 +103,34 @@ def sys_setpgid(k: "Kernel", cur: TaskStruct, pid: int, pgid: int) -> None:
     post: list[Pid] = []
     if p.signal.pgrp is not pgrp:
         change_pgrp(p.signal, pgrp, post)
+    return _free_now_or_later(k, post)
+
+
+def _free_now_or_later(k: "Kernel", post: list[Pid]) -> list[Pid]:
+    """Before "pid: perform free_pid() calls outside of tasklist_lock" (6.15) the pids
+    go inside the section; from then on after it."""
+    if k.free_pids_unlocked:
+        return post
     for old in post:
         free_pid(k, old)
+    return []
 
 
 def sys_setsid(k: "Kernel", cur: TaskStruct) -> int:
+    s = k.sched
+    if s is not None:
+        s.lock(TASKLIST, label="setsid: write_lock_irq(&tasklist_lock)")
+    try:
+        session, post = _setsid_locked(k, cur)
+    finally:
+        if s is not None:
+            s.unlock(TASKLIST)
+    for old in post:               # free_pids: SID before PGID
+        free_pid(k, old)
+    return session
+
+
+def _setsid_locked(k: "Kernel", cur: TaskStruct) -> tuple[int, list[Pid]]:
     group_leader = cur.signal.group_leader
     sid = group_leader.pid
     session = pid_nr_ns(sid, cur.pid.ns)
@@ -105,9 +145,7 @@ def sys_setsid(k: "Kernel", cur: TaskStruct) -> int:
         change_session(sig, sid, post)
     if sig.pgrp is not sid:
         change_pgrp(sig, sid, post)
-    for old in post:               # free_pids: SID before PGID
-        free_pid(k, old)
-    return session
+    return session, _free_now_or_later(k, post)
 
 
 def sys_getpgid(cur: TaskStruct, pid: int) -> int:
@@ -190,9 +228,19 @@ def sys_prctl(k: "Kernel", cur: TaskStruct, option: int, arg: int | bytes) -> in
         own_mm(cur).dumpable = arg
         return 0
     if option == PR_SET_CHILD_SUBREAPER:
+        # A plain store, then a walk under read_lock(&tasklist_lock): a child that
+        # exits in between reparents by the flags it has.
+        s = k.sched
+        if s is not None:
+            s.point("prctl(PR_SET_CHILD_SUBREAPER): is_child_subreaper = arg (no lock)")
         cur.signal.is_child_subreaper = bool(arg)
         if arg:
+            if s is not None:
+                s.lock(TASKLIST, write=False, label="walk_process_tree: "
+                       "read_lock(&tasklist_lock); propagate_has_child_subreaper")
             _propagate_has_child_subreaper(k, cur)
+            if s is not None:
+                s.unlock(TASKLIST)
         return 0
     if option == PR_GET_CHILD_SUBREAPER:
         return int(cur.signal.is_child_subreaper)

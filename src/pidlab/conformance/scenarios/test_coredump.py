@@ -19,6 +19,15 @@ Where the expected values come from:
 * kernel/sysctl.c proc_sys_permission/test_perm: a global sysctl of mode 0644 is
   writable by euid 0 only; fs/coredump.c proc_dostring_coredump, check_coredump_socket.
 
+Versions (pidlab/_changes.py): PIDFD_GET_INFO reports the exit code from 6.15
+(pidfd-info-exit) and the coredump mask from 6.16 (pidfd-info-coredump), so the
+scenarios check those where the kernel has them and the wait status everywhere.
+Before 6.16 ("coredump: add coredump socket") a '@' pattern is a file name and
+writing core_pattern never fails (a 6.15-era fs/coredump.c: format_corename
+knows only '|', proc_dostring_coredump only warns); 6.17 adds '@@', the
+UNIX_PATH_MAX limit and the '..' refusal (coredump-socket-req).  %F hands a
+pipe helper a pidfd from 6.15.1 (not modelled) and is recorded by pidfs from 6.16.
+
 The live sandbox writes core files to its own tmpfs (its working directory).  A
 live test that makes a process dump core runs only when the host's
 kernel.core_pattern is a plain relative file name, so that no dump leaves the
@@ -41,7 +50,7 @@ from pidlab import (CAP_KILL, CAP_SYS_PTRACE, CAP_SYS_RESOURCE, CLD_DUMPED, CLD_
                     SIGBUS, SIGFPE, SIGILL, SIGKILL, SIGQUIT, SIGSEGV, SIGSYS, SIGTERM,
                     SIGTRAP, SIGUSR1, SIGXCPU, SIGXFSZ, WEXITED)
 
-from pidlab.conformance.helpers import raises_errno, snapshot
+from pidlab.conformance.helpers import needs, raises_errno, snapshot
 
 # Every scenario runs on the model at every kernel version and on every live kernel.
 pytestmark = pytest.mark.pidlab_kernels("all")
@@ -69,10 +78,34 @@ def dumping_child(kernel, soft=RLIM_INFINITY):
     return child
 
 
-def exit_info(task, pidfd):
+MODEL_ONLY_CORE_PATTERN = ("kernel.core_pattern is machine-wide: the live backend never writes "
+                           "it (the 'host-sysctls' difference)")
+
+
+def exit_info(kernel, task, pidfd):
+    """(exit code, coredump mask) that PIDFD_GET_INFO reports for a reaped process, None
+    for what this kernel cannot report: the exit code before pidfd-info-exit (6.15), the
+    mask before pidfd-info-coredump (6.16; 6.15 ignores the flag it does not know)."""
+    if not kernel.has("pidfd-info-exit"):
+        return None, None
     info = task.pidfd_get_info(pidfd, PIDFD_INFO_EXIT | PIDFD_INFO_COREDUMP)
     assert info.mask & PIDFD_INFO_EXIT
+    if not kernel.has("pidfd-info-coredump"):
+        assert not info.mask & PIDFD_INFO_COREDUMP
+        return info.exit_code, None
     return info.exit_code, info.coredump_mask
+
+
+def reports(kernel, exit_code, coredump_mask):
+    """What exit_info gives on this kernel for a process that left these behind."""
+    return (exit_code if kernel.has("pidfd-info-exit") else None,
+            coredump_mask if kernel.has("pidfd-info-coredump") else None)
+
+
+def thread_pidfd(kernel, tid):
+    """A PIDFD_THREAD pidfd, for kernels whose PIDFD_GET_INFO reports exit codes (they
+    all have pidfd-thread, 6.9); None where exit_info reports nothing anyway."""
+    return kernel.init.pidfd_open(tid, PIDFD_THREAD) if kernel.has("pidfd-info-exit") else None
 
 
 # ---------------------------------------------------------------- RLIMIT_CORE
@@ -182,7 +215,7 @@ def test_no_core_is_dumped_with_the_default_rlimit(kernel, sig):
     child = kernel.init.clone(pidfd=True)
     kernel.init.kill(child.pid, sig)
     assert kernel.init.waitpid(child.pid) == (child.pid, sig)
-    assert exit_info(kernel.init, child.pidfd) == (sig, 0)
+    assert exit_info(kernel, kernel.init, child.pidfd) == reports(kernel, sig, 0)
 
 
 @pytest.mark.parametrize("sig", CORE_SIGNALS)
@@ -234,7 +267,7 @@ def test_a_non_dumpable_process_dumps_nothing(kernel):
     child.task.prctl(PR_SET_DUMPABLE, 0)
     kernel.init.kill(child.pid, SIGSEGV)
     assert kernel.init.waitpid(child.pid)[1] == SIGSEGV
-    assert exit_info(kernel.init, child.pidfd) == (SIGSEGV, 0)
+    assert exit_info(kernel, kernel.init, child.pidfd) == reports(kernel, SIGSEGV, 0)
 
 
 def test_a_process_made_non_dumpable_by_setuid_dumps_nothing(kernel):
@@ -253,43 +286,56 @@ def test_a_file_dump_records_no_coredump_mask_in_pidfs(kernel):
     child = dumping_child(kernel)
     kernel.init.kill(child.pid, SIGQUIT)
     kernel.init.waitpid(child.pid)
-    assert exit_info(kernel.init, child.pidfd) == (SIGQUIT | 0x80, 0)
+    assert exit_info(kernel, kernel.init, child.pidfd) == reports(kernel, SIGQUIT | 0x80, 0)
 
 
 def test_the_thread_that_dumps_gives_the_group_its_status(kernel):
     dumps_stay_in_sandbox(kernel)
     child = dumping_child(kernel)
     thread = child.task.spawn_thread()
-    tfd = kernel.init.pidfd_open(thread.pid, PIDFD_THREAD)
+    tfd = thread_pidfd(kernel, thread.pid)
     kernel.init.tgkill(child.pid, thread.pid, SIGSEGV)
     assert kernel.init.waitpid(child.pid)[1] == SIGSEGV | 0x80
-    assert exit_info(kernel.init, tfd) == (SIGSEGV | 0x80, 0)
+    assert exit_info(kernel, kernel.init, tfd) == reports(kernel, SIGSEGV | 0x80, 0)
     # The leader was zapped with the bare signal.  If it is still a zombie when the
     # dumping thread is released, it takes the group's code (release_task); the two
     # run concurrently after coredump_finish, so Linux gives either.
-    assert exit_info(kernel.init, child.pidfd) in ((SIGSEGV | 0x80, 0), (SIGSEGV, 0))
+    assert exit_info(kernel, kernel.init, child.pidfd) in (reports(kernel, SIGSEGV | 0x80, 0),
+                                                           reports(kernel, SIGSEGV, 0))
 
 
 def test_zapped_threads_exit_with_the_bare_signal(kernel):
     dumps_stay_in_sandbox(kernel)
     child = dumping_child(kernel)
     thread = child.task.spawn_thread()
-    tfd = kernel.init.pidfd_open(thread.pid, PIDFD_THREAD)
+    tfd = thread_pidfd(kernel, thread.pid)
     kernel.init.tgkill(child.pid, child.pid, SIGSEGV)      # the leader dumps
     assert kernel.init.waitpid(child.pid)[1] == SIGSEGV | 0x80
-    assert exit_info(kernel.init, child.pidfd) == (SIGSEGV | 0x80, 0)
-    assert exit_info(kernel.init, tfd) == (SIGSEGV, 0)
+    assert exit_info(kernel, kernel.init, child.pidfd) == reports(kernel, SIGSEGV | 0x80, 0)
+    assert exit_info(kernel, kernel.init, tfd) == reports(kernel, SIGSEGV, 0)
 
 
 # ---------------------------------------------------------------- the coredump mask of a live task
 
 @pytest.mark.parametrize("dumpable, mask", [(1, PIDFD_COREDUMP_USER), (0, PIDFD_COREDUMP_SKIP)])
 def test_pr_set_dumpable_decides_the_mask_of_a_live_task(kernel, dumpable, mask):
+    needs(kernel, "pidfd-info-coredump")
     child = kernel.init.clone(pidfd=True)
     child.task.prctl(PR_SET_DUMPABLE, dumpable)
     info = kernel.init.pidfd_get_info(child.pidfd, PIDFD_INFO_COREDUMP)
     assert info.mask & PIDFD_INFO_COREDUMP
     assert info.coredump_mask == mask
+
+
+def test_pidfd_info_coredump_is_an_unknown_flag_before_616(kernel):
+    """6.13-6.15 fill what they know and leave PIDFD_INFO_COREDUMP out of the mask
+    (before 6.13 there is no PIDFD_GET_INFO at all)."""
+    needs(kernel, "pidfd-info")
+    child = kernel.init.clone(pidfd=True)
+    info = kernel.init.pidfd_get_info(child.pidfd, PIDFD_INFO_COREDUMP)
+    assert bool(info.mask & PIDFD_INFO_COREDUMP) is kernel.has("pidfd-info-coredump")
+    assert info.coredump_mask == (PIDFD_COREDUMP_USER if kernel.has("pidfd-info-coredump")
+                                  else 0)
 
 
 def test_pr_set_dumpable_2_is_einval(kernel):
@@ -320,51 +366,78 @@ def test_the_live_backend_refuses_to_write_global_sysctls(kernel):
             kernel.init.write_text(path, "1")
 
 
-def test_pipe_pattern_with_pidfd_records_the_coredump_mask():
-    k = pidlab.Kernel(core_pattern="|/usr/lib/core-helper %P %F")
-    child = k.init.clone(pidfd=True)            # RLIMIT_CORE 0 does not stop a pipe
-    k.init.kill(child.pid, SIGSEGV)
-    assert k.init.waitpid(child.pid)[1] == SIGSEGV | 0x80
-    assert exit_info(k.init, child.pidfd) == (SIGSEGV | 0x80,
-                                              PIDFD_COREDUMPED | PIDFD_COREDUMP_USER)
-    k.check()
+@pytest.mark.model_only(reason=MODEL_ONLY_CORE_PATTERN)
+def test_pipe_pattern_with_pidfd_records_the_coredump_mask_from_616(kernel):
+    kernel.init.write_text(CORE_PATTERN, "|/usr/lib/core-helper %P %F")
+    child = kernel.init.clone(pidfd=True)       # RLIMIT_CORE 0 does not stop a pipe
+    kernel.init.kill(child.pid, SIGSEGV)
+    assert kernel.init.waitpid(child.pid)[1] == SIGSEGV | 0x80
+    assert exit_info(kernel, kernel.init, child.pidfd) == reports(
+        kernel, SIGSEGV | 0x80, PIDFD_COREDUMPED | PIDFD_COREDUMP_USER)
 
 
-def test_pipe_pattern_without_pidfd_records_no_mask():
-    k = pidlab.Kernel(core_pattern="|/usr/lib/core-helper %P %%F")
-    child = k.init.clone(pidfd=True)
-    k.init.kill(child.pid, SIGSEGV)
-    k.init.waitpid(child.pid)
-    assert exit_info(k.init, child.pidfd) == (SIGSEGV | 0x80, 0)
+@pytest.mark.model_only(reason=MODEL_ONLY_CORE_PATTERN)
+def test_pipe_pattern_without_pidfd_records_no_mask(kernel):
+    kernel.init.write_text(CORE_PATTERN, "|/usr/lib/core-helper %P %%F")
+    child = kernel.init.clone(pidfd=True)
+    kernel.init.kill(child.pid, SIGSEGV)
+    kernel.init.waitpid(child.pid)
+    assert exit_info(kernel, kernel.init, child.pidfd) == reports(kernel, SIGSEGV | 0x80, 0)
 
 
-def test_rlimit_core_1_aborts_a_pipe_dump():
-    k = pidlab.Kernel(core_pattern="|/helper %F")
-    child = k.init.clone(pidfd=True)
+@pytest.mark.model_only(reason=MODEL_ONLY_CORE_PATTERN)
+def test_rlimit_core_1_aborts_a_pipe_dump(kernel):
+    kernel.init.write_text(CORE_PATTERN, "|/helper %F")
+    child = kernel.init.clone(pidfd=True)
     child.task.setrlimit(RLIMIT_CORE, 1, 1)
-    k.init.kill(child.pid, SIGSEGV)
-    assert k.init.waitpid(child.pid)[1] == SIGSEGV
-    assert exit_info(k.init, child.pidfd) == (SIGSEGV, 0)
+    kernel.init.kill(child.pid, SIGSEGV)
+    assert kernel.init.waitpid(child.pid)[1] == SIGSEGV
+    assert exit_info(kernel, kernel.init, child.pidfd) == reports(kernel, SIGSEGV, 0)
 
 
-def test_a_socket_pattern_records_the_mask_although_nobody_listens():
-    k = pidlab.Kernel(core_pattern="@/run/coredump.socket")
-    child = k.init.clone(pidfd=True)
-    k.init.kill(child.pid, SIGSEGV)
-    assert k.init.waitpid(child.pid)[1] == SIGSEGV
-    assert exit_info(k.init, child.pidfd) == (SIGSEGV, PIDFD_COREDUMPED | PIDFD_COREDUMP_USER)
+@pytest.mark.model_only(reason=MODEL_ONLY_CORE_PATTERN)
+def test_a_socket_pattern_records_the_mask_although_nobody_listens(kernel):
+    needs(kernel, "coredump-socket")
+    kernel.init.write_text(CORE_PATTERN, "@/run/coredump.socket")
+    child = kernel.init.clone(pidfd=True)
+    child.task.setrlimit(RLIMIT_CORE, -1, -1)   # a socket dump ignores RLIMIT_CORE
+    kernel.init.kill(child.pid, SIGSEGV)
+    assert kernel.init.waitpid(child.pid)[1] == SIGSEGV
+    assert exit_info(kernel, kernel.init, child.pidfd) == (
+        SIGSEGV, PIDFD_COREDUMPED | PIDFD_COREDUMP_USER)
+    # 6.19 also records the signal that dumped (6.16-6.18: the slot is __spare1, 0).
+    info = kernel.init.pidfd_get_info(child.pidfd, PIDFD_INFO_EXIT | PIDFD_INFO_COREDUMP, 80)
+    assert info.coredump_signal == (SIGSEGV if kernel.has("pidfd-info-coredump-signal") else 0)
 
 
-def test_suid_dumpable_2_dumps_setuid_processes_as_root_through_a_pipe():
-    k = pidlab.Kernel(core_pattern="|/helper %F", suid_dumpable=2)
-    child = k.init.clone(pidfd=True)
+@pytest.mark.model_only(reason=MODEL_ONLY_CORE_PATTERN)
+def test_an_at_sign_pattern_names_a_file_before_616(kernel):
+    """Before the coredump socket, '@/run/coredump.socket' is the relative file name
+    '@/run/coredump.socket': RLIMIT_CORE below one page stops it, as any file dump,
+    and pidfs records nothing (6.16 and later: a socket, whatever RLIMIT_CORE)."""
+    kernel.init.write_text(CORE_PATTERN, "@/run/coredump.socket")
+    assert kernel.init.read_text(CORE_PATTERN) == "@/run/coredump.socket\n"
+    child = kernel.init.clone(pidfd=True)
+    child.task.setrlimit(RLIMIT_CORE, PAGE - 1, RLIM_INFINITY)
+    kernel.init.kill(child.pid, SIGSEGV)
+    assert kernel.init.waitpid(child.pid)[1] == SIGSEGV
+    mask = PIDFD_COREDUMPED | PIDFD_COREDUMP_USER if kernel.has("coredump-socket") else 0
+    assert exit_info(kernel, kernel.init, child.pidfd) == reports(kernel, SIGSEGV, mask)
+
+
+@pytest.mark.model_only(reason=MODEL_ONLY_CORE_PATTERN)
+def test_suid_dumpable_2_dumps_setuid_processes_as_root_through_a_pipe(kernel):
+    kernel.init.write_text(CORE_PATTERN, "|/helper %F")
+    kernel.init.write_text(SUID_DUMPABLE, "2")
+    child = kernel.init.clone(pidfd=True)
     child.task.setresuid(-1, 1000, -1)
-    info = k.init.pidfd_get_info(child.pidfd, PIDFD_INFO_COREDUMP)
-    assert info.coredump_mask == PIDFD_COREDUMP_ROOT
-    k.init.kill(child.pid, SIGSEGV)
-    k.init.waitpid(child.pid)
-    assert exit_info(k.init, child.pidfd) == (SIGSEGV | 0x80,
-                                              PIDFD_COREDUMPED | PIDFD_COREDUMP_ROOT)
+    if kernel.has("pidfd-info-coredump"):
+        info = kernel.init.pidfd_get_info(child.pidfd, PIDFD_INFO_COREDUMP)
+        assert info.coredump_mask == PIDFD_COREDUMP_ROOT
+    kernel.init.kill(child.pid, SIGSEGV)
+    assert kernel.init.waitpid(child.pid)[1] == SIGSEGV | 0x80
+    assert exit_info(kernel, kernel.init, child.pidfd) == reports(
+        kernel, SIGSEGV | 0x80, PIDFD_COREDUMPED | PIDFD_COREDUMP_ROOT)
 
 
 def test_suid_dumpable_2_refuses_a_relative_file_pattern():
@@ -390,12 +463,35 @@ def test_writing_core_pattern_in_the_model():
     assert k.init.read_text(CORE_PATTERN) == "x" * 127 + "\n"
 
 
-@pytest.mark.parametrize("pattern", ["@relative", "@@relative", "@/a/../b", "@/" + "s" * 107])
-def test_bad_socket_patterns_are_einval_and_keep_the_old_one(pattern):
-    k = pidlab.Kernel()
-    with raises_errno(errno.EINVAL):
-        k.init.write_text(CORE_PATTERN, pattern)
-    assert k.init.read_text(CORE_PATTERN) == "core\n"
+@pytest.mark.model_only(reason=MODEL_ONLY_CORE_PATTERN)
+@pytest.mark.parametrize("pattern, refused_by", [
+    ("@relative", "coredump-socket"),           # not an absolute path
+    ("@@relative", "coredump-socket"),
+    ("@/a/../b", "coredump-socket-req"),        # 6.16 takes '..' and any length
+    ("@/" + "s" * 107, "coredump-socket-req"),  # the path reaches UNIX_PATH_MAX
+])
+def test_bad_socket_patterns_are_einval_and_keep_the_old_one(kernel, pattern, refused_by):
+    """Before the change that refuses a pattern, it is written as it is (before 6.16,
+    a '@' pattern is a file name and proc_dostring_coredump never fails)."""
+    if kernel.has(refused_by):
+        with raises_errno(errno.EINVAL):
+            kernel.init.write_text(CORE_PATTERN, pattern)
+        assert kernel.init.read_text(CORE_PATTERN) == "core\n"
+    else:
+        kernel.init.write_text(CORE_PATTERN, pattern)
+        assert kernel.init.read_text(CORE_PATTERN) == pattern + "\n"
+
+
+@pytest.mark.model_only(reason=MODEL_ONLY_CORE_PATTERN)
+def test_the_socket_request_pattern_is_einval_only_on_616(kernel):
+    """'@@/path' (6.17's request protocol) is refused by 6.16's check, which wants '@/'."""
+    if kernel.has("coredump-socket") and not kernel.has("coredump-socket-req"):
+        with raises_errno(errno.EINVAL):
+            kernel.init.write_text(CORE_PATTERN, "@@/run/coredump.socket")
+        assert kernel.init.read_text(CORE_PATTERN) == "core\n"
+    else:
+        kernel.init.write_text(CORE_PATTERN, "@@/run/coredump.socket")
+        assert kernel.init.read_text(CORE_PATTERN) == "@@/run/coredump.socket\n"
 
 
 def test_only_euid_0_writes_the_core_sysctls():
@@ -428,6 +524,8 @@ def test_kernel_rejects_bad_core_settings():
         pidlab.Kernel(suid_dumpable=3)
     with pytest.raises(ValueError):
         pidlab.Kernel(core_pattern="@relative")
+    # Before the coredump socket (6.16) that is a file name like any other.
+    assert pidlab.Kernel(version="6.15", core_pattern="@relative").core_pattern == "@relative"
 
 
 def test_a_failed_setrlimit_changes_nothing_observable(kernel):
