@@ -20,7 +20,9 @@ import pidlab
 from pidlab import PIDFD_INFO_EXIT, Errno
 from pidlab.live import images, machine
 from pidlab.live.kernel import kernel_version
-from pidlab.stress import LOST, Stress, allowed, format_outcome, model_exploration
+from pidlab.api import StatResult
+from pidlab.stress import (LOST, Label, Stress, allowed, format_outcome, model_exploration,
+                           relabel)
 
 RUNS = {"host": 100, "6.12": 25, "6.1": 25}
 
@@ -171,6 +173,52 @@ def test_the_first_calls_of_a_run_leave_together_and_the_spread_is_measured(live
     assert sp["runs"] == 10 and 0 <= sp["median"] <= sp["p90"] <= sp["max"]
     assert 0 <= x.late <= 10
     assert "spread median" in x.summary()
+
+
+def pidfd_and_its_stat(k):
+    c = k.init.fork()
+    fd = k.init.pidfd_open(c.pid)
+    return {"c": c, "fd": fd, "st": k.init.fstat(fd), "other": k.init.fork().task}
+
+
+def close_it(k, s):
+    return k.init.close(s["fd"])
+
+
+def reopen(k, s):
+    return s["other"].pidfd_open(s["c"].pid)
+
+
+def stat_again(k, s, outcome):
+    return s["other"].fstat(outcome[1]) if isinstance(outcome[1], int) else None
+
+
+def test_a_reopened_pidfd_has_the_setups_inode_whatever_number_the_kernel_gives_it(live):
+    """(k): the pidfs inode number is the model's 3 and the host's 553006 (a counter of
+    the whole machine); the outcome carries it as a label ranked after the setup's
+    numbers, so that the check compares equal inodes, not numbers.  The pidfd of a live
+    task keeps its inode number across the close (one per struct pid from pidfs; before
+    it, one anonymous inode for every pidfd)."""
+    x = pidlab.stress(pidfd_and_its_stat, [close_it, reopen], runs=min(RUNS[live], 20),
+                      kernel=live, final=stat_again)
+    c = x.check()
+    assert c.ok, c.report()
+    for o in x.outcomes:
+        assert o[0] is None and isinstance(o[1], int), o      # close returns nothing
+        assert o[2].st_ino == Label("ino", 1) and o[2].st_dev == Label("dev", 1), o
+
+
+def test_machine_numbers_are_labelled_by_first_appearance_the_setups_first():
+    def st(ino, dev=13):
+        return StatResult(0o600, ino, dev, 1, 0, 0, 0)
+    o = relabel(((st(900), "pid:[4026531836]"), st(77), "pid:[4026531836]", 5),
+                setup=(st(77), 5))
+    assert o == ((st(Label("ino", 2), Label("dev", 1)), "pid:[<ino#3>]"),
+                 st(Label("ino", 1), Label("dev", 1)), "pid:[<ino#3>]", 5)
+    assert relabel((st(4), st(4), st(5, dev=14))) == (
+        st(Label("ino", 1), Label("dev", 1)), st(Label("ino", 1), Label("dev", 1)),
+        st(Label("ino", 2), Label("dev", 2)))
+    assert relabel((Errno(errno.ESRCH), LOST, None)) == (Errno(errno.ESRCH), LOST, None)
 
 
 # ---------------------------------------------------------------- the check and its verdicts
@@ -372,6 +420,15 @@ def test_pidlab_stress_exits_1_and_names_the_outcomes_a_model_forbids(host, monk
     bug = r.output.split("MODEL BUG")[1].splitlines()[1:]
     assert bug and all(" × P0: r=(2, exited 0)  |  P1: fd=3  |  after: info=" in line
                        for line in bug if line.startswith("  ") and "×" in line)
+
+
+def test_pidlab_stress_compares_a_reopened_pidfds_inode_with_the_setups(host):
+    """pidfd-close-reopen's condition reads st1 (the setup's) and st2 (the after block's):
+    both labelled, so the kernel's numbers compare with each other, not with the model's."""
+    r = _cli("pidfd-close-reopen", "--runs", "10")
+    assert r.exit_code == 0, r.output
+    assert "Observation same_inode Always 10 0   Ok" in r.output
+    assert "st2=stat(ino=<ino#1>," in r.output
 
 
 def test_pidlab_stress_refuses_a_bad_script_and_an_unknown_kernel():

@@ -29,13 +29,14 @@ from __future__ import annotations
 import collections
 import dataclasses
 import functools
+import re
 import statistics
 import threading
 import time
 from typing import Any, Callable, Iterable
 
-from .api import BackendUnavailable, Child, PidlabError
-from .explore import WOULD_BLOCK, Crashed, Errno, Exploration, _outcome, explore
+from .api import BackendUnavailable, Child, PidlabError, StatResult
+from .explore import WOULD_BLOCK, Crashed, Errno, Exploration, _outcome, canon, explore
 
 MARGIN_NS = (300_000, 5_000_000, 2_000_000_000)   # the release's lead: least, first, most
 # The bound of the exploration a check compares with grows from 2 until no schedule needs
@@ -67,6 +68,94 @@ class ModelBug(AssertionError):
     def __init__(self, message: str, check: "Check") -> None:
         super().__init__(message)
         self.check = check
+
+
+# ---------------------------------------------------------------- numbers of one machine
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Label:
+    """A number only one machine gives (a pidfs inode, a device, a namespace inode),
+    replaced by its rank of first appearance in the run: <ino#1>, <dev#1>, <ns#2>.
+    Equal numbers get equal labels, so a condition comparing two of them reads the
+    same on the model and on every kernel (as script.Labeller does for traces)."""
+
+    kind: str
+    rank: int
+
+    def __str__(self) -> str:
+        return f"<{self.kind}#{self.rank}>"
+
+    __repr__ = __str__
+
+
+_INODE_LINK = re.compile(r"\b([a-z_]+):\[(\d+)\]")    # pid:[4026531836], pidfd:[553006]
+
+
+class Relabel:
+    """Labels the machine-specific numbers of one run, in the order they appear: the
+    setup's values first (seen, so that a thread's st_ino equal to the setup's gets
+    the setup's label), then the outcome's."""
+
+    __slots__ = ("maps",)
+
+    def __init__(self) -> None:
+        self.maps: dict[str, dict[Any, Label]] = {}
+
+    def label(self, kind: str, value: Any) -> Label:
+        m = self.maps.setdefault(kind, {})
+        if value not in m:
+            m[value] = Label(kind, len(m) + 1)
+        return m[value]
+
+    def __call__(self, v: Any) -> Any:
+        if isinstance(v, StatResult):
+            return dataclasses.replace(v, st_ino=self.label("ino", v.st_ino),
+                                       st_dev=self.label("dev", v.st_dev))
+        if isinstance(v, str):
+            return _INODE_LINK.sub(
+                lambda m: f"{m.group(1)}:[{self.label('ino', (m.group(1), m.group(2)))}]", v)
+        if isinstance(v, tuple) and not hasattr(v, "_fields"):
+            return tuple(self(e) for e in v)
+        if isinstance(v, list):
+            return [self(e) for e in v]
+        if isinstance(v, frozenset):
+            return frozenset(self(e) for e in v)
+        if isinstance(v, dict):
+            return {a: self(b) for a, b in v.items()}
+        if type(v).__name__ == "Bindings" and dataclasses.is_dataclass(v):
+            return dataclasses.replace(v, values=self(v.values))     # a litmus block's names
+        return v
+
+
+def setup_values(state: Any) -> Any:
+    """What a setup bound, in binding order (a litmus setup's names, or the state's)."""
+    env = getattr(state, "env", state)
+    if isinstance(env, dict):
+        return tuple(canon(v) for v in env.values())
+    return canon(env)
+
+
+def model_setup_values(setup: Callable, version: str) -> Any:
+    """setup_values of `setup` on a fresh model at `version` (the model is
+    deterministic: every schedule's setup binds the same)."""
+    from . import model
+    with model.Kernel(version=version) as k:
+        return setup_values(setup(k))
+
+
+def relabel(outcome: tuple, setup: Any = None) -> tuple:
+    """`outcome` with its machine-specific numbers as Labels, numbered after the
+    setup's (see Relabel)."""
+    r = Relabel()
+    if setup is not None:
+        r(setup)
+    return r(outcome)
+
+
+def relabel_setup(values: dict) -> dict:
+    """A setup's names with their machine-specific numbers as Labels."""
+    r = Relabel()
+    return {n: r(v) for n, v in values.items()}
 
 
 # ---------------------------------------------------------------- the result
@@ -232,12 +321,19 @@ def allowed(outcome: tuple, model: Iterable[tuple]) -> bool:
 
 
 def compare(x: Stress, model: Exploration) -> Check:
+    # The model's outcomes with their machine-specific numbers labelled as the runs'
+    # are (run_here): a pidfs inode number is the model's 3 and Linux's 553006.
+    base = model_setup_values(x._setup, model.version) if x._setup is not None else None
+    outcomes: dict = {}
+    for m, n in model.outcomes.items():
+        m = relabel(m, base)
+        outcomes[m] = outcomes.get(m, 0) + n
     forbidden, failed = {}, {}
     for o, n in x.outcomes.items():
-        if allowed(o, model.outcomes):
+        if allowed(o, outcomes):
             continue
         (failed if any(isinstance(e, Crashed) for e in o) else forbidden)[o] = n
-    unseen = {m: n for m, n in model.outcomes.items()
+    unseen = {m: n for m, n in outcomes.items()
               if not any(allowed(o, (m,)) for o in x.outcomes)}
     top = max(model.by_preemptions, default=0)
     return Check(x.version, model.version, model.max_preemptions,
@@ -393,6 +489,7 @@ def run_here(setup: Callable, threads: list[Callable], runs: int, final: Callabl
                 outcome = tuple(entries)
                 if final is not None:
                     outcome += (_outcome(lambda: final(k, s, outcome)),)
+                outcome = relabel(outcome, setup_values(s))
             finally:
                 k.close()
             outcomes[outcome] = outcomes.get(outcome, 0) + 1

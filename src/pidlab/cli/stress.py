@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from .. import script
-from ..stress import LOST
+from ..stress import LOST, relabel_setup
 from .explore import ExploreError, load_litmus
 
 FORMATS = ("text", "json")
@@ -37,6 +37,11 @@ def run_stress(name: str, lit: script.Litmus, kernel: str | None, runs: int,
         raise click.ClickException(f"--kernel {kernel or 'host'}: {e}") from None
     try:
         check = x.check(max_preemptions=max_preemptions)
+        # The outcomes' machine-specific numbers (pidfs inodes, devices, namespace inodes)
+        # are labels (pidlab.stress.Relabel): a condition comparing one with a setup name
+        # reads the setup's names labelled the same way.
+        key = (x.version, ())
+        prog._setup_values[key] = relabel_setup(prog.setup_values(x.version))
         # A run with a LOST entry (a call whose answer never came back) says nothing about
         # a condition that may read that thread's names: the observations leave it out.
         known = {o: n for o, n in x.outcomes.items() if not any(e is LOST for e in o)}
