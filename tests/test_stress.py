@@ -431,6 +431,19 @@ def test_pidlab_stress_compares_a_reopened_pidfds_inode_with_the_setups(host):
     assert "st2=stat(ino=<ino#1>," in r.output
 
 
+def test_a_scenario_error_raised_in_a_guest_comes_back_whole():
+    """A litmus setup that fails in a guest (two-forks-one-number on 6.1, whose pid_max is
+    the whole machine's) raises ScriptError there; it travels back pickled, so the host
+    reports the file, the line and the message instead of a TypeError of unpickling."""
+    import pickle
+
+    from pidlab.script import ScriptError
+    e = pickle.loads(pickle.dumps(ScriptError("t.pidlab", 14, "the setup failed: EAGAIN")))
+    assert isinstance(e, ScriptError)
+    assert (e.filename, e.line, e.message) == ("t.pidlab", 14, "the setup failed: EAGAIN")
+    assert str(e) == "t.pidlab:14: the setup failed: EAGAIN" and e.errors == [e]
+
+
 def test_pidlab_stress_refuses_a_bad_script_and_an_unknown_kernel():
     r = _cli("no-such-litmus-test", "--runs", "1")
     assert r.exit_code == 2 and "no such file" in r.output
