@@ -92,6 +92,10 @@ class ScriptError(Exception):
         self.filename, self.line, self.message = filename, line, message
         self.errors: list[ScriptError] = [self]
 
+    def __reduce__(self) -> tuple:
+        # Raised in a guest (pidlab stress --kernel 6.1), it travels back pickled.
+        return (type(self), (self.filename, self.line, self.message))
+
 
 # ---------------------------------------------------------------- decoded results
 #

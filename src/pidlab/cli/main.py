@@ -16,6 +16,7 @@ from .explore import explore, replay
 from .features import detect, features
 from .run import compare, run
 from .shell import shell
+from .stress import stress
 from .tree import tree
 
 
@@ -67,7 +68,7 @@ def help_command(ctx: click.Context, topic: str | None) -> None:
 
 
 for command in (demo, run, compare, shell, tree, conformance, features, detect, bench,
-                explore, replay, help_command):
+                explore, replay, stress, help_command):
     cli.add_command(command)
 
 

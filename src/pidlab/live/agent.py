@@ -21,6 +21,7 @@ import os
 import re
 import sys
 import threading
+import time
 from typing import Any, Callable
 
 from .. import constants as C
@@ -291,7 +292,12 @@ def serve(env: Env, req: int, rep: int, greet: bool = True) -> None:
             msg = channel.recv(req)
         except EOFError:
             S.syscall("exit_group", 0)      # the controller is gone
-        seq, op, args = msg
+        seq, op, args = msg[:3]
+        at = msg[3] if len(msg) > 3 else 0
+        if at:
+            got = time.monotonic_ns()
+            release_at(at)
+            stamps = (got, time.monotonic_ns())
         try:
             reply = (seq, "ok", getattr(ops, "op_" + op)(*args))
         except Reborn as r:
@@ -307,7 +313,32 @@ def serve(env: Env, req: int, rep: int, greet: bool = True) -> None:
             reply = (seq, "err", e.errno, detail)
         except Exception as e:          # Unsupported, TypeError...: reported, not fatal
             reply = (seq, "exc", type(e).__name__, str(e))
+        if at:
+            reply += (stamps,)          # a timed call's answer ends with when it got it and left
         channel.send(rep, reply)
+
+
+# A timed request (pidlab.stress, live/race.py) names the CLOCK_MONOTONIC instant at which
+# the agents of one run all make their calls: litmus7's "timebase" barrier, which needs no
+# shared object and no waker.  The agent sleeps to within SPIN_NS of it, then spins, so
+# that agents on different CPUs leave within a few microseconds of each other; on a single
+# CPU spinning would only hold the others back.  (Measured on the loaded 2-CPU host: a
+# longer spin loses more to preemption while spinning, and pinning each agent to a CPU of
+# its own makes it wait for whatever else runs there, by milliseconds.)
+SPIN_NS = 200_000
+MAX_RELEASE_NS = 10_000_000_000     # a release further off than this is a bug: never wait longer
+_SPIN = len(os.sched_getaffinity(0)) > 1
+
+
+def release_at(at: int) -> None:
+    """Wait until CLOCK_MONOTONIC reaches `at` (ns), bounded by MAX_RELEASE_NS."""
+    now = time.monotonic_ns()
+    at = min(at, now + MAX_RELEASE_NS)
+    spin = SPIN_NS if _SPIN else 0
+    if at - spin > now:
+        time.sleep((at - spin - now) / 1e9)
+    while time.monotonic_ns() < at:
+        pass
 
 
 class Ops:

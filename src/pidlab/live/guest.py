@@ -8,6 +8,7 @@ length-prefixed pickles (live/channel.py):
     ("get", ref, name)               an attribute of a kernel or task ("method" for methods)
     ("call", ref, name, args, kw)    a method call; iterators come back as lists
     ("drop", ref)                    the host let go of a reference
+    ("run", blob)                    fn(*args) of a cloudpickled (fn, args): pidlab.stress's loop
     ("sysctl", "kernel/pid_max")     the guest machine's value, read outside every sandbox
     ("shutdown",)                    close every sandbox and end (pid 1 powers off)
 
@@ -110,6 +111,9 @@ def handle(msg: tuple, reg: Registry) -> tuple:
     if op == "drop":
         reg.drop(msg[1])
         return ("ok", None)
+    if op == "run":                     # from the host, which owns this machine and all in it
+        fn, args = pickle.loads(msg[1])
+        return ("ok", fn(*args))
     raise ValueError(f"unknown request {op!r}")
 
 

@@ -51,6 +51,11 @@ class LiveTimeout(PidlabError):
     """The sandbox did not answer or settle in time (a bug, never a result)."""
 
 
+class Unanswered(Exception):
+    """In a race (live/race.py), the task died or stopped during its call, before it
+    answered: what the call returned is unknown (pidlab.stress records it as LOST)."""
+
+
 class Agent:
     """The controller's end of one agent."""
 
@@ -190,6 +195,9 @@ class LiveKernel:
         self._agents: list[Agent] = []
         self._closed = False
         self._last: Agent | None = None     # the agent that answered last
+        # While pidlab.stress runs a scenario's threads (live/race.py): the race their calls
+        # go through, so that calls of different tasks are in flight at the same time.
+        self._race: Any = None
         self._holder: subprocess.Popen | None = None
         self._procbase = tempfile.mkdtemp(prefix="pidlab-proc-")
         userns = os.geteuid() != 0
@@ -477,6 +485,8 @@ class LiveKernel:
             time.sleep(0.0002)
 
     def _call(self, agent: Agent, op: str, *args: Any, settle: bool = True) -> Any:
+        if self._race is not None:
+            return self._race.call(agent, op, args)
         last = self._last
         if last is not None and last is not agent:
             self._quiet(last)
@@ -502,21 +512,10 @@ class LiveKernel:
                     break                   # it died while making the call
                 if msg[0] == "hello" or msg[0] != seq:
                     continue                # a stale answer of a task that was stopped
-                kind = msg[1]
-                if kind == "ok":
-                    result = msg[2]
-                    break
-                if settle:
+                if msg[1] != "ok" and settle:
                     self._settle()
-                if kind == "err":
-                    raise oserror(msg[2], msg[3])
-                if kind == "block":
-                    raise WouldBlock(msg[2])
-                if msg[2] == "Unsupported":
-                    raise Unsupported(msg[3])
-                if msg[2] == "TypeError":
-                    raise TypeError(msg[3])
-                raise PidlabError(f"agent error {msg[2]}: {msg[3]}")
+                result = answer(msg)
+                break
             st = agent.stat()
             if st is None or st[0] in "ZXTt" or st[1] & PF_EXITING:
                 # Killed or stopped by its own call (kill(getpid(), ...), exit):
@@ -551,6 +550,38 @@ class LiveKernel:
         pidfd_getfd asks for ptrace access, which the controller has over every agent
         as the owner of the sandbox's user namespace (and root has anyway)."""
         req_slot, rep_slot = info["chan"]
+        try:
+            req, rep = self._take_channel(parent, req_slot, rep_slot)
+        except OSError:
+            if self._race is None:
+                raise
+            # In a race (pidlab.stress) the parent can be killed as soon as clone returned:
+            # its end of the child's channel is gone with its files, and the child with it
+            # or out of reach.
+            child = Agent(-1, -1)
+            child.dead = True
+            self._agents.append(child)
+            return child
+        child = Agent(req, rep)
+        self._agents.append(child)
+        # The parent lets go of its ends first, so that a child killed before its hello
+        # (by another thread of a race) shows as the end of its pipe.
+        try:
+            self._call(parent, "close_channel", tuple(info["close"]), settle=False)
+        except (TaskExited, Unanswered):
+            if self._race is None:
+                raise                   # in a race the parent may be dead: its fds went with it
+        try:
+            self._hello(child, time.monotonic() + self.timeout)
+        except EOFError:
+            if self._race is None:
+                raise
+            child.dead = True           # killed before it could say hello
+        self._quiet(child)              # as in the model, a new child sleeps when clone returns
+        return child
+
+    @staticmethod
+    def _take_channel(parent: Agent, req_slot: int, rep_slot: int) -> tuple[int, int]:
         # Through the calling thread: a zombie leader has no files any more.
         try:
             pidfd = os.pidfd_open(parent.host_tid, PIDFD_THREAD)
@@ -565,7 +596,7 @@ class LiveKernel:
                 base = f"/proc/{parent.host_pid}/task/{parent.host_tid}/fd"
                 req = os.open(f"{base}/{req_slot}", os.O_WRONLY | os.O_CLOEXEC)
                 rep = os.open(f"{base}/{rep_slot}", os.O_RDONLY | os.O_CLOEXEC)
-                return self._met(parent, info, Agent(req, rep))
+                return req, rep
         try:
             req = S.pidfd_getfd(pidfd, req_slot, 0)
             try:
@@ -575,14 +606,23 @@ class LiveKernel:
                 raise
         finally:
             os.close(pidfd)
-        return self._met(parent, info, Agent(req, rep))
+        return req, rep
 
-    def _met(self, parent: Agent, info: dict, child: Agent) -> Agent:
-        self._agents.append(child)
-        self._hello(child, time.monotonic() + self.timeout)
-        self._call(parent, "close_channel", tuple(info["close"]), settle=False)
-        self._quiet(child)              # as in the model, a new child sleeps when clone returns
-        return child
+
+def answer(msg: tuple) -> Any:
+    """What an agent's answer (seq, kind, ...) stands for: the call's value, or its exception."""
+    kind = msg[1]
+    if kind == "ok":
+        return msg[2]
+    if kind == "err":
+        raise oserror(msg[2], msg[3])
+    if kind == "block":
+        raise WouldBlock(msg[2])
+    if msg[2] == "Unsupported":
+        raise Unsupported(msg[3])
+    if msg[2] == "TypeError":
+        raise TypeError(msg[3])
+    raise PidlabError(f"agent error {msg[2]}: {msg[3]}")
 
 
 # Run as `python -I -c _MOUNT_PROCFS <host pid> <host tid> <target>` (x86_64 numbers).

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import io
 import pickle
+import sys
 import threading
 import types
 import weakref
-from typing import Any
+from typing import Any, Iterable
 
 from . import kernel as livekernel
 from .machine import Machine, machine_for
@@ -54,8 +55,10 @@ class _Link:
         u.persistent_load = lambda pid: self.proxy(pid[1], pid[2])    # type: ignore[method-assign]
         return u.load()
 
-    def request(self, msg: tuple) -> Any:
-        kind, value = self.loads(self.machine.request(self.dumps(msg)))
+    def request(self, msg: tuple, timeout: float | None = None) -> Any:
+        data = self.dumps(msg)
+        raw = self.machine.request(data) if timeout is None else self.machine.request(data, timeout)
+        kind, value = self.loads(raw)
         if kind == "exc":
             raise value
         return value
@@ -88,6 +91,44 @@ def _link(machine: Machine) -> _Link:
             link = _Link(machine)
             _links[id(machine)] = link
         return link
+
+
+def run_in_guest(series: str, fn: Any, args: tuple, *, timeout: float,
+                 by_value: Any = ()) -> Any:
+    """fn(*args) inside the guest server of `series`, in one round trip (pidlab.stress runs
+    its whole loop there).  fn and args travel pickled by value with cloudpickle, so that
+    functions of modules the guest cannot import (a test's, a script's) run there as they
+    are; the modules of `by_value`'s functions go by value (by_value_modules)."""
+    import cloudpickle
+
+    mods = [m for m in by_value_modules(by_value)
+            if m.__name__ not in cloudpickle.list_registry_pickle_by_value()]
+    for m in mods:
+        cloudpickle.register_pickle_by_value(m)
+    try:
+        blob = cloudpickle.dumps((fn, args), protocol=pickle.HIGHEST_PROTOCOL)
+    finally:
+        for m in mods:
+            cloudpickle.unregister_pickle_by_value(m)
+    return _link(machine_for(series)).request(("run", blob), timeout=timeout)
+
+
+def by_value_modules(fns: Iterable[Any]) -> list[Any]:
+    """The modules whose functions must travel to a guest by value: those the guest
+    cannot import (a test module, a script's), that is any but pidlab's own, the
+    standard library's and the installed packages' (the guest runs this Python)."""
+    out = []
+    for fn in fns:
+        name = getattr(fn, "__module__", None) or ""
+        top = name.split(".")[0]
+        if not name or name == "__main__" or top == "pidlab" or top in sys.stdlib_module_names:
+            continue
+        mod = sys.modules.get(name)
+        path = getattr(mod, "__file__", None) or ""
+        if mod is None or mod in out or "site-packages" in path or "dist-packages" in path:
+            continue
+        out.append(mod)
+    return out
 
 
 class _Proxy:
