@@ -200,3 +200,15 @@ def test_more_jobs_than_examples_runs_one_shard_per_example():
     c = fuzz.campaign(2, 3, jobs=4, seed=21)
     assert [(s.index, s.seed, s.asked) for s in c.shards] == [(0, 21, 1), (1, 22, 1)]
     assert c.jobs == 2 and c.examples == sum(s.examples for s in c.shards)
+
+
+@pytest.mark.parametrize("command", [["explore", "exit-info-race"], ["fuzz", "--examples", "1"]],
+                         ids=["explore", "fuzz"])
+def test_a_scheduler_without_dask_names_the_extra_to_install(command, monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)      # import distributed fails
+    monkeypatch.setattr(pidlab, "LiveKernel", lambda *a, **kw: pytest.fail("started"))
+    result = CliRunner().invoke(cli, [*command, "--scheduler", "tcp://127.0.0.1:8786"])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("Error: a Dask scheduler needs the cluster extra (pip install "
+                                    "'pidlab[cluster]'): "), result.output
+    assert len(result.output.splitlines()) == 1

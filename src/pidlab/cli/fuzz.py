@@ -118,8 +118,8 @@ def fuzz(examples: int, steps: int, kernel: str, jobs: int | None, seed: int | N
     from .. import fuzz as fuzzing
     series = None if kernel == "host" else kernel
     try:
-        fuzzing.preflight(series)
         if scheduler is None:
+            fuzzing.preflight(series)   # a cluster's workers, not this machine, need a live kernel
             c = fuzzing.campaign(examples, steps, kernel=series, jobs=jobs or 1, seed=seed)
         else:
             with cluster.executor(scheduler) as (ex, workers):
