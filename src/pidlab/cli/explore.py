@@ -12,6 +12,7 @@ schedule as a sequence diagram (pidlab/seqdiagram.py).
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import os
@@ -23,7 +24,7 @@ from typing import Any, Sequence
 
 import click
 
-from .. import script, seqdiagram
+from .. import cluster, script, seqdiagram
 from .common import examples
 
 FORMATS = ("text", "json", "svg")
@@ -240,7 +241,10 @@ def explore_one(prog: script.Program, version: str, changes: dict[str, bool] | N
         kwargs["depth"] = options["depth"]
     if options.get("max_schedules") is not None:
         kwargs["max_schedules"] = options["max_schedules"]
-    if options.get("jobs") is not None:
+    if options.get("executor") is not None:     # --scheduler: shards on a Dask cluster
+        kwargs["executor"] = options["executor"]
+        kwargs["jobs"] = options.get("jobs") or options["workers"]
+    elif options.get("jobs") is not None:
         if "jobs" not in inspect.signature(pidlab.explore).parameters:
             raise ExploreError("--jobs: this pidlab's explore cannot shard yet (no jobs "
                                "parameter)")
@@ -432,6 +436,9 @@ def _svg_path(output: str | None, label: str, many: bool) -> str | None:
               help="dfs: stop after this many schedules (the report says it is incomplete).")
 @click.option("--jobs", type=click.IntRange(1, None), default=None,
               help="Shard the search across N local processes.")
+@click.option("--scheduler", metavar="ADDRESS", default=None,
+              help="Run the shards on the Dask cluster of this scheduler (tcp://HOST:8786; "
+                   "needs pidlab[cluster]); --jobs defaults to its worker threads.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option("--witness", "witness_name", metavar="NAME", default=None,
               help="svg: draw the witness of this condition (default: the first that has one).")
@@ -439,7 +446,8 @@ def _svg_path(output: str | None, label: str, many: bool) -> str | None:
               help="Write to this file (svg with several --kernel: FILE-VERSION.svg each).")
 def explore(script_path: str, kernels: tuple[str, ...], max_preemptions: int, strategy: str,
             runs: int, depth: int | None, seed: int, max_schedules: int | None,
-            jobs: int | None, fmt: str, witness_name: str | None, output: str | None) -> None:
+            jobs: int | None, scheduler: str | None, fmt: str, witness_name: str | None,
+            output: str | None) -> None:
     """Every interleaving of a concurrent scenario's threads, on the model.
 
     SCRIPT has setup lines, one `par { ... | ... }` block, an optional `after { }`
@@ -465,8 +473,14 @@ def explore(script_path: str, kernels: tuple[str, ...], max_preemptions: int, st
     options = {"max_preemptions": max_preemptions, "strategy": strategy, "runs": runs,
                "depth": depth, "seed": seed, "max_schedules": max_schedules, "jobs": jobs}
     try:
-        reports = [report(name, lit, prog, spec, options) for spec in specs]
+        with contextlib.ExitStack() as stack:
+            if scheduler is not None:
+                options["executor"], options["workers"] = stack.enter_context(
+                    cluster.executor(scheduler))
+            reports = [report(name, lit, prog, spec, options) for spec in specs]
     except script.ScriptError as e:     # a condition that cannot be read on an outcome
+        raise ExploreError(str(e)) from None
+    except cluster.ClusterUnavailable as e:
         raise ExploreError(str(e)) from None
     crashed = any(r["crashed"] for r in reports)
     if fmt == "json":

@@ -14,6 +14,7 @@ from .conformance import conformance
 from .demo import demo
 from .explore import explore, replay
 from .features import detect, features
+from .fuzz import fuzz
 from .run import compare, run
 from .shell import shell
 from .stress import stress
@@ -70,6 +71,7 @@ def help_command(ctx: click.Context, topic: str | None) -> None:
 for command in (demo, run, compare, shell, tree, conformance, features, detect, bench,
                 explore, replay, stress, help_command):
     cli.add_command(command)
+cli.add_command(fuzz)
 
 
 def main(argv: list[str] | None = None) -> None:
