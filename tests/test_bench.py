@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from pidlab.cli.main import cli
 
-BENCHMARKS = ("churn", "scale", "wrap", "depth", "pidfd")
+BENCHMARKS = ("churn", "scale", "wrap", "depth", "pidfd", "explore")
 
 
 def test_pidlab_bench_smoke_runs_every_benchmark(tmp_path):
@@ -41,6 +41,12 @@ def test_pidlab_bench_smoke_runs_every_benchmark(tmp_path):
     assert set(res["depth"]["model"]) == {"level_1", "level_8", "level_16", "level_32"}
     assert res["depth"]["model"]["level_1"]["relative"] == 1.0
     assert all(v > 0 for v in res["pidfd"]["model"].values())
+    for case in res["explore"].values():
+        assert case["jobs_1"]["schedules"] == 20 and case["jobs_1"]["per_s_cpu"] > 0
+        parts = case["breakdown"]["parts_us"]
+        assert case["breakdown"]["schedule_us"] > 0
+        assert parts["Kernel() construction"] > 0 and parts["snapshot"] > 0, parts
+    assert max(c["jobs_1"]["tasks"] for c in res["explore"].values()) == 4
     # Every row of the table names a benchmark and has a model figure.
     assert {row["benchmark"].split(":")[0] for row in data["table"]} >= set(BENCHMARKS)
     assert all(row["model"] for row in data["table"])

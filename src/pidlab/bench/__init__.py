@@ -17,6 +17,7 @@ import subprocess
 import sys
 from typing import Any, Callable
 
+from . import explore as explorebench
 from . import live as livebench
 from . import model as modelbench
 
@@ -224,4 +225,19 @@ def _run(smoke: bool, live: bool, only: set[str] | None,
             rows.append(Row(label, _fmt_rate(m[key]), tgt,
                             target(m[key] >= need) if need else None,
                             lp and _fmt_rate(lp[key]) or ""))
+
+    if want("explore"):
+        # The race explorer: schedules per second (CPU time, the forked shards' included;
+        # wall time beside it, since other work on the machine takes the CPU away).
+        progress("explore (the race explorer)")
+        res["explore"] = explorebench.run(smoke)
+        for label, case in res["explore"].items():
+            for jobs in (1, 2):
+                m = case.get(f"jobs_{jobs}")
+                if m is None:
+                    continue
+                rows.append(Row(f"explore: {label} at {case['version']}, jobs={jobs}",
+                                f"{m['per_s_cpu']:,.0f}/s CPU, {m['per_s_wall']:,.0f}/s wall "
+                                f"({m['schedules']:,} schedules)", f"≥ {explorebench.TARGET:,}/s",
+                                target(m["per_s_cpu"] >= explorebench.TARGET)))
     return Report(rows, res, machine(), smoke)

@@ -10,7 +10,7 @@ from rich.table import Table
 from .. import bench as benchmod
 from .common import console, emit_json, is_rich
 
-NAMES = ("churn", "scale", "wrap", "depth", "pidfd")
+NAMES = ("churn", "scale", "wrap", "depth", "pidfd", "explore")
 
 
 @click.command()
@@ -34,7 +34,8 @@ def bench(smoke: bool, live: bool, only: tuple[str, ...], json_path: str | None,
     The full run creates 1,000,000 and then 4,194,303 model tasks (about 4 GiB
     of memory, a few minutes); the live side compiles a small C fork loop.
     `wrap` runs inside the largest scale run (it needs a nearly full namespace):
-    `--only wrap` fills one and reports the wrap row alone.  Targets are shown,
+    `--only wrap` fills one and reports the wrap row alone.  `explore` measures the
+    race explorer (schedules/s of three litmus tests, jobs=1 and 2).  Targets are shown,
     never asserted: the exit status is 0 when the suite ran.  Nothing is written
     but what --json and --markdown name; the live side's build directory is
     removed at the end.
