@@ -227,6 +227,15 @@ def test_jobs_shard_the_search_over_processes_with_the_same_result(strategy):
                     max_preemptions=40).outcomes)
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_max_schedules_caps_the_whole_search_however_many_shards_run_it(jobs):
+    full = explore(zombie_and_opener, [reap, peek], version="6.15", final=exit_info)
+    assert full.complete and full.schedules > 20
+    x = explore(zombie_and_opener, [reap, peek], version="6.15", final=exit_info,
+                max_schedules=20, jobs=jobs)
+    assert x.schedules <= 20 and not x.complete and not x.exhaustive
+
+
 # ---------------------------------------------------------------- outcome entries
 
 def test_outcome_entries_are_values_errnos_or_would_block():

@@ -609,8 +609,17 @@ def explore(setup: Callable, threads: Iterable[Callable], *, version: str = DEFA
             tally = _random(*scenario, runs, depth, seed)
     else:
         if strategy == "dfs":
-            work = [("dfs", (max_preemptions, reduction, max_schedules, prefix))
-                    for prefix in _shards(*scenario, max_preemptions, reduction, 4 * jobs)]
+            prefixes = _shards(*scenario, max_preemptions, reduction, 4 * jobs)
+            caps: list[int | None] = [max_schedules] * len(prefixes)
+            if max_schedules is not None:
+                # The cap is the whole search's: shared out, so that the shards together
+                # run at most max_schedules (a shard whose share is 0 is left out: the
+                # search is then incomplete, as a sequential one cut by the cap is).
+                per, extra = divmod(max_schedules, len(prefixes))
+                caps = [per + (i < extra) for i in range(len(prefixes))]
+            work = [("dfs", (max_preemptions, reduction, cap, prefix))
+                    for prefix, cap in zip(prefixes, caps) if cap != 0]
+            cut = len(work) < len(prefixes)
         else:
             per, extra = divmod(runs, jobs)
             work = [("pct", (per + (i < extra), depth, seed * 1_000_003 + i))
@@ -618,7 +627,7 @@ def explore(setup: Callable, threads: Iterable[Callable], *, version: str = DEFA
         tally = _Tally()
         for part in _run_shards(scenario, work, jobs, executor):
             tally.merge(part)
-        if strategy == "pct":
+        if strategy == "pct" or (strategy == "dfs" and cut):
             tally.complete = False
         x.jobs = jobs
     x.schedules = tally.schedules
