@@ -15,6 +15,7 @@ from .model import Kernel, Task
 from .versions import DEFAULT_VERSION, KERNEL_VERSIONS, Change, changes
 from .live import LiveKernel, LiveTask
 from .explore import WOULD_BLOCK, Crashed, Errno, Exploration, Witness, explore, replay, trace
+from .bulk import bulk
 
 __version__ = "0.1.0"
 
@@ -25,4 +26,5 @@ __all__ = [
     "PidlabError", "WouldBlock", "TaskExited", "InvariantError", "BackendUnavailable",
     "Unsupported", "KERNEL_VERSIONS", "DEFAULT_VERSION", "Change", "changes",
     "explore", "replay", "trace", "Errno", "WOULD_BLOCK", "Crashed", "Exploration", "Witness",
+    "bulk",
 ] + [n for n in dir(_constants) if n[:1].isupper()]
