@@ -16,6 +16,7 @@ from .versions import DEFAULT_VERSION, KERNEL_VERSIONS, Change, changes
 from .live import LiveKernel, LiveTask
 from .explore import WOULD_BLOCK, Crashed, Errno, Exploration, Witness, explore, replay, trace
 from .stress import LOST, Check, ModelBug, Stress, stress
+from .bulk import bulk
 
 __version__ = "0.1.0"
 
@@ -27,4 +28,5 @@ __all__ = [
     "Unsupported", "KERNEL_VERSIONS", "DEFAULT_VERSION", "Change", "changes",
     "explore", "replay", "trace", "Errno", "WOULD_BLOCK", "Crashed", "Exploration", "Witness",
     "stress", "Stress", "Check", "ModelBug", "LOST",
+    "bulk",
 ] + [n for n in dir(_constants) if n[:1].isupper()]

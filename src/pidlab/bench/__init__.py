@@ -74,7 +74,7 @@ class Report:
                          f"{r.backend} |")
         m = self.machine
         lines += ["", f"Machine: {m['cpu']}, {m['cpus']} CPUs, Linux {m['kernel']}, "
-                      f"{m['implementation']} {m['python']}; run {m['date']}."]
+                      f"{m['implementation']} {m['python']}, {m['model']}; run {m['date']}."]
         return "\n".join(lines) + "\n"
 
     def as_dict(self) -> dict:
@@ -94,7 +94,20 @@ def machine() -> dict[str, str]:
         pass
     return {"kernel": platform.release(), "cpu": cpu, "cpus": str(os.cpu_count()),
             "python": platform.python_version(), "implementation": platform.python_implementation(),
+            "model": model_build(),
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+
+
+def model_build() -> str:
+    """Which model ran: the pure package, or `make fast`'s copy with modules compiled by mypyc."""
+    import importlib
+    compiled = []
+    for name in ("idr", "pid", "pid_namespace", "task", "fork", "exit", "signal", "pidfs",
+                 "kernel"):
+        mod = importlib.import_module(f"pidlab.model.{name}")
+        if not (mod.__file__ or "").endswith(".py"):
+            compiled.append(name)
+    return f"mypyc-compiled model ({', '.join(compiled)})" if compiled else "pure-Python model"
 
 
 def _fmt_rate(x: float) -> str:

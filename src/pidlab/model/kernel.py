@@ -122,6 +122,9 @@ class KernelState:
         first = self._make_init()
         self.init_signal = first.signal     # the top init process, whoever leads it
         self._init_handle = self.handle(first)
+        # One bound method for every Child's lazy `(make, task)`: a fresh one per fork
+        # would be one more object per kept Child (64 bytes, and one more for the GC).
+        self.make_handle = self.handle
         self.closed = False
         self.facade: Kernel | None = None   # the public Kernel that owns this state
 
@@ -586,7 +589,7 @@ class Task:
         # The child lives in the caller's active namespace (a fork's child always
         # does: pid_for_children is that namespace or below it), so its number
         # there is the one at the caller's level.
-        return Child(p.pid.numbers[t.pid.level], (k.handle, p), None)
+        return Child(p.pid.numbers[t.pid.level], (k.make_handle, p), None)
 
     def clone(self, flags: int = 0, *, exit_signal: int = SIGCHLD,
               set_tid: Iterable[int] = (), pidfd: bool = False) -> Child:
@@ -603,7 +606,7 @@ class Task:
         p, fd = forkmod.copy_process(k, t, flags, exit_signal, tids, want_pidfd)
         nr = pid_nr_ns(p.pid, t.pid.ns)
         self._done()
-        return Child(nr, (k.handle, p), fd)
+        return Child(nr, (k.make_handle, p), fd)
 
     def spawn_thread(self) -> Child:
         """clone3(CLONE_THREAD|CLONE_VM|CLONE_SIGHAND|CLONE_FS|CLONE_FILES)."""

@@ -172,7 +172,7 @@ class SignalStruct:
 
     def __init__(self, leader: "TaskStruct", sighand: Sighand,
                  rlim_core: tuple[int, int] = INIT_RLIMIT_CORE) -> None:
-        self.group_leader = leader
+        self.group_leader: TaskStruct | None = leader     # None once released
         # thread_head, leader first.  None stands for [group_leader] (most processes
         # have one thread: no list to keep, and one object less for the GC to scan).
         self.threads: list[TaskStruct] | tuple[()] | None = None
@@ -236,7 +236,7 @@ class TaskStruct:
                  self_exec_id: int = 0, nsproxy_pid: "PidNamespace | None" = None,
                  files: "Files | None" = None) -> None:
         self.pid = pid                    # thread_pid
-        self.signal: SignalStruct = None  # type: ignore[assignment]
+        self.signal: SignalStruct | None = None
         self.real_parent: TaskStruct | None = None
         # The sibling list of this thread's children (group leaders only),
         # keyed by their SignalStruct so that de_thread keeps the position;
@@ -244,8 +244,8 @@ class TaskStruct:
         self.children: dict[SignalStruct, int] | None = None
         # Children by wait class: [exit_signal == SIGCHLD, exit_signal != SIGCHLD].
         self.child_count: list[int] | None = None
-        # (seq, SignalStruct) of children that may have something to report.
-        self.wait_heap: list[tuple[int, SignalStruct]] | None = None
+        # (seq, id, SignalStruct) of children that may have something to report.
+        self.wait_heap: list[tuple[int, int, SignalStruct]] | None = None
         self.exit_state = 0
         self.exit_code = 0
         self.exit_signal = 0
