@@ -10,7 +10,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test venv clean bench conformance kernels conformance-all fast test-fast bench-fast
+.PHONY: demo test venv clean bench conformance kernels conformance-all fast test-fast test-compiled bench-fast
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,8 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+	@if command -v $(CC) >/dev/null 2>&1; then $(MAKE) --no-print-directory test-compiled; \
+	else echo "make test: no C compiler ($(CC)): the mypyc build (make fast) is not tested"; fi
 
 # QEMU and Debian's 6.1 and 6.12 kernels for the live oracles (idempotent; needs root for QEMU).
 kernels: $(STAMP)
@@ -56,6 +58,14 @@ $(FAST)/.built: $(STAMP) mypyc.ini $(wildcard src/pidlab/*.py src/pidlab/*/*.py)
 	touch $@
 
 fast: $(FAST)/.built
+
+# What `make test` runs on the compiled build: every model scenario at every version, the
+# API, the explorer and bulk tests (the live half runs no model code that mypyc compiles).
+test-compiled: $(FAST)/.built
+	PYTHONPATH=$(CURDIR)/$(FAST) $(PY) -c "import sys, pidlab.model.fork as m; \
+		sys.exit(0 if m.__file__.endswith('.so') else 'make test-compiled: ' + m.__file__ + ' is not the compiled build')"
+	PYTHONPATH=$(CURDIR)/$(FAST) $(PY) -m pytest -q -p no:cacheprovider --pidlab-backend model \
+		src/pidlab/conformance/scenarios tests/test_api.py tests/test_explore.py tests/test_bulk.py
 
 test-fast: $(FAST)/.built
 	PYTHONPATH=$(CURDIR)/$(FAST) $(PY) -m pytest

@@ -68,7 +68,12 @@ mount -t devtmpfs devtmpfs /newroot/dev
 mkdir -p /newroot/dev/pts /newroot/dev/shm
 mount -t devpts -o newinstance,ptmxmode=0666 devpts /newroot/dev/pts
 mount -t tmpfs -o mode=1777 tmpfs /newroot/dev/shm
-mount -t tmpfs -o mode=1777 tmpfs /newroot/tmp
+# A private /tmp, unless pidlab itself runs from the host's /tmp (git clone . /tmp/fresh):
+# then the overlay's /tmp shows the checkout, and what the guest writes there stays in RAM.
+case " $(cat /proc/cmdline) " in
+  *" pidlab.root=/tmp/"*|*" pidlab.python=/tmp/"*|*" pidlab.cwd=/tmp/"*) ;;
+  *) mount -t tmpfs -o mode=1777 tmpfs /newroot/tmp;;
+esac
 mount -t tmpfs -o mode=0755 tmpfs /newroot/run
 mount -t cgroup2 cgroup2 /newroot/sys/fs/cgroup 2>/dev/null
 mkdir -p /newroot/run/pidlab

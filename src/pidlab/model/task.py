@@ -270,7 +270,7 @@ class TaskStruct:
         self.comm = INIT_COMM
 
     @property
-    def group_leader(self) -> "TaskStruct":
+    def group_leader(self) -> "TaskStruct | None":     # None once the group is released
         return self.signal.group_leader
 
     def __repr__(self) -> str:
