@@ -281,3 +281,24 @@ def test_conformance_at_a_version_runs_the_model_there():
     rows = json.loads(r.stdout)["rows"]
     assert [row["behaviour"].split("[")[1] for row in rows] == ["6.12]"]
 
+
+
+def test_detect_leaves_out_a_probe_the_sandbox_cannot_ask():
+    """An ordinary user's one-id sandbox cannot set trusted.* xattrs as root: such a probe
+    answers "unsupported", which says nothing of the kernel, so it constrains no version."""
+    def cannot(k):
+        raise pidlab.Unsupported("the sandbox has no root to ask as")
+
+    def fd_number(k):
+        fd = k.init.pidfd_open(k.init.getpid())
+        k.init.close(fd)
+        return fd
+    probes = [F.Probe("cannot", "a question this sandbox cannot ask", cannot),
+              F.Probe("fd", "pidfd_open's descriptor", fd_number)]
+    version, verdicts = F.detect(lambda: pidlab.Kernel(version="6.12"), probes)
+    assert version == pidlab.Kernel(version="6.12").version
+    by_key = {d.probe.key: d for d in verdicts}
+    assert by_key["cannot"].live.startswith("unsupported: ")
+    assert by_key["cannot"].expected is None and by_key["cannot"].matching == F._candidates()
+    assert by_key["fd"].expected == by_key["fd"].live == 3
+    assert "6.12" in F.summarize(version, verdicts)["fits"]

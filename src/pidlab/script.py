@@ -1791,6 +1791,12 @@ class _Block:
         if failed and not step.targets:
             return f"line {step.line}: {failed}"
         value = 0 if value is None else decode(step.method, value)
+        if isinstance(value, StatResult) and args and getattr(scope.kernel, "userns", False):
+            # pidlab.differences "userns-owner": a sandbox in a user namespace shows the
+            # owners it cannot map as the overflow ids; bound as the model names them,
+            # so that outcomes compare with the model's (as pidlab compare does).
+            uid, gid = _owner_in_model_names(scope.kernel, task, args[0], value)
+            value = dataclasses.replace(value, st_uid=uid, st_gid=gid)
         if len(step.targets) == 1 or failed:
             for name in step.targets:
                 own[name] = value
