@@ -308,3 +308,62 @@ def test_jobs_shards_the_exploration_and_finds_the_same_verdicts():
     two = explore_json(RACE, "--kernel", "6.16.0", "--jobs", "2")["reports"][0]
     assert [c["observation"] for c in two["conditions"]] == \
         [c["observation"] for c in one["conditions"]]
+
+
+SEQ_MEASURE = """<!doctype html><html><body style="margin:0">SVG_TEXT<pre id="result">pending</pre>
+<script>
+const out = {};
+try {
+  const svg = document.querySelector("svg");
+  const box = (el) => { const r = el.getBoundingClientRect();
+                        return {x: r.left, y: r.top, r: r.right, b: r.bottom}; };
+  out.svg = box(svg);
+  out.steps = [...svg.querySelectorAll("g.step")].map((g) => ({
+    n: g.getAttribute("data-step"), breaks: g.classList.contains("breaks"),
+    card: box(g.querySelector("rect")),
+    texts: [...g.querySelectorAll("text")].map((t) => Object.assign(box(t),
+                                                                    {s: t.textContent}))}));
+  out.visible = svg.getBoundingClientRect().width > 0 &&
+                getComputedStyle(svg).visibility === "visible";
+} catch (e) { out.error = String(e); }
+document.getElementById("result").textContent = JSON.stringify(out);
+</script></body></html>
+"""
+
+
+def test_the_sequence_diagram_renders_in_a_browser_with_no_card_over_another_and_no_text_outside(
+        tmp_path):
+    """Chromium lays the witness of the exit-information race out: every step's card
+    lies inside the picture, no two cards overlap, every line of text stays inside its
+    card, and exactly one card is the one where the property breaks."""
+    test_render = pytest.importorskip("test_render")
+    if not Path(test_render.CHROMIUM).exists():
+        pytest.skip(f"no browser at {test_render.CHROMIUM} (.ci/run installs Debian's chromium)")
+    import html
+    result = invoke("explore", RACE, "--kernel", "6.16.0", "--format", "svg")
+    assert result.exit_code == 0, result.output
+    page = tmp_path / "seq.html"
+    page.write_text(SEQ_MEASURE.replace("SVG_TEXT", result.stdout))
+    dom = test_render._chromium(["--virtual-time-budget=3000", "--dump-dom", page.as_uri()],
+                                tmp_path)
+    m = re.search(r'<pre id="result">(.*?)</pre>', dom.stdout, re.S)
+    assert m and m.group(1) != "pending", f"chromium printed no result: {dom.stderr[-2000:]}"
+    out = json.loads(html.unescape(m.group(1)))
+    assert "error" not in out, out["error"]
+    assert out["visible"] and len(out["steps"]) >= 5
+    pic, eps = out["svg"], 0.5
+    cards = [s["card"] for s in out["steps"]]
+    for c in cards:
+        assert pic["x"] - eps <= c["x"] < c["r"] <= pic["r"] + eps, c
+        assert pic["y"] - eps <= c["y"] < c["b"] <= pic["b"] + eps, c
+    for i, a in enumerate(cards):
+        for b in cards[i + 1:]:
+            apart = a["r"] <= b["x"] + eps or b["r"] <= a["x"] + eps or \
+                a["b"] <= b["y"] + eps or b["b"] <= a["y"] + eps
+            assert apart, (a, b)
+    for s in out["steps"]:
+        c = s["card"]
+        for t in s["texts"]:
+            assert c["x"] - eps <= t["x"] and t["r"] <= c["r"] + eps, (s["n"], t)
+            assert c["y"] - eps <= t["y"] and t["b"] <= c["b"] + eps, (s["n"], t)
+    assert sum(s["breaks"] for s in out["steps"]) == 1
