@@ -6,10 +6,12 @@ skip, naming that command.  One machine per kernel serves the whole session.
 
 from __future__ import annotations
 
+import glob
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -131,6 +133,12 @@ def test_no_machine_is_left_behind_when_its_controller_is_killed(series):
         while time.monotonic() < deadline and _alive(qemu):
             time.sleep(0.1)
         assert not _alive(qemu), "QEMU outlived its controller"
+        # Its directory (console log, port) could not be removed by a killed process:
+        # the next machine of this user sweeps it away.
+        left = glob.glob(os.path.join(tempfile.gettempdir(), f"pidlab-vm-{p.pid}-*"))
+        assert left, "the killed controller's machine had no directory of its own"
+        assert set(left) <= set(machine.sweep_stale_dirs())
+        assert not any(os.path.exists(d) for d in left)
     finally:
         if p.poll() is None:
             p.kill()

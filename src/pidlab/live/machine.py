@@ -111,6 +111,31 @@ exec switch_root /newroot /run/pidlab/busybox sh /run/pidlab/init2
 """
 
 
+def sweep_stale_dirs() -> list[str]:
+    """Remove the directories (console log, port) of machines whose controller died
+    without closing them -- killed, so that nothing of it could clean up; QEMU itself
+    dies with its parent.  A directory is named after its controller's pid; only this
+    user's, and only those whose controller is gone, are removed."""
+    removed = []
+    base = tempfile.gettempdir()
+    for name in os.listdir(base):
+        if not name.startswith("pidlab-vm-"):
+            continue
+        pid = name[len("pidlab-vm-"):].split("-", 1)[0]
+        path = os.path.join(base, name)
+        try:
+            if not pid.isdigit() or os.lstat(path).st_uid != os.geteuid():
+                continue
+            os.kill(int(pid), 0)
+            continue                        # its controller still runs
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+        except OSError:
+            continue                        # gone meanwhile, or another user's process
+    return removed
+
+
 class GuestError(PidlabError):
     """The guest machine failed (boot, transport, a crash): never a result."""
 
@@ -158,7 +183,8 @@ class Machine:
         self._lock = threading.Lock()
         self._proc: subprocess.Popen | None = None
         self._sock: socket.socket | None = None
-        self._dir = tempfile.mkdtemp(prefix="pidlab-vm-")
+        sweep_stale_dirs()
+        self._dir = tempfile.mkdtemp(prefix=f"pidlab-vm-{os.getpid()}-")
         self.console = os.path.join(self._dir, "console.log")
         self.release = ""
         self.accel, self.accel_why = choose_accel()
