@@ -302,3 +302,15 @@ def test_detect_leaves_out_a_probe_the_sandbox_cannot_ask():
     assert by_key["cannot"].expected is None and by_key["cannot"].matching == F._candidates()
     assert by_key["fd"].expected == by_key["fd"].live == 3
     assert "6.12" in F.summarize(version, verdicts)["fits"]
+
+
+def test_detect_prints_a_bracketed_answer_as_the_kernel_gave_it(monkeypatch):
+    """A plain console prints markup as it is: no escaping backslash before '['."""
+    from click.testing import CliRunner
+    from pidlab.cli.main import cli
+    probe = F.Probe("pidfd-link", "readlink of a pidfd", lambda k: "anon_inode:[pidfd]")
+    verdicts = [F.Verdict(probe, "anon_inode:[pidfd]", "anon_inode:[pidfd]", ["6.1"])]
+    monkeypatch.setattr(F, "detect", lambda open_kernel: ("6.1.192", verdicts))
+    r = CliRunner().invoke(cli, ["detect"])
+    assert r.exit_code == 0, r.output
+    assert "anon_inode:[pidfd]" in r.output and "\\[" not in r.output

@@ -152,11 +152,12 @@ def detect(kernel: str | None, fmt: str) -> None:
     rich = is_rich(con)
     t = Table("probe", "this kernel", f"model {version}", "versions that answer the same",
               show_lines=False, highlight=False, **({} if rich else {"box": None}))
+    esc = escape if rich else str       # a plain console prints markup as it is
     for d in verdicts:
         same = d.expected is None or d.live == d.expected
         mark = "" if same else (" [bold red]≠[/]" if rich else " !=")
-        t.add_row(escape(d.probe.key), escape(d.live) + mark, escape(d.expected or "?"),
-                  escape(_ranges(d.matching)))
+        t.add_row(esc(d.probe.key), esc(str(d.live)) + mark, esc(str(d.expected or "?")),
+                  esc(_ranges(d.matching)))
     con.print(t)
     fits = summary["fits"]
     line = (f"Linux {version}: every answer fits {_ranges(fits)}" if fits else
