@@ -324,8 +324,41 @@ class PCT:
 
 # ---------------------------------------------------------------- the exploration
 
+class Verdicts:
+    """herd7's verdicts over `outcomes` ({outcome: how many}) out of `_counted()` in all:
+    the schedules of an exploration, the runs of a stress test."""
+
+    outcomes: dict
+
+    def _counted(self) -> int:
+        raise NotImplementedError
+
+    def sometimes(self, pred: Callable[[tuple], bool]) -> bool:
+        return any(pred(o) for o in self.outcomes)
+
+    def always(self, pred: Callable[[tuple], bool]) -> bool:
+        return all(pred(o) for o in self.outcomes)
+
+    def never(self, pred: Callable[[tuple], bool]) -> bool:
+        return not self.sometimes(pred)
+
+    def count(self, pred: Callable[[tuple], bool]) -> tuple[int, int]:
+        """(how many outcomes satisfy pred, how many do not), counted with multiplicity."""
+        yes = sum(n for o, n in self.outcomes.items() if pred(o))
+        return yes, self._counted() - yes
+
+    def verdict(self, pred: Callable[[tuple], bool]) -> str:
+        yes, no = self.count(pred)
+        return "Never" if yes == 0 else "Always" if no == 0 else "Sometimes"
+
+    def observation(self, name: str, pred: Callable[[tuple], bool]) -> str:
+        """herd7's line: `Observation NAME Never|Sometimes|Always P N`."""
+        yes, no = self.count(pred)
+        return f"Observation {name} {self.verdict(pred)} {yes} {no}"
+
+
 @dataclasses.dataclass
-class Exploration:
+class Exploration(Verdicts):
     """What the schedules of one exploration gave."""
 
     version: str
@@ -350,28 +383,8 @@ class Exploration:
     def per_second(self) -> float:
         return self.schedules / self.elapsed if self.elapsed else 0.0
 
-    def sometimes(self, pred: Callable[[tuple], bool]) -> bool:
-        return any(pred(o) for o in self.outcomes)
-
-    def always(self, pred: Callable[[tuple], bool]) -> bool:
-        return all(pred(o) for o in self.outcomes)
-
-    def never(self, pred: Callable[[tuple], bool]) -> bool:
-        return not self.sometimes(pred)
-
-    def count(self, pred: Callable[[tuple], bool]) -> tuple[int, int]:
-        """(schedules whose outcome satisfies pred, schedules whose outcome does not)."""
-        yes = sum(n for o, n in self.outcomes.items() if pred(o))
-        return yes, self.schedules - yes
-
-    def verdict(self, pred: Callable[[tuple], bool]) -> str:
-        yes, no = self.count(pred)
-        return "Never" if yes == 0 else "Always" if no == 0 else "Sometimes"
-
-    def observation(self, name: str, pred: Callable[[tuple], bool]) -> str:
-        """herd7's line: `Observation NAME Never|Sometimes|Always P N`."""
-        yes, no = self.count(pred)
-        return f"Observation {name} {self.verdict(pred)} {yes} {no}"
+    def _counted(self) -> int:
+        return self.schedules
 
     def witness(self, pred: Callable[[tuple], bool]) -> "Witness | None":
         """The schedule with the fewest preemptions whose outcome satisfies pred."""

@@ -36,7 +36,8 @@ import time
 from typing import Any, Callable, Iterable
 
 from .api import BackendUnavailable, Child, PidlabError, StatResult
-from .explore import WOULD_BLOCK, Crashed, Errno, Exploration, _outcome, canon, explore
+from .explore import (WOULD_BLOCK, Crashed, Errno, Exploration, Verdicts, _outcome, canon,
+                      explore)
 
 MARGIN_NS = (300_000, 5_000_000, 2_000_000_000)   # the release's lead: least, first, most
 # The bound of the exploration a check compares with grows from 2 until no schedule needs
@@ -161,7 +162,7 @@ def relabel_setup(values: dict) -> dict:
 # ---------------------------------------------------------------- the result
 
 @dataclasses.dataclass
-class Stress:
+class Stress(Verdicts):
     """What `runs` runs of the threads on one live kernel gave."""
 
     kernel: str                         # "host", or the guest's series ("6.12")
@@ -192,27 +193,8 @@ class Stress:
                 "p90": s[min(len(s) - 1, int(len(s) * 0.9))] / 1000, "max": s[-1] / 1000,
                 "late": self.late}
 
-    # herd7's verdicts, over the runs (as Exploration has them over the schedules)
-    def sometimes(self, pred: Callable[[tuple], bool]) -> bool:
-        return any(pred(o) for o in self.outcomes)
-
-    def always(self, pred: Callable[[tuple], bool]) -> bool:
-        return all(pred(o) for o in self.outcomes)
-
-    def never(self, pred: Callable[[tuple], bool]) -> bool:
-        return not self.sometimes(pred)
-
-    def count(self, pred: Callable[[tuple], bool]) -> tuple[int, int]:
-        yes = sum(n for o, n in self.outcomes.items() if pred(o))
-        return yes, self.runs - yes
-
-    def verdict(self, pred: Callable[[tuple], bool]) -> str:
-        yes, no = self.count(pred)
-        return "Never" if yes == 0 else "Always" if no == 0 else "Sometimes"
-
-    def observation(self, name: str, pred: Callable[[tuple], bool]) -> str:
-        yes, no = self.count(pred)
-        return f"Observation {name} {self.verdict(pred)} {yes} {no}"
+    def _counted(self) -> int:          # herd7's verdicts over the runs (Verdicts)
+        return self.runs
 
     def histogram(self, pred: Callable[[tuple], bool] | None = None) -> str:
         """klitmus7's histogram: runs per outcome, `*>` where pred holds, `:>` otherwise."""
