@@ -361,12 +361,13 @@ def print_report(rep: dict, out: Any) -> None:
         out(f"  replay: {doc['replay']}")
 
 
-def _validation(c: dict) -> str:
+def _validation(c: dict, each: str = "schedule") -> str:
+    """What a condition's result says, of the schedules explored (or the runs of stress)."""
     if c["kind"] == "exists":
-        return "some schedule satisfies it" if c["ok"] else "no schedule satisfies it"
+        return f"some {each} satisfies it" if c["ok"] else f"no {each} satisfies it"
     if c["kind"] == "~exists":
-        return "no schedule satisfies it" if c["ok"] else "some schedule satisfies it"
-    return "every schedule satisfies it" if c["ok"] else "some schedule violates it"
+        return f"no {each} satisfies it" if c["ok"] else f"some {each} satisfies it"
+    return f"every {each} satisfies it" if c["ok"] else f"some {each} violates it"
 
 
 def print_schedule(doc: dict, out: Any) -> None:

@@ -19,7 +19,7 @@ import click
 
 from .. import script
 from ..stress import LOST, relabel_setup
-from .explore import ExploreError, load_litmus
+from .explore import ExploreError, _validation, load_litmus
 
 FORMATS = ("text", "json")
 
@@ -111,7 +111,7 @@ def print_report(rep: dict, out: Any) -> None:
     width = max((len(c["name"]) for c in rep["conditions"]), default=0)
     for c in rep["conditions"]:
         out(f"Condition {c['name']:<{width}}  {c['kind']} {c['expr']}   (line {c['line']})")
-        out(f"{c['observation']}   {'Ok' if c['ok'] else 'No'}: {_validation(c)}")
+        out(f"{c['observation']}   {'Ok' if c['ok'] else 'No'}: {_validation(c, 'run')}")
     if rep["conditions"] and rep["lost"]:
         out(f"({_plural(rep['lost'], 'run')} with a LOST entry, a call whose task died "
             "before it answered, left out of the observations)")
@@ -143,14 +143,6 @@ def print_report(rep: dict, out: Any) -> None:
         out("Allowed by the model, never seen in these runs (information):")
         for o in ch["unseen"]:
             out(f"  {o['text']}   ({_plural(o['count'], 'schedule')})")
-
-
-def _validation(c: dict) -> str:
-    if c["kind"] == "exists":
-        return "some run satisfies it" if c["ok"] else "no run satisfies it"
-    if c["kind"] == "~exists":
-        return "no run satisfies it" if c["ok"] else "some run satisfies it"
-    return "every run satisfies it" if c["ok"] else "some run violates it"
 
 
 @click.command()
