@@ -523,6 +523,13 @@ def _divergence(index: int, seed: int, err: BaseException) -> Divergence:
         error += " (" + "; ".join(f"{type(e).__name__}: {e}" for e in err.exceptions) + ")"
         for e in err.exceptions:
             notes += [str(n) for n in getattr(e, "__notes__", ()) if str(n) not in notes]
+    # The sequence is the case Hypothesis printed, up to its state.teardown(); notes of a
+    # flaky run's inner failures after it (where it raised) belong with the error.
+    if "state.teardown()" in notes:
+        end = len(notes) - notes[::-1].index("state.teardown()")
+        if notes[end:]:
+            error += " (" + " ".join(n.strip() for n in notes[end:]) + ")"
+        notes = notes[:end]
     return Divergence(index, seed, error, notes)
 
 
