@@ -10,7 +10,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test venv clean bench conformance kernels conformance-all fast test-fast test-compiled bench-fast
+.PHONY: demo test venv clean bench conformance kernels conformance-all fast test-fast test-compiled test-native bench-fast
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,19 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
-	@if command -v $(CC) >/dev/null 2>&1; then $(MAKE) --no-print-directory test-compiled; \
-	else echo "make test: no C compiler ($(CC)): the mypyc build (make fast) is not tested"; fi
+	@if command -v $(CC) >/dev/null 2>&1; then $(MAKE) --no-print-directory test-compiled test-native; \
+	else echo "make test: no C compiler ($(CC)): the mypyc build (make fast) and the native agent are not tested"; fi
+
+# The live half of the process-life scenarios again, with the native agent
+# (LiveKernel(agent="native")) on this machine's kernel: every scenario whose calls it makes
+# passes, the others skip as unsupported (tests/test_native_agent.py covers the guests).
+NATIVE_SCENARIOS := lifecycle wait pid_alloc sessions signals namespaces pidfd
+test-native: $(STAMP)
+	@series=$$($(PY) -c "import pidlab.versions as v, pidlab.live.kernel as k; \
+		s = k.running_series(); print(s if s in v.KERNEL_VERSIONS else '')"); \
+	if [ -z "$$series" ]; then echo "make test-native: the model knows no Linux $$(uname -r): skipped"; \
+	else $(PY) -m pytest -q -p no:cacheprovider --pidlab-backend live --pidlab-agent native \
+		--pidlab-kernel $$series $(NATIVE_SCENARIOS:%=src/pidlab/conformance/scenarios/test_%.py); fi
 
 # QEMU and Debian's 6.1 and 6.12 kernels for the live oracles (idempotent; needs root for QEMU).
 kernels: $(STAMP)

@@ -49,11 +49,18 @@ def test_pidlab_bench_smoke_runs_every_benchmark(tmp_path):
     assert max(c["jobs_1"]["tasks"] for c in res["explore"].values()) == 4
     # Every row of the table names a benchmark and has a model figure.
     assert {row["benchmark"].split(":")[0] for row in data["table"]} >= set(BENCHMARKS)
-    assert all(row["model"] for row in data["table"])
+    assert all(row["model"] for row in data["table"] if not row["benchmark"].startswith("live "))
+    # The live backend's rows: the native agent's figure, or the reason it is missing.
+    for row in data["table"]:
+        if row["benchmark"].startswith("live backend:"):
+            assert row["backend"].startswith("native ") or row["met"] is None, row
     # The live side: figures, or the reason they are missing.
     unavailable = res.get("live_unavailable", {})
+    if "churn_native" not in unavailable:
+        assert res["churn"]["live"]["native_s"] > 0
     if os.geteuid() == 0 and not unavailable:
         assert res["churn"]["live"]["fork_ns"] > 0
+        assert {"fork_ns", "python_s", "native_s"} <= set(res["churn"]["guest"])
         assert res["pidfd"]["live"]["pidfd_open_close_per_s"] > 0
         assert set(res["depth"]["live_ns"]) == {"1", "8", "16", "32"}
     for key, why in unavailable.items():

@@ -29,6 +29,8 @@ here, such as a write to a machine-wide sysctl on a host) is skipped with
 that reason, never passed.  ``--pidlab-require-live`` (ini
 ``pidlab_require_live = true``) makes a live backend that cannot start a
 failure instead of a skip, so that CI cannot silently skip half of the tests.
+``--pidlab-agent=native`` (ini ``pidlab_agent``) drives the live tasks with the C
+agent (LiveKernel(agent="native")); a test making a call it does not make skips.
 ``--pidlab-leftovers=warn|fail|ignore`` (ini ``pidlab_leftovers``; default
 warn): at teardown, a test that left a task other than init behind (a zombie
 nobody reaped, a process still running) is reported.
@@ -62,6 +64,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="a live backend that cannot start fails the test instead of skipping it")
     g.addoption("--pidlab-leftovers", choices=("ignore", "warn", "fail"), default=None,
                 help="what to do when a test leaves tasks behind (default: warn)")
+    g.addoption("--pidlab-agent", choices=("python", "native"), default=None,
+                help="the live backend's agents: python (every call; the default) or native "
+                     "(the C agent: fork, exit, wait and integer system calls; a test that "
+                     "makes another call skips as unsupported)")
     g.addoption("--pidlab-guests", choices=("all", "changed"), default=None,
                 help="on the kernels of pidlab's virtual machines, run every test (all), or "
                      "only those whose calls and results on the model at that version differ "
@@ -74,6 +80,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                   type="bool", default=False)
     parser.addini("pidlab_leftovers", "ignore, warn or fail", default="warn")
     parser.addini("pidlab_guests", "all or changed", default="all")
+    parser.addini("pidlab_agent", "python or native", default="python")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -282,7 +289,10 @@ def _live(request: pytest.FixtureRequest, series: str | None = None) -> Iterator
                         f"{series} as on {host}, whose live run checks them "
                         "(--pidlab-guests=changed; `make conformance-all` runs them all)")
     try:
-        k = LiveKernel() if series in (None, host) else LiveKernel(kernel=series)
+        agent = request.config.getoption("--pidlab-agent") or \
+            request.config.getini("pidlab_agent")
+        k = LiveKernel(agent=agent) if series in (None, host) else \
+            LiveKernel(kernel=series, agent=agent)
     except BackendUnavailable as e:
         what = f"live backend {series or ''} unavailable: {e}".replace("  ", " ")
         if require:

@@ -111,17 +111,58 @@ def memory(n: int) -> dict[str, float]:
             "kernel_bytes_per_process": (kernel1 - kernel0) / n}
 
 
-def backend_churn(n: int) -> float:
-    """Seconds per fork -> exit_group -> waitpid cycle through pidlab.LiveKernel."""
+def backend_churn(n: int, agent: str = "python") -> float:
+    """Seconds per fork -> exit_group -> waitpid cycle through pidlab.LiveKernel(agent=...)
+    (at level 1 of the sandbox: in a namespace of the sandbox's init, as the model's churn)."""
     try:
-        k = pidlab.LiveKernel()
+        k = pidlab.LiveKernel(agent=agent)
     except pidlab.BackendUnavailable as e:
         raise LiveUnavailable(str(e)) from None
     with k:
         ns = k.init.clone(CLONE_NEWPID).task
+        for _ in range(min(n, 20)):         # warm-up: the first cycles fault pages in
+            c = ns.fork()
+            c.task.exit_group(0)
+            ns.waitpid(c.pid, 0)
         t0 = time.perf_counter()
         for _ in range(n):
             c = ns.fork()
             c.task.exit_group(0)
             ns.waitpid(c.pid, 0)
         return (time.perf_counter() - t0) / n
+
+
+GUEST = "6.12"                          # the guest whose figures the bench shows beside the host's
+
+
+def _in_guest(churn_n: int, python_n: int, native_n: int) -> dict[str, float | str]:
+    """Inside the guest's server: its C fork loop and both agents' cycles (reasons for
+    what could not run), the fork loop built and removed there."""
+    out: dict[str, float | str] = {}
+    for key, fn in (("fork_ns", lambda: churn(churn_n)),
+                    ("python_s", lambda: backend_churn(python_n, "python")),
+                    ("native_s", lambda: backend_churn(native_n, "native"))):
+        try:
+            out[key] = fn()
+        except LiveUnavailable as e:
+            out[key] = f"unavailable: {e}"
+    cleanup()
+    return out
+
+
+def guest_churn(churn_n: int, python_n: int, native_n: int,
+                series: str = GUEST) -> dict[str, float | str]:
+    """The same churn inside pidlab's virtual machine of `series`: the loops run in the
+    guest (one round trip), so the figures are the guest kernel's and agents', not the
+    serial link's.  LiveUnavailable when the machine cannot boot here."""
+    from pidlab.live import remote
+    from pidlab.live.machine import GuestError
+    if os.geteuid() != 0:
+        raise LiveUnavailable("pidlab's virtual machines are root's (their images, and QEMU)")
+    try:
+        out = remote.run_in_guest(series, _in_guest, (churn_n, python_n, native_n),
+                                  timeout=900)
+        out["accel"] = remote.machine_for(series).accel.upper()
+        return out
+    except (pidlab.BackendUnavailable, GuestError) as e:
+        raise LiveUnavailable(f"the {series} guest: {e}") from None

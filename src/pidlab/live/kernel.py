@@ -35,6 +35,7 @@ from ..constants import (CLONE_FILES, CLONE_FS, CLONE_PIDFD, CLONE_SIGHAND, CLON
                          POLLRDNORM, RLIM_NLIMITS, RLIMIT_CORE, RLIMIT_NOFILE, SIGCHLD,
                          XATTR_CREATE, XATTR_NAME_MAX, XATTR_REPLACE, XATTR_SIZE_MAX, Handler)
 from . import channel
+from . import native
 from . import syscalls as S
 from . import sysctl
 from . import agent as agentmod
@@ -44,6 +45,10 @@ from .agent import HIDDEN
 INVALID_ID = 0xFFFFFFFF               # (uid_t)-1
 IDLE_WCHAN = {"anon_pipe_read", "pipe_read", "pipe_wait", "pipe_read_wait"}
 ZAP_WCHAN = {"zap_pid_ns_processes"}
+ZAP_SETTLED = 0.0035
+# The settle loop's first wait: a task on its way back to its read, or to the zombie
+# state after exit, gets there within tens of microseconds on the host.
+SETTLE_FIRST_DELAY = 0.00005
 PF_EXITING = 0x4
 
 
@@ -60,31 +65,61 @@ class Agent:
     """The controller's end of one agent."""
 
     __slots__ = ("req", "rep", "host_pid", "host_tid", "dead", "handle", "namespaces", "zap_seen",
-                 "__weakref__")
+                 "native", "__weakref__")
 
-    def __init__(self, req: int, rep: int) -> None:
+    def __init__(self, req: int, rep: int, native: bool = False) -> None:
         self.req = req                  # we write requests here
         self.rep = rep                  # and read replies here
+        self.native = native            # the C agent (live/native.py), not agent.py
         self.host_pid = 0
         self.host_tid = 0
         self.dead = False
         self.handle: LiveTask | None = None
         self.namespaces: tuple[int, ...] = ()     # pid namespace inodes, sandbox's first
-        self.zap_seen = 0               # settle polls in a row that found it in zap_pid_ns_processes
+        self.zap_seen = 0.0             # since when the settle loop finds it in zap_pid_ns_processes
+
+    def send(self, seq: int, op: str, args: tuple) -> None:
+        """Request op(*args); Unsupported (nothing sent) for a call the native agent cannot make."""
+        if self.native:
+            native.send(self.req, native.encode(seq, op, args))
+        else:
+            channel.send(self.req, (seq, op, args))
+
+    def recv(self, what: str | None = None, seq: int = 0) -> Any:
+        """The agent's next message; `what` is the op (a "call"'s name) of request `seq`."""
+        return native.recv(self.rep, what, seq) if self.native else channel.recv(self.rep)
+
+    @property
+    def base(self) -> str:
+        return f"/proc/{self.host_pid}/task/{self.host_tid}/"
+
+    def _bytes(self, name: str) -> bytes | None:
+        """One of the thread's /proc files, None once it is gone (os-level: the settle
+        loop reads a few of them per task after every call)."""
+        try:
+            fd = os.open(self.base + name, os.O_RDONLY | os.O_CLOEXEC)
+        except (FileNotFoundError, ProcessLookupError):
+            return None
+        try:
+            return os.read(fd, 8192)
+        except ProcessLookupError:
+            return None
+        finally:
+            os.close(fd)
 
     def stat(self) -> tuple[str, int] | None:
         """(state, flags) of the agent's thread, None once it is gone."""
-        try:
-            with open(f"/proc/{self.host_pid}/task/{self.host_tid}/stat", errors="surrogateescape") as f:
-                data = f.read()
-        except (FileNotFoundError, ProcessLookupError):
+        data = self._bytes("stat")
+        if not data:
+            if self.host_tid:
+                self.dead = True        # gone for good: never look at its tid again
             return None
-        fields = data.rsplit(")", 1)[1].split()
-        return fields[0], int(fields[6])
+        fields = data.rsplit(b")", 1)[1].split()
+        return chr(fields[0][0]), int(fields[6])
 
     def _read(self, name: str) -> str:
         try:
-            with open(f"/proc/{self.host_pid}/task/{self.host_tid}/{name}", errors="surrogateescape") as f:
+            with open(self.base + name, errors="surrogateescape") as f:
                 return f.read()
         except (FileNotFoundError, ProcessLookupError):
             return ""
@@ -105,22 +140,36 @@ class Agent:
         state, flags = st
         if state in "ZXTt":
             return True
-        wchan = self._read("wchan")
+        wchan = (self._bytes("wchan") or b"").decode()
         if flags & PF_EXITING:
             # A namespace init sleeps in zap_pid_ns_processes while its killed tasks
             # die and are reaped, which is soon over, and for good only while zombies
-            # of parents outside the namespace remain: settled once seen there in
-            # three polls in a row (the settle loop's delays make that >= 3.5 ms).
-            self.zap_seen = self.zap_seen + 1 if wchan in ZAP_WCHAN else 0
-            return self.zap_seen >= 3
-        self.zap_seen = 0
+            # of parents outside the namespace remain: settled once seen there
+            # throughout ZAP_SETTLED seconds.
+            if wchan not in ZAP_WCHAN:
+                self.zap_seen = 0.0
+                return False
+            now = time.monotonic()
+            if not self.zap_seen:
+                self.zap_seen = now
+            return now - self.zap_seen >= ZAP_SETTLED
+        self.zap_seen = 0.0
         if state != "S" or wchan not in IDLE_WCHAN:
             return False
         pend = 0
-        for line in self._read("status").splitlines():
-            if line.startswith(("SigPnd:", "ShdPnd:")):
+        for line in (self._bytes("status") or b"").splitlines():
+            if line.startswith((b"SigPnd:", b"ShdPnd:")):
                 pend |= int(line.split()[1], 16)
         return pend == 0
+
+
+def _agent_kind(agent: object) -> str:
+    """LiveKernel's agent= argument: "python" (agent.py, every call) or "native"."""
+    if not isinstance(agent, str):
+        raise TypeError("agent must be 'python' or 'native'")
+    if agent not in ("python", "native"):
+        raise ValueError(f"agent must be 'python' or 'native', not {agent!r}")
+    return agent
 
 
 # How a sandbox's holder starts: a fresh interpreter ("spawn": the controller may
@@ -141,12 +190,20 @@ class LiveKernel:
     machine, where the machine's value comes back when the last sandbox closes;
     host_rules=True keeps a guest's sandbox to a host's rules (it never writes a
     machine-wide pid_max), which is how the tests show what a host would do.
+
+    agent="native" drives every task with the small C agent (live/native.py,
+    built with the C compiler at first use) instead of a Python one: fork,
+    clone without CLONE_VM, exit, wait, unshare, setns, integer prctls and
+    system calls, several times faster; any other call raises Unsupported
+    before anything is sent.  agent="python" (the default) makes every call.
     """
 
     name = "live"
 
     def __new__(cls, timeout: float = 10.0, log: str | None = None, *,
-                kernel: str | None = None, host_rules: bool = False) -> Any:
+                kernel: str | None = None, host_rules: bool = False,
+                agent: str = "python") -> Any:
+        _agent_kind(agent)
         if kernel is None or cls is not LiveKernel:
             return super().__new__(cls)
         if not isinstance(kernel, str):
@@ -159,12 +216,17 @@ class LiveKernel:
                 f"no live kernel {kernel!r}: this machine runs {running_series()}, and pidlab "
                 f"boots {', '.join(images.SERIES)} in a virtual machine")
         from .remote import GuestKernel
-        return GuestKernel.start(kernel, timeout=timeout, log=log, host_rules=host_rules)
+        return GuestKernel.start(kernel, timeout=timeout, log=log, host_rules=host_rules,
+                                 agent=agent)
 
     def __init__(self, timeout: float = 10.0, log: str | None = None, *,
-                 kernel: str | None = None, host_rules: bool = False) -> None:
+                 kernel: str | None = None, host_rules: bool = False,
+                 agent: str = "python") -> None:
         if sys.platform != "linux":
             raise BackendUnavailable("the live backend needs Linux")
+        # The native agent is built (or found in the cache) before anything starts.
+        self.agent = _agent_kind(agent)
+        native_binary = native.binary() if agent == "native" else None
         self.release = os.uname().release
         self.version = kernel_version()
         try:
@@ -223,6 +285,7 @@ class LiveKernel:
                       pid_max=self.pid_max_default if write_default else None,
                       pid_max_writable=self.pid_max_writable, top=top,
                       tid_off=tid_off, log=log or os.environ.get("PIDLAB_AGENT_LOG"),
+                      native=native_binary,
                       sync=None if sync_child is None else sync_child.fileno())
         import json
         err = tempfile.TemporaryFile()
@@ -254,7 +317,7 @@ class LiveKernel:
             if sync_child is not None:
                 sync_child.close()
         self._ctl = ctl_w
-        init = Agent(req_w, rep_r)
+        init = Agent(req_w, rep_r, native_binary is not None)
         self._agents.append(init)
         self._finalizer = weakref.finalize(self, _teardown, self._holder, ctl_w, self._agents,
                                            self._procbase, self._restore_pid_max)
@@ -456,14 +519,14 @@ class LiveKernel:
             os.close(fd)
         return tuple(reversed(chain))
 
-    def _recv(self, agent: Agent, deadline: float) -> Any:
+    def _recv(self, agent: Agent, deadline: float, what: str | None = None) -> Any:
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise LiveTimeout("no answer from the agent")
             r = _readable(agent.rep, min(left, 0.05))
             if r:
-                return channel.recv(agent.rep)
+                return agent.recv(what)
 
     def _check(self, agent: Agent) -> None:
         if self._closed:
@@ -479,10 +542,12 @@ class LiveKernel:
     def _quiet(self, agent: Agent) -> None:
         """Wait until `agent` is back in its read loop (it may still be on its way)."""
         deadline = time.monotonic() + self.timeout
+        delay = SETTLE_FIRST_DELAY
         while not agent.dead and not agent.settled():
             if time.monotonic() > deadline:
                 raise LiveTimeout("an agent did not return to its loop")
-            time.sleep(0.0002)
+            time.sleep(delay)
+            delay = min(delay * 2, 0.002)
 
     def _call(self, agent: Agent, op: str, *args: Any, settle: bool = True) -> Any:
         if self._race is not None:
@@ -494,7 +559,7 @@ class LiveKernel:
         self._check(agent)
         seq = next(self._seq)
         try:
-            channel.send(agent.req, (seq, op, args))
+            agent.send(seq, op, args)
         except BrokenPipeError:
             agent.dead = True
             raise TaskExited("the task has exited and can make no system call") from None
@@ -507,7 +572,7 @@ class LiveKernel:
             r = _readable(agent.rep, min(left, 0.002))
             if r:
                 try:
-                    msg = channel.recv(agent.rep)
+                    msg = agent.recv(args[0] if op == "call" else op, seq)
                 except EOFError:
                     break                   # it died while making the call
                 if msg[0] == "hello" or msg[0] != seq:
@@ -529,18 +594,37 @@ class LiveKernel:
         """Wait until every task sleeps in its agent loop, is stopped, a zombie,
         gone, or asleep in zap_pid_ns_processes -- an exiting task is not settled."""
         deadline = time.monotonic() + self.timeout
-        delay = 0.0005
+        delay = SETTLE_FIRST_DELAY
         while True:
             pending = [a for a in self._agents if not a.dead and not a.settled()]
+            if self._race is None:
+                self._bury()
             if not pending:
                 break
             if time.monotonic() > deadline:
                 raise LiveTimeout(f"the sandbox did not settle: {len(pending)} tasks still running")
             time.sleep(delay)
             delay = min(delay * 2, 0.01)
-        for a in self._agents:
-            if not a.dead and a.stat() is None:
-                a.dead = True
+
+    def _bury(self) -> None:
+        """Close the channels of agents that are gone (reaped: nothing more can come from
+        them) and drop them from the list, once they outnumber the living, so that a long
+        run keeps neither their descriptors nor a settle loop over them.  Not in a race,
+        where an answer may still wait in a dead agent's pipe."""
+        agents = self._agents
+        dead = 0
+        for a in agents:
+            if a.dead:
+                dead += 1
+                if a.req >= 0:
+                    for fd in (a.req, a.rep):
+                        try:
+                            os.close(fd)
+                        except OSError:
+                            pass
+                    a.req = a.rep = -1      # never closed twice: the numbers get reused
+        if dead > 16 and dead * 2 > len(agents):
+            agents[1:] = [a for a in agents[1:] if not a.dead]   # in place: _teardown's list
 
     def _new_agent(self, parent: Agent, info: dict) -> Agent:
         """Take the child's channel from the parent with pidfd_getfd and meet it.
@@ -562,15 +646,21 @@ class LiveKernel:
             child.dead = True
             self._agents.append(child)
             return child
-        child = Agent(req, rep)
+        child = Agent(req, rep, parent.native)     # a native agent's fork is native
         self._agents.append(child)
         # The parent lets go of its ends first, so that a child killed before its hello
         # (by another thread of a race) shows as the end of its pipe.
-        try:
-            self._call(parent, "close_channel", tuple(info["close"]), settle=False)
-        except (TaskExited, Unanswered):
-            if self._race is None:
-                raise                   # in a race the parent may be dead: its fds went with it
+        if self._race is None:
+            # Not waited for: the parent closes its ends while the controller meets the
+            # child.  Its answer is skipped as stale by its next call, and a call of
+            # another task first waits for it to be back in its loop (_quiet).
+            parent.send(next(self._seq), "close_channel", (tuple(info["close"]),))
+            self._last = parent
+        else:
+            try:
+                self._call(parent, "close_channel", tuple(info["close"]), settle=False)
+            except (TaskExited, Unanswered):
+                pass                    # in a race the parent may be dead: its fds went with it
         try:
             self._hello(child, time.monotonic() + self.timeout)
         except EOFError:
@@ -890,6 +980,8 @@ class LiveTask:
                                   "depends on the files of the host")
         k = self._k
         a = self._a
+        if a.native:
+            raise native.refuse("execve")
         k._check(a)
         seq = next(k._seq)
         # de_thread kills every other thread of the process, once the exec succeeds.

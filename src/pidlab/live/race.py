@@ -39,6 +39,7 @@ import greenlet
 
 from ..api import TaskExited
 from . import channel
+from . import native
 from .kernel import PF_EXITING, ZAP_WCHAN, Agent, LiveKernel, LiveTimeout, Unanswered, answer
 
 # Calls after which the task is gone by design: no answer is the answer.
@@ -66,6 +67,8 @@ class Race:
         if g is self.hub or self.hub is None:
             raise RuntimeError("a call outside the race's threads while it runs")
         k = self.k
+        if agent.native:
+            raise native.refuse("a call in a race (pidlab.stress)")
         k._check(agent)
         index = self.first.pop(g, None)
         seq = next(k._seq)

@@ -175,7 +175,23 @@ def init_main(params: dict, hostproc: int, req: int, rep: int) -> None:
     A._nofile(A.user_nofile(top))
     A.reset_signals(env)
     S.set_name(b"init")
+    if params.get("native"):
+        exec_native(params["native"], env)
     A.serve(env, env.req, env.rep)
+
+
+def exec_native(binary: str, env: A.Env) -> None:
+    """Become the native agent (live/native.py) before the first request: the channel
+    and the host's /proc pass over the exec, and the agent makes them close-on-exec
+    again.  The exec keeps what the init has set up (its mounts, its session, its
+    limits, its name); its signal dispositions are already Linux's defaults."""
+    fds = (env.req, env.rep, env.hostproc)
+    for fd in fds:
+        os.set_inheritable(fd, True)
+    try:
+        os.execv(binary, [binary, *(str(fd) for fd in fds), str(env.top), "init"])
+    except OSError as e:
+        _fail(f"cannot execute the native agent {binary}: {e}")
 
 
 if __name__ == "__main__":
