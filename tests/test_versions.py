@@ -244,6 +244,44 @@ def test_compare_two_model_versions_names_the_change_that_explains_the_differenc
     assert [c["key"] for c in data["explained_by"]] == ["pidfd-open-errnos"]
 
 
+OLD_ERRNOS = "6.16+pidfd-open-locked=0,pidfd-open-errnos=0"
+
+
+def test_run_and_compare_take_a_version_with_changes_switched(tmp_path):
+    path = tmp_path / "t.pidlab"
+    path.write_text("c = init.spawn_thread()\ninit.pidfd_open(c.pid) -> EINVAL\n")
+    assert _pidlab("run", str(path), "--kernel", OLD_ERRNOS).returncode == 0
+    assert _pidlab("run", str(path), "--kernel", "6.16").returncode == 1
+    path.write_text("c = init.spawn_thread()\ninit.pidfd_open(c.pid)\n")
+    for sides in ((OLD_ERRNOS, "6.16"), ("6.16", OLD_ERRNOS)):
+        j = _pidlab("compare", "--kernel", sides[0], "--kernel", sides[1], str(path),
+                    "--format", "json")
+        assert j.returncode == 1, j.stderr
+        data = json.loads(j.stdout)
+        assert data["sides"] == [f"model {sides[0]}", f"model {sides[1]}"]
+        # Switched on in the first, or off (with what needs it): the same change explains it.
+        assert [c["key"] for c in data["explained_by"]] == ["pidfd-open-errnos"]
+    r = _pidlab("compare", "--kernel", "6.16", "--kernel", "6.16+pidfd-open-locked=1", str(path))
+    assert r.returncode == 0 and "agree on all" in r.stdout
+
+
+@pytest.mark.parametrize("args, why", [
+    (["run", "--kernel", "6.18+nope=0"], "no change 'nope'"),
+    (["run", "--kernel", "6.18+pidfs=2"], "expected KEY=0 or KEY=1"),
+    (["run", "--kernel", "6.16+pidfd-open-errnos=0"], "cannot be on without"),
+    (["compare", "--kernel", "6.18", "--kernel", "6.18+pidfs"], "expected KEY=0 or KEY=1"),
+    (["run", "--backend", "live", "--kernel", "6.18+pidfs-persist=0,pidfs-xattr=0"],
+     "the live kernel's changes cannot be switched"),
+    (["compare", "--kernel", "6.18+pidfs-persist=0,pidfs-xattr=0"],
+     "the live kernel's changes cannot be switched"),
+])
+def test_a_switch_that_cannot_be_is_refused_before_anything_runs(tmp_path, args, why):
+    path = tmp_path / "t.pidlab"
+    path.write_text("c = init.fork() -> 2\n")
+    r = _pidlab(*args, str(path))
+    assert r.returncode == 2 and why in r.stderr, r.stderr
+
+
 def test_compare_two_versions_that_agree_exits_0(tmp_path):
     path = tmp_path / "t.pidlab"
     path.write_text("c = init.fork() -> 2\n")

@@ -146,15 +146,37 @@ def difference(a: Iterable[str], b: Iterable[str]) -> list[Change]:
     return [c for c in changes() if (c.key in sa) != (c.key in sb)]
 
 
-def responsible(older: str, newer: str, same: Callable[[dict[str, bool]], bool]) -> list[Change]:
-    """The changes between two versions that explain a difference: each change the newer
-    version has that, switched on in the older one with what it needs, makes `same(changes)`
-    true; a change that only needs another one that does is left out (that one is it)."""
-    older_set, newer_set = changeset(older), changeset(newer)
+def responsible(older: str, newer: str, same: Callable[[dict[str, bool]], bool],
+                older_changes: Mapping[str, bool] | None = None,
+                newer_changes: Mapping[str, bool] | None = None,
+                switch_off: bool = False) -> list[Change]:
+    """The changes between two kernels (versions, each with changes switched) that explain
+    a difference: each change the newer one has that, switched on in the older one with
+    what it needs, makes `same(changes)` true -- and with `switch_off`, each change the
+    older one has and the newer one lacks that, switched off with what needs it, does; a
+    change that only needs another one that does is left out (that one is it)."""
+    base = dict(older_changes or {})
+    older_set, newer_set = changeset(older, base), changeset(newer, newer_changes)
     table = by_key()
     flips: dict[str, set[str]] = {}
     for c in difference(older_set, newer_set):
         if c.key not in newer_set:
+            if not switch_off:
+                continue
+            # Off, with every change of the older one that needs it.
+            off: set[str] = set()
+            stack = [c.key]
+            while stack:
+                key = stack.pop()
+                if key in off or key not in older_set:
+                    continue
+                off.add(key)
+                stack.extend(k for k in older_set if key in table[k].requires)
+            try:
+                if same({**base, **{key: False for key in off}}):
+                    flips[c.key] = off
+            except ValueError:
+                pass
             continue
         need: set[str] = set()
         stack = [c.key]
@@ -165,7 +187,7 @@ def responsible(older: str, newer: str, same: Callable[[dict[str, bool]], bool])
             need.add(key)
             stack.extend(table[key].requires)
         try:
-            if same({key: True for key in need}):
+            if same({**base, **{key: True for key in need}}):
                 flips[c.key] = need
         except ValueError:
             continue

@@ -44,6 +44,36 @@ def kernel_option(help_text: str = "Linux version the model stands for (6.1 ... 
                         callback=_check_version, help=help_text)
 
 
+def parse_kernel_spec(spec: str) -> tuple[str, dict[str, bool]]:
+    """VERSION[+KEY=0|1,...]: a version pidlab knows (6.16, or an exact release such as
+    6.16.0) with upstream changes switched off or on; ValueError saying what is wrong."""
+    from .. import versions
+    version, _, rest = spec.partition("+")
+    versions.parse(version)
+    changes: dict[str, bool] = {}
+    known = versions.by_key()
+    for item in filter(None, rest.split(",")):
+        key, eq, value = item.partition("=")
+        if not eq or value not in ("0", "1"):
+            raise ValueError(f"expected KEY=0 or KEY=1 after '+', got {item!r}")
+        if key not in known:
+            raise ValueError(f"no change {key!r} (pidlab features lists them)")
+        changes[key] = value == "1"
+    versions.changeset(version, changes)    # a combination the model cannot run: ValueError
+    return version, changes
+
+
+def check_kernel_spec(ctx: Any, param: Any, value: Any) -> Any:
+    """--kernel VERSION[+KEY=0|1,...] of the commands that run the model with changes switched."""
+    for v in (value if isinstance(value, tuple) else (value,)):
+        if v is not None:
+            try:
+                parse_kernel_spec(v)
+            except ValueError as e:
+                raise click.BadParameter(f"{v}: {e}") from None
+    return value
+
+
 def _check_version(ctx: Any, param: Any, value: Any) -> Any:
     from .. import versions
     for v in (value if isinstance(value, tuple) else (value,)):

@@ -25,7 +25,7 @@ from typing import Any, Sequence
 import click
 
 from .. import cluster, script, seqdiagram
-from .common import examples
+from .common import examples, parse_kernel_spec
 
 FORMATS = ("text", "json", "svg")
 
@@ -86,26 +86,11 @@ def load_litmus(path: str) -> tuple[str, script.Litmus]:
 
 
 def parse_kernel(spec: str, what: str = "--kernel") -> tuple[str, dict[str, bool]]:
-    """VERSION[+KEY=0|1,...]: a version pidlab knows (6.16, or an exact release such as
-    6.16.0) with upstream changes switched off or on, as a schedule token writes it."""
-    from .. import versions
-    version, _, rest = spec.partition("+")
+    """VERSION[+KEY=0|1,...] (common.parse_kernel_spec), as a schedule token writes it."""
     try:
-        versions.parse(version)
+        return parse_kernel_spec(spec)
     except ValueError as e:
         raise ExploreError(f"{what} {spec}: {e}") from None
-    changes: dict[str, bool] = {}
-    known = versions.by_key()
-    for item in filter(None, rest.split(",")):
-        key, eq, value = item.partition("=")
-        if not eq or value not in ("0", "1"):
-            raise ExploreError(f"{what} {spec}: expected KEY=0 or KEY=1 after '+', got "
-                               f"{item!r}")
-        if key not in known:
-            raise ExploreError(f"{what} {spec}: no change {key!r} (pidlab features lists "
-                               "them)")
-        changes[key] = value == "1"
-    return version, changes
 
 
 def kernel_label(version: str, changes: dict[str, bool] | None) -> str:

@@ -12,8 +12,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from .. import render, script
-from .common import (BACKENDS, _check_version, backend, backend_label, console, emit_json, is_rich,
-                     kernel_option, load)
+from .common import (BACKENDS, backend, backend_label, check_kernel_spec, console, emit_json,
+                     is_rich, load, parse_kernel_spec)
 
 
 @dataclasses.dataclass
@@ -190,7 +190,12 @@ def print_summary(con: Console, played: Played) -> None:
               help="Write one JSON line per step (call and result) to this file.")
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text",
               show_default=True, help="How to print the steps.")
-@kernel_option()
+@click.option("--kernel", "kernel", metavar="VERSION[+KEY=0|1,...]", default=None,
+              callback=check_kernel_spec,
+              help="Linux version the model stands for (6.1 ... 6.19, or with a sublevel: "
+                   "6.18.13), with upstream changes switched (6.17+pidfs-persist=0); with "
+                   "--backend live, the live kernel of that series (this machine's, or "
+                   "Debian's 6.1 or 6.12 in pidlab's virtual machine).")
 def run(script_path: str, backend_name: str, trace_path: str | None, fmt: str,
         kernel: str | None) -> None:
     """Run a scenario SCRIPT and print what every step returned.
@@ -201,10 +206,11 @@ def run(script_path: str, backend_name: str, trace_path: str | None, fmt: str,
     call fails unexpectedly, 130 when Ctrl-C stopped it (after the call that
     was running, never inside one).
     """
+    version, changes = _model_kernel(kernel, backend_name)
     name, steps = load(script_path)
     con = console()
     hook = None if fmt == "json" else (lambda out, err: print_outcome(con, out, err))
-    played = play(name, steps, backend_name, hook, kernel)
+    played = play(name, steps, backend_name, hook, version, changes)
     if trace_path:
         write_trace(trace_path, played.events)
     if fmt == "json":
@@ -261,10 +267,12 @@ def first_difference(a: list[dict], b: list[dict]) -> int | None:
 @click.argument("script_path", metavar="[SCRIPT]", required=False)
 @click.option("--trace", "traces", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="Compare two recorded traces instead (give --trace twice).")
-@click.option("--kernel", "kernels", multiple=True, metavar="VERSION", callback=_check_version,
+@click.option("--kernel", "kernels", multiple=True, metavar="VERSION[+KEY=0|1,...]",
+              callback=check_kernel_spec,
               help="Once: the model at VERSION against the live kernel of that version.  "
-                   "Twice: the model at two versions, and the change that explains the "
-                   "first difference.")
+                   "Twice: the model at two versions (each with changes switched, as in "
+                   "6.17+pidfs-persist=0), and the change that explains the first "
+                   "difference.")
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text",
               show_default=True)
 def compare(script_path: str | None, traces: tuple[str, ...], kernels: tuple[str, ...],
@@ -293,11 +301,12 @@ def compare(script_path: str | None, traces: tuple[str, ...], kernels: tuple[str
             raise click.UsageError("missing SCRIPT (or two --trace files)")
         name, steps = load(script_path)
         if len(kernels) == 2:
-            a = play(name, steps, "model", version=kernels[0]).events
-            b = play(name, steps, "model", version=kernels[1]).events
+            (va, ca), (vb, cb) = (parse_kernel_spec(k) for k in kernels)
+            a = play(name, steps, "model", version=va, changes=ca).events
+            b = play(name, steps, "model", version=vb, changes=cb).events
             names = (f"model {kernels[0]}", f"model {kernels[1]}")
         else:
-            v = kernels[0] if kernels else None
+            v, _ = _model_kernel(kernels[0] if kernels else None, "live")
             a = play(name, steps, "model", version=v).events
             b = play(name, steps, "live", version=v).events
             names = (backend_label("model", v), backend_label("live", v))
@@ -334,16 +343,30 @@ def compare(script_path: str | None, traces: tuple[str, ...], kernels: tuple[str
 
 def explain(name: str, steps: list[script.Step], older: str, newer: str, idx: int,
             target: list[dict]) -> list:
-    """The changes between two versions that, switched in the first (with what they need),
-    make its step `idx` answer as the second does."""
+    """The changes between two kernels (VERSION[+KEY=0|1,...]) that, switched in the first
+    (with what they need), make its step `idx` answer as the second does."""
     from .. import versions
     want = script.comparable(target)[idx] if idx < len(target) else None
+    (vo, co), (vn, cn) = parse_kernel_spec(older), parse_kernel_spec(newer)
 
     def same(changes: dict[str, bool]) -> bool:
-        mine = script.comparable(play(name, steps, "model", version=older,
+        mine = script.comparable(play(name, steps, "model", version=vo,
                                       changes=changes).events)
         return idx < len(mine) and mine[idx] == want
-    return versions.responsible(older, newer, same)
+    # Switched changes can leave the first without one the second has, or the reverse.
+    return versions.responsible(vo, vn, same, co, cn, switch_off=bool(co or cn))
+
+
+def _model_kernel(spec: str | None, backend_name: str) -> tuple[str | None, dict[str, bool]]:
+    """--kernel's version and switched changes; a live kernel is what it is."""
+    if spec is None:
+        return None, {}
+    version, changes = parse_kernel_spec(spec)
+    if changes and backend_name == "live":
+        raise click.UsageError(f"--kernel {spec}: the live kernel's changes cannot be "
+                               "switched (the model's can: --backend model, or compare "
+                               "--kernel twice)")
+    return version, changes
 
 
 def _short(text: str, width: int = 90) -> str:
