@@ -185,7 +185,7 @@ def test_features_table_for_a_few_kernels_is_a_matrix():
     r = _pidlab("features", "--kernel", "6.12", "--kernel", "6.18", "--probe", "fhandle")
     assert r.returncode == 0, r.stderr
     row = next(ln for ln in r.stdout.splitlines() if ln.split()[:1] == ["fhandle"])
-    assert "ENOTSUP" in row and "ok" in row and "pidfs-fhandle" in row
+    assert "EOPNOTSUPP" in row and "ok" in row and "pidfs-fhandle" in row
 
 
 def test_features_refuse_an_unknown_version_or_probe():

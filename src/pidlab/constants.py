@@ -6,6 +6,7 @@ with the code that owns them, not here.
 """
 
 import enum
+import errno as _errno
 
 # --- include/linux/threads.h, include/linux/pid.h, pid_namespace.h -----------
 PID_MAX_DEFAULT = 0x8000
@@ -361,3 +362,11 @@ INT_MAX = 2**31 - 1
 INT_MIN = -(2**31)
 OVERFLOWUID = 65534
 OVERFLOWGID = 65534
+
+
+def errno_name(n: int) -> str:
+    """The kernel's name of an errno: EOPNOTSUPP for 95, which the kernel returns and
+    Python's errno.errorcode calls ENOTSUP (the same number on Linux); str(n) if unnamed."""
+    if n == _errno.EOPNOTSUPP:
+        return "EOPNOTSUPP"
+    return _errno.errorcode.get(n, str(n))

@@ -32,11 +32,11 @@ or the model).
 from __future__ import annotations
 
 import dataclasses
-import errno as errno_mod
 import random
 import time
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
+from .constants import errno_name
 from .api import Child, PidlabError, TaskExited, WouldBlock
 from .model.sched import ANY, EMPTY, Deadlock, Scheduler, Step, independent
 from .versions import DEFAULT_VERSION
@@ -49,7 +49,7 @@ class Errno:
     errno: int
 
     def __str__(self) -> str:
-        return errno_mod.errorcode.get(self.errno, str(self.errno))
+        return errno_name(self.errno)
 
     def __repr__(self) -> str:
         return f"Errno({self})"

@@ -19,7 +19,6 @@ value.
 from __future__ import annotations
 
 import dataclasses
-import errno
 from typing import Any, Callable, Iterable
 
 from . import constants as C
@@ -39,7 +38,7 @@ class Probe:
 
 
 def _err(e: OSError) -> str:
-    return errno.errorcode.get(e.errno, str(e.errno))
+    return C.errno_name(e.errno)
 
 
 def ask(probe: Probe, k: Any) -> Answer:

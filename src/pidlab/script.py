@@ -55,6 +55,7 @@ import tokenize
 from typing import Any, Callable, Collection, Iterable, Iterator, Mapping, Sequence
 
 from . import constants as C
+from .constants import errno_name
 from .api import (Child, FileHandle, PidfdInfo, PidlabError, StatfsResult, StatResult, TaskAPI,
                   TaskExited, TaskView, Unsupported, WaitidResult, WouldBlock)
 from .explore import WOULD_BLOCK, Errno, canon
@@ -951,7 +952,7 @@ class Outcome:
 
     def describe(self) -> str:
         if self.kind == "errno":
-            text = f"{errno_mod.errorcode.get(self.errno or 0, self.errno)} ({self.message})"
+            text = f"{errno_name(self.errno or 0)} ({self.message})"
         elif self.kind == "exception":
             text = f"{self.exception}: {self.message}" if self.message else self.exception
         elif self.kind == "ok":
@@ -2141,7 +2142,7 @@ def event(n: int, out: Outcome, backend: str) -> dict:
     if out.kind == "ok":
         result["value"] = to_json(out.value)
     elif out.kind == "errno":
-        result["errno"] = errno_mod.errorcode.get(out.errno or 0, str(out.errno))
+        result["errno"] = errno_name(out.errno or 0)
     elif out.kind == "exception":
         result["exception"] = out.exception
     elif out.kind == "assert":

@@ -7,7 +7,6 @@ for the pytest plugin's `pidlab_kernel` and `pidlab_model`.
 
 from __future__ import annotations
 
-import errno
 from contextlib import contextmanager
 from typing import Iterable, Iterator
 
@@ -15,6 +14,7 @@ import pytest
 
 import pidlab
 import pidlab.versions
+from pidlab.constants import errno_name
 from pidlab.differences import difference
 
 
@@ -46,7 +46,7 @@ def raises_errno(err: int) -> Iterator[None]:
     with pytest.raises(OSError) as info:
         yield
     got = info.value.errno
-    assert got == err, f"expected {errno.errorcode[err]}, got {errno.errorcode.get(got, got)}: {info.value}"
+    assert got == err, f"expected {errno_name(err)}, got {errno_name(got)}: {info.value}"
 
 
 def field(status: str, name: str) -> list[int]:
