@@ -25,13 +25,14 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
-	@if command -v $(CC) >/dev/null 2>&1; then $(MAKE) --no-print-directory test-compiled test-native; \
+	@if command -v $(CC) >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory -j2 --output-sync=target test-compiled test-native; \
 	else echo "make test: no C compiler ($(CC)): the mypyc build (make fast) and the native agent are not tested"; fi
 
 # The live half of the process-life scenarios again, with the native agent
 # (LiveKernel(agent="native")) on this machine's kernel: every scenario whose calls it makes
 # passes, the others skip as unsupported (tests/test_native_agent.py covers the guests).
-NATIVE_SCENARIOS := lifecycle wait pid_alloc sessions signals namespaces pidfd
+NATIVE_SCENARIOS := lifecycle wait sessions signals pidfd
 test-native: $(STAMP)
 	@series=$$($(PY) -c "import pidlab.versions as v, pidlab.live.kernel as k; \
 		s = k.running_series(); print(s if s in v.KERNEL_VERSIONS else '')"); \

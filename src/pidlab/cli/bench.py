@@ -19,6 +19,9 @@ NAMES = ("churn", "scale", "wrap", "depth", "pidfd", "explore")
 @click.option("--live/--no-live", default=True, show_default=True,
               help="Measure the live kernel too (needs root and gcc; skipped with the reason "
               "otherwise).")
+@click.option("--guest/--no-guest", default=True, show_default=True,
+              help="With --live: the live backend's churn inside the 6.12 virtual machine too "
+              "(boots it unless this process runs it already).")
 @click.option("--only", multiple=True, type=click.Choice(NAMES),
               help="Run only these benchmarks (repeatable).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, writable=True),
@@ -27,8 +30,8 @@ NAMES = ("churn", "scale", "wrap", "depth", "pidfd", "explore")
               show_default=True)
 @click.option("--markdown", "md_path", type=click.Path(dir_okay=False, writable=True),
               help="Also write the table as Markdown (BENCHMARKS.md takes it from here).")
-def bench(smoke: bool, live: bool, only: tuple[str, ...], json_path: str | None, fmt: str,
-          md_path: str | None) -> None:
+def bench(smoke: bool, live: bool, guest: bool, only: tuple[str, ...], json_path: str | None,
+          fmt: str, md_path: str | None) -> None:
     """Measure the model against its targets, with the live kernel beside it.
 
     The full run creates 1,000,000 and then 4,194,303 model tasks (about 4 GiB
@@ -41,7 +44,7 @@ def bench(smoke: bool, live: bool, only: tuple[str, ...], json_path: str | None,
     removed at the end.
     """
     con = console(stderr=True)
-    report = benchmod.run(smoke=smoke, live=live, only=set(only) or None,
+    report = benchmod.run(smoke=smoke, live=live, guest=guest, only=set(only) or None,
                           progress=lambda msg: con.print(f"[dim]… {msg}[/]" if is_rich(con)
                                                          else f"... {msg}", markup=is_rich(con)))
     data = report.as_dict()
