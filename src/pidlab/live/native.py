@@ -29,13 +29,13 @@ from typing import Any
 
 from .. import constants as C
 from ..api import BackendUnavailable, Unsupported
+from . import channel
 from . import syscalls as S
 
 (OP_CLONE, OP_CLOSE_CHANNEL, OP_EXIT, OP_EXIT_GROUP, OP_SYS, OP_WAIT4, OP_WAITID,
  OP_PRCTL_GET) = range(1, 9)
 OK, ERR, BLOCK, HELLO = range(4)
 
-_LEN = struct.Struct("<I")
 _NOT_THREADS = C.CLONE_VM | C.CLONE_THREAD | C.CLONE_VFORK | C.CLONE_SIGHAND
 # The calls the LiveTask makes through "call" (live/syscalls.py) that are plain system calls.
 _CALLS = {"pidfd_open": "pidfd_open", "pidfd_getfd": "pidfd_getfd"}
@@ -86,14 +86,12 @@ def encode(seq: int, op: str, args: tuple) -> bytes:
         words = (OP_WAITID, args[0], args[1], args[2])
     else:
         raise refuse(args[0] if op == "call" and args else op)
-    body = struct.pack(f"<{len(words) + 2}q", seq, words[0], len(words) - 1, *words[1:])
-    return _LEN.pack(len(body)) + body
+    return struct.pack(f"<{len(words) + 2}q", seq, words[0], len(words) - 1, *words[1:])
 
 
-def send(fd: int, data: bytes) -> None:
-    buf = memoryview(data)
-    while buf:
-        buf = buf[os.write(fd, buf):]
+def send(fd: int, body: bytes) -> None:
+    """One request (encode's), framed as every message is (live/channel.py)."""
+    channel.send_bytes(fd, body)
 
 
 def recv(fd: int, what: str | None, expected: int = 0) -> tuple:
@@ -101,8 +99,8 @@ def recv(fd: int, what: str | None, expected: int = 0) -> tuple:
     (seq, "ok", value), (seq, "err", errno, "") or (seq, "block", why).  `what` is
     the op of request `expected` (the name of a "call"); another request's answer,
     stale, comes back undecoded."""
-    (n,) = _LEN.unpack(_read_exact(fd, 4))
-    vals = struct.unpack(f"<{n // 8}q", _read_exact(fd, n))
+    data = channel.recv_bytes(fd)
+    vals = struct.unpack(f"<{len(data) // 8}q", data)
     seq, kind = vals[0], vals[1]
     if kind == HELLO:
         return ("hello", vals[2], vals[3], 0)
@@ -125,17 +123,6 @@ def _value(what: str | None, vals: tuple) -> Any:
     if what in ("pidfd_send_signal", "close_channel", "unshare", "setns"):
         return None
     return vals[0] if vals else None
-
-
-def _read_exact(fd: int, n: int) -> bytes:
-    chunks = []
-    while n:
-        b = os.read(fd, n)
-        if not b:
-            raise EOFError
-        chunks.append(b)
-        n -= len(b)
-    return b"".join(chunks)
 
 
 # ---------------------------------------------------------------- the build
