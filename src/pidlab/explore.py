@@ -325,13 +325,10 @@ class PCT:
 # ---------------------------------------------------------------- the exploration
 
 class Verdicts:
-    """herd7's verdicts over `outcomes` ({outcome: how many}) out of `_counted()` in all:
-    the schedules of an exploration, the runs of a stress test."""
+    """herd7's verdicts over `outcomes` ({outcome: how many}): each schedule of an
+    exploration, each run of a stress test, gives one outcome."""
 
     outcomes: dict
-
-    def _counted(self) -> int:
-        raise NotImplementedError
 
     def sometimes(self, pred: Callable[[tuple], bool]) -> bool:
         return any(pred(o) for o in self.outcomes)
@@ -345,7 +342,7 @@ class Verdicts:
     def count(self, pred: Callable[[tuple], bool]) -> tuple[int, int]:
         """(how many outcomes satisfy pred, how many do not), counted with multiplicity."""
         yes = sum(n for o, n in self.outcomes.items() if pred(o))
-        return yes, self._counted() - yes
+        return yes, sum(self.outcomes.values()) - yes
 
     def verdict(self, pred: Callable[[tuple], bool]) -> str:
         yes, no = self.count(pred)
@@ -382,9 +379,6 @@ class Exploration(Verdicts):
     @property
     def per_second(self) -> float:
         return self.schedules / self.elapsed if self.elapsed else 0.0
-
-    def _counted(self) -> int:
-        return self.schedules
 
     def witness(self, pred: Callable[[tuple], bool]) -> "Witness | None":
         """The schedule with the fewest preemptions whose outcome satisfies pred."""

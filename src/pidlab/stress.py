@@ -193,9 +193,6 @@ class Stress(Verdicts):
                 "p90": s[min(len(s) - 1, int(len(s) * 0.9))] / 1000, "max": s[-1] / 1000,
                 "late": self.late}
 
-    def _counted(self) -> int:          # herd7's verdicts over the runs (Verdicts)
-        return self.runs
-
     def histogram(self, pred: Callable[[tuple], bool] | None = None) -> str:
         """klitmus7's histogram: runs per outcome, `*>` where pred holds, `:>` otherwise."""
         lines = [f"Histogram ({len(self.outcomes)} states)"]

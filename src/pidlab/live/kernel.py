@@ -90,7 +90,7 @@ class Agent:
     def send(self, seq: int, op: str, args: tuple) -> None:
         """Request op(*args); Unsupported (nothing sent) for a call the native agent cannot make."""
         if self.native:
-            native.send(self.req, native.encode(seq, op, args))
+            channel.send_bytes(self.req, native.encode(seq, op, args))   # framed alike
         else:
             channel.send(self.req, (seq, op, args))
 
@@ -645,14 +645,14 @@ class LiveKernel:
         delay = SETTLE_FIRST_DELAY
         while True:
             pending = [a for a in self._agents if not a.dead and not a.settled()]
-            if self._race is None:
-                self._bury()
             if not pending:
                 break
             if time.monotonic() > deadline:
                 raise LiveTimeout(f"the sandbox did not settle: {len(pending)} tasks still running")
             time.sleep(delay)
             delay = min(delay * 2, 0.01)
+        if self._race is None:
+            self._bury()
 
     def _bury(self) -> None:
         """Close the channels of agents that are gone (reaped: nothing more can come from

@@ -4,7 +4,7 @@ LiveKernel(agent="native") drives every task of its sandbox with the small C
 agent instead of a Python one.  It makes the calls of a process's life --
 fork and clone without CLONE_VM, exit, exit_group, wait4, waitid -- and
 system calls whose arguments are plain integers; those are what churn, pid
-reuse and exhaustion scenarios make, about five times faster (BENCHMARKS.md,
+reuse and exhaustion scenarios make, about four times faster (BENCHMARKS.md,
 "The live backend").  Any other call is refused here, before anything is
 sent: it raises pidlab.Unsupported, and the default LiveKernel() makes it.
 
@@ -38,7 +38,7 @@ OK, ERR, BLOCK, HELLO = range(4)
 
 _NOT_THREADS = C.CLONE_VM | C.CLONE_THREAD | C.CLONE_VFORK | C.CLONE_SIGHAND
 # The calls the LiveTask makes through "call" (live/syscalls.py) that are plain system calls.
-_CALLS = {"pidfd_open": "pidfd_open", "pidfd_getfd": "pidfd_getfd"}
+_CALLS = {"pidfd_open", "pidfd_getfd", "pidfd_send_signal"}
 # prctl options whose argument is a plain integer, and those that store an int through it.
 _PRCTL_INT = {C.PR_SET_PDEATHSIG, C.PR_GET_DUMPABLE, C.PR_SET_DUMPABLE, C.PR_SET_CHILD_SUBREAPER}
 _PRCTL_GET = {C.PR_GET_PDEATHSIG, C.PR_GET_CHILD_SUBREAPER}
@@ -65,19 +65,6 @@ def encode(seq: int, op: str, args: tuple) -> bytes:
         words = (OP_CLOSE_CHANNEL, *args[0])
     elif op in ("exit", "exit_group"):
         words = (OP_EXIT if op == "exit" else OP_EXIT_GROUP, args[0])
-    elif op == "sys" or (op == "call" and args[0] in _CALLS) or \
-            (op == "call" and args[0] == "pidfd_send_signal"):
-        name, rest = args[0], args[1:]
-        if op == "call" and name == "pidfd_send_signal":
-            rest = (rest[0], rest[1], 0, rest[2])       # siginfo NULL, as syscalls.py passes
-        nr = S.NR.get(_CALLS.get(name, name)) if op == "call" else S.NR.get(name)
-        if nr is None or len(rest) > 6 or not all(type(a) is int for a in rest):
-            raise refuse(f"{name}")
-        words = (OP_SYS, nr, *rest, *(0,) * (6 - len(rest)))
-    elif op in ("unshare", "setns"):
-        words = (OP_SYS, S.NR[op], *args, *(0,) * (6 - len(args)))
-    elif op == "prctl" and args[0] in _PRCTL_INT and type(args[1]) is int:
-        words = (OP_SYS, S.NR["prctl"], args[0], args[1], 0, 0, 0, 0)
     elif op == "prctl" and args[0] in _PRCTL_GET:
         words = (OP_PRCTL_GET, args[0])
     elif op == "wait4":
@@ -85,13 +72,31 @@ def encode(seq: int, op: str, args: tuple) -> bytes:
     elif op == "waitid":
         words = (OP_WAITID, args[0], args[1], args[2])
     else:
-        raise refuse(args[0] if op == "call" and args else op)
+        plain = _plain_syscall(op, args)
+        if plain is None:
+            raise refuse(args[0] if op == "call" and args else op)
+        name, rest = plain
+        nr = S.NR.get(name)
+        if nr is None or len(rest) > 6 or not all(type(a) is int for a in rest):
+            raise refuse(name)
+        words = (OP_SYS, nr, *rest, *(0,) * (6 - len(rest)))
     return struct.pack(f"<{len(words) + 2}q", seq, words[0], len(words) - 1, *words[1:])
 
 
-def send(fd: int, body: bytes) -> None:
-    """One request (encode's), framed as every message is (live/channel.py)."""
-    channel.send_bytes(fd, body)
+def _plain_syscall(op: str, args: tuple) -> tuple[str, tuple] | None:
+    """The system call (name, arguments) that the request `op(*args)` is, None if it is
+    no plain system call."""
+    if op == "sys":
+        return args[0], args[1:]
+    if op == "call" and args and args[0] in _CALLS:
+        name, rest = args[0], args[1:]
+        if name == "pidfd_send_signal":
+            rest = (rest[0], rest[1], 0, rest[2])       # siginfo NULL, as syscalls.py passes
+        return name, rest
+    if op in ("unshare", "setns") or \
+            (op == "prctl" and args[0] in _PRCTL_INT and type(args[1]) is int):
+        return op, args
+    return None
 
 
 def recv(fd: int, what: str | None, expected: int = 0) -> tuple:
